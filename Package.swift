@@ -1,0 +1,98 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "crc",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "crc-server", targets: ["crc-server"]),
+        .executable(name: "crc-client", targets: ["crc-client"]),
+        .executable(name: "crc-cluster", targets: ["crc-cluster"]),
+        .executable(name: "crc-bench", targets: ["crc-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        // libyaml, through pkg-config (Debian: libyaml-dev).
+        .systemLibrary(
+            name: "CYaml",
+            pkgConfig: "yaml-0.1",
+            providers: [.apt(["libyaml-dev"])]
+        ),
+        // Wire format: message types, encoder, incremental decoder, limits. No I/O.
+        .target(
+            name: "CRCProtocol",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
+        // The server's routing rules as a pure state machine: message-on-link in, actions out.
+        .target(
+            name: "CRCCore",
+            dependencies: ["CRCProtocol"]
+        ),
+        // SwiftNIO shell around CRCCore: listening, upstream link, framing, monitoring endpoint.
+        .target(
+            name: "CRCServer",
+            dependencies: [
+                "CRCCore", "CRCProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Client: pure client state plus a NIO connection.
+        .target(
+            name: "CRCClient",
+            dependencies: [
+                "CRCProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        // Cluster tool library: topology/scenario models and expectations (pure), supervision (effects).
+        .target(
+            name: "CRCCluster",
+            dependencies: [
+                "CYaml", "CRCProtocol", "CRCCore",
+            ]
+        ),
+        .executableTarget(
+            name: "crc-server",
+            dependencies: [
+                "CRCServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "crc-client",
+            dependencies: [
+                "CRCClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "crc-cluster",
+            dependencies: [
+                "CRCCluster",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "crc-bench",
+            dependencies: [
+                "CRCProtocol", "CRCCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "CRCProtocolTests", dependencies: ["CRCProtocol"]),
+        .testTarget(name: "CRCCoreTests", dependencies: ["CRCCore"]),
+        .testTarget(name: "CRCIntegrationTests", dependencies: ["CRCProtocol"]),
+        .testTarget(name: "CRCClusterTests", dependencies: ["CRCCluster"]),
+    ]
+)

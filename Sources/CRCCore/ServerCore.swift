@@ -1,0 +1,372 @@
+import CRCProtocol
+import NIOCore
+
+/// The routing rules of one CRC server (protocol.md) as a value-typed state machine.
+///
+/// Inputs are "a link opened", "this message arrived on that link", "that link closed" and
+/// "shut down"; outputs are `Action`s appended to the caller's array. There are no sockets,
+/// clocks or threads here, so a whole network can be simulated in memory.
+public struct ServerCore: Sendable {
+    public let id: UInt32
+    public let name: String
+    public let info: String
+
+    /// Every other machine this server knows, by id.
+    public private(set) var hosts: [UInt32: HostRecord] = [:]
+    /// Adjacent servers and clients, by id, with the link each is on.
+    public private(set) var adjacentServers: [UInt32: LinkID] = [:]
+    public private(set) var adjacentClients: [UInt32: LinkID] = [:]
+    /// Who is on each open link.
+    public private(set) var peers: [LinkID: Peer] = [:]
+    /// Texts of statuses addressed to this server (destination = its id, or 0).
+    public private(set) var statusLog: [String] = []
+    /// The link to the upstream server, while it is open.
+    public private(set) var upstreamLink: LinkID?
+
+    /// When false, per-message routing events (chats, forwarded registrations) are not logged;
+    /// membership changes always are.
+    public var logsRouting: Bool
+
+    public init(id: UInt32, name: String, info: String, logsRouting: Bool = true) {
+        self.id = id
+        self.name = name
+        self.info = info
+        self.logsRouting = logsRouting
+    }
+
+    private var nameBuffer: ByteBuffer { ByteBuffer(string: name) }
+
+    // MARK: Inputs
+
+    /// A connection opened. For the upstream connection (`outbound`), the core sends its registration.
+    public mutating func linkOpened(_ link: LinkID, outbound: Bool, into actions: inout [Action]) {
+        actions.append(.log(.linkUp(link, outbound: outbound)))
+        if outbound {
+            peers[link] = .upstreamPending
+            upstreamLink = link
+            let me = Registration(sourceID: id, lastHopID: 0, name: name, info: info)
+            actions.append(.send(.serverRegistration(me), to: link))
+        } else {
+            peers[link] = .unregistered
+        }
+    }
+
+    /// A message arrived on `link`.
+    public mutating func receive(_ message: Message, on link: LinkID, into actions: inout [Action]) {
+        guard let peer = peers[link] else { return }
+        switch message {
+        case .clientChat(let chat):
+            routeChat(chat, from: peer, on: link, into: &actions)
+        case .serverRegistration(let r):
+            registerServer(r, from: peer, on: link, into: &actions)
+        case .clientRegistration(let r):
+            registerClient(r, from: peer, on: link, into: &actions)
+        case .status(let s):
+            handleStatus(s, from: peer, on: link, into: &actions)
+        case .clientQuit(let q):
+            handleClientQuit(q, from: peer, on: link, into: &actions)
+        case .serverQuit(let q):
+            handleServerQuit(q, from: peer, on: link, into: &actions)
+        }
+    }
+
+    /// A connection closed (by either side, or reset). Whatever was reached through it is forgotten
+    /// and the rest of the network is told.
+    public mutating func linkClosed(_ link: LinkID, into actions: inout [Action]) {
+        guard let peer = peers.removeValue(forKey: link) else { return }
+        if upstreamLink == link { upstreamLink = nil }
+        actions.append(.log(.linkDown(link, peer: peer)))
+        switch peer {
+        case .server(let sid):
+            loseNeighbourServer(sid, text: "lost connection to \(hosts[sid]?.name ?? String(sid))", into: &actions)
+        case .client(let cid):
+            if hosts[cid] != nil {
+                let q = ClientQuit(sourceID: cid, text: "connection lost")
+                actions.append(.log(.clientQuit(id: cid, text: "connection lost")))
+                forget(cid)
+                broadcast(.clientQuit(q), toServers: true, toClients: true, except: nil, into: &actions)
+            }
+        case .unregistered, .upstreamPending, .refused, .departed:
+            break
+        }
+    }
+
+    /// The server is leaving: announce it to every adjacent server, then close every link.
+    public mutating func shutdown(text: String, into actions: inout [Action]) {
+        let quit = ServerQuit(sourceID: id, replacementID: 0, text: text)
+        actions.append(.log(.serverQuit(id: id, text: text)))
+        for link in adjacentServers.values.sorted() {
+            actions.append(.send(.serverQuit(quit), to: link))
+        }
+        for link in peers.keys.sorted() {
+            actions.append(.close(link, reason: "server shutting down"))
+            peers[link] = .departed
+        }
+    }
+
+    // MARK: Queries
+
+    /// The link that leads to `host`, if it is known and its first link is open.
+    public func link(toward host: UInt32) -> LinkID? {
+        guard let record = hosts[host] else { return nil }
+        return adjacentServers[record.firstLink] ?? adjacentClients[record.firstLink]
+    }
+
+    // MARK: Rules
+
+    private mutating func registerServer(_ r: Registration, from peer: Peer, on link: LinkID, into actions: inout [Action]) {
+        let handedBy: UInt32
+        switch peer {
+        case .unregistered, .upstreamPending:
+            // The first message on a fresh link must be the neighbour's own registration.
+            guard r.isFromAdjacent else {
+                actions.append(.close(link, reason: "first registration on a new link is not from the adjacent machine"))
+                return
+            }
+            handedBy = r.sourceID
+        case .server(let sid):
+            handedBy = sid
+        case .client(let cid):
+            actions.append(.log(.dropped(reason: "client \(cid) tried to announce server \(r.sourceID)", link: link)))
+            return
+        case .refused, .departed:
+            actions.append(.log(.dropped(reason: "server registration on a refused or departed link", link: link)))
+            return
+        }
+
+        if r.sourceID == id || r.sourceID == 0 || hosts[r.sourceID] != nil {
+            refuseDuplicate(r.sourceID, kind: .server, on: link, newLink: peer == .unregistered || peer == .upstreamPending,
+                            into: &actions)
+            return
+        }
+
+        let adjacent = peer == .unregistered || peer == .upstreamPending
+        let record = HostRecord(id: r.sourceID, kind: .server, name: r.name.utf8String, info: r.info.utf8String,
+                                firstLink: handedBy)
+        hosts[r.sourceID] = record
+        actions.append(.log(.registered(record, adjacent: adjacent, via: link)))
+        if adjacent {
+            peers[link] = .server(r.sourceID)
+            adjacentServers[r.sourceID] = link
+            if r.lastHopID == 0 {
+                sendStateBurst(to: link, except: r.sourceID, into: &actions)
+            } else if peer == .upstreamPending {
+                // Our upstream accepted us. Anything that attached to us before this moment
+                // (clients that raced our own join, downstream servers) is news to it.
+                sendKnownHosts(to: link, except: r.sourceID, into: &actions)
+            }
+        }
+        var forwarded = r
+        forwarded.lastHopID = id
+        broadcast(.serverRegistration(forwarded), toServers: true, toClients: false, except: link, into: &actions)
+    }
+
+    private mutating func registerClient(_ r: Registration, from peer: Peer, on link: LinkID, into actions: inout [Action]) {
+        let adjacent: Bool
+        let handedBy: UInt32
+        switch peer {
+        case .unregistered:
+            guard r.lastHopID == 0 else {
+                actions.append(.close(link, reason: "client registration on a new link carries last hop \(r.lastHopID)"))
+                return
+            }
+            adjacent = true
+            handedBy = r.sourceID
+        case .server(let sid):
+            adjacent = false
+            handedBy = sid
+        case .client(let cid):
+            actions.append(.log(.dropped(reason: "client \(cid) tried to announce client \(r.sourceID)", link: link)))
+            return
+        case .upstreamPending:
+            actions.append(.log(.dropped(reason: "client registration from upstream before it registered", link: link)))
+            return
+        case .refused, .departed:
+            actions.append(.log(.dropped(reason: "client registration on a refused or departed link", link: link)))
+            return
+        }
+
+        if r.sourceID == id || r.sourceID == 0 || hosts[r.sourceID] != nil {
+            refuseDuplicate(r.sourceID, kind: .client, on: link, newLink: adjacent, into: &actions)
+            return
+        }
+
+        let record = HostRecord(id: r.sourceID, kind: .client, name: r.name.utf8String, info: r.info.utf8String,
+                                firstLink: handedBy)
+        hosts[r.sourceID] = record
+        actions.append(.log(.registered(record, adjacent: adjacent, via: link)))
+        if adjacent {
+            peers[link] = .client(r.sourceID)
+            adjacentClients[r.sourceID] = link
+            let welcome = Status(sourceID: id, destinationID: r.sourceID, code: .welcome,
+                                 text: "Welcome to the Clemson Relay Chat network \(record.name)")
+            actions.append(.send(.status(welcome), to: link))
+            for other in hosts.values.sorted(by: { $0.id < $1.id }) where other.kind == .client && other.id != r.sourceID {
+                actions.append(.send(.clientRegistration(registration(of: other)), to: link))
+            }
+        }
+        var forwarded = r
+        forwarded.lastHopID = id
+        broadcast(.clientRegistration(forwarded), toServers: true, toClients: true, except: link, into: &actions)
+    }
+
+    private mutating func refuseDuplicate(_ dup: UInt32, kind: HostKind, on link: LinkID, newLink: Bool,
+                                          into actions: inout [Action]) {
+        let text = kind == .server
+            ? "A machine has already registered with ID \(dup)"
+            : "Someone has already registered with ID \(dup)"
+        actions.append(.log(.duplicateRefused(id: dup, kind: kind, via: link)))
+        actions.append(.send(.status(Status(sourceID: id, destinationID: 0, code: .duplicateID, text: text)), to: link))
+        if newLink { peers[link] = .refused(dup) }
+    }
+
+    private func sendStateBurst(to link: LinkID, except newcomer: UInt32, into actions: inout [Action]) {
+        actions.append(.send(.serverRegistration(Registration(sourceID: id, lastHopID: id, name: name, info: info)), to: link))
+        sendKnownHosts(to: link, except: newcomer, into: &actions)
+    }
+
+    /// A registration (last hop = this server) for every known host but `except`: servers first.
+    private func sendKnownHosts(to link: LinkID, except newcomer: UInt32, into actions: inout [Action]) {
+        let others = hosts.values.filter { $0.id != newcomer }.sorted { ($0.kind == .server ? 0 : 1, $0.id) < ($1.kind == .server ? 0 : 1, $1.id) }
+        for host in others {
+            let r = registration(of: host)
+            actions.append(.send(host.kind == .server ? .serverRegistration(r) : .clientRegistration(r), to: link))
+        }
+    }
+
+    private func registration(of host: HostRecord) -> Registration {
+        Registration(sourceID: host.id, lastHopID: id, name: host.name, info: host.info)
+    }
+
+    private mutating func routeChat(_ chat: ClientChat, from peer: Peer, on link: LinkID, into actions: inout [Action]) {
+        switch peer {
+        case .client(let cid) where cid == chat.sourceID: break
+        case .server(let sid) where hosts[chat.sourceID]?.firstLink == sid: break
+        default:
+            actions.append(.log(.dropped(reason: "chat from \(chat.sourceID) does not belong on this link (\(peer))", link: link)))
+            return
+        }
+        if let out = self.link(toward: chat.destinationID), hosts[chat.destinationID]?.kind == .client {
+            actions.append(.send(.clientChat(chat), to: out))
+            if logsRouting {
+                actions.append(.log(.chatRouted(source: chat.sourceID, destination: chat.destinationID,
+                                                nextHop: hosts[chat.destinationID]!.firstLink)))
+            }
+        } else {
+            actions.append(.log(.chatUnknownDestination(source: chat.sourceID, destination: chat.destinationID)))
+            let answer = Status(sourceID: id, destinationID: chat.sourceID, code: .unknownID,
+                                text: "Unknown ID \(chat.destinationID)")
+            actions.append(.send(.status(answer), to: self.link(toward: chat.sourceID) ?? link))
+        }
+    }
+
+    private mutating func handleStatus(_ s: Status, from peer: Peer, on link: LinkID, into actions: inout [Action]) {
+        if s.destinationID == id || s.destinationID == 0 {
+            let text = s.text.utf8String
+            statusLog.append(text)
+            actions.append(.log(.statusReceived(source: s.sourceID, code: s.code, text: text)))
+            if s.code == .duplicateID, peer == .upstreamPending {
+                actions.append(.log(.ownRegistrationRefused(text: text)))
+                actions.append(.fatal("upstream server \(s.sourceID) refused this server's registration: \(text)"))
+            }
+            return
+        }
+        if case .client = peer {
+            actions.append(.log(.dropped(reason: "status from a client is not relayed", link: link)))
+            return
+        }
+        if let out = self.link(toward: s.destinationID), out != link {
+            actions.append(.send(.status(s), to: out))
+            if logsRouting {
+                actions.append(.log(.statusRouted(source: s.sourceID, destination: s.destinationID,
+                                                  nextHop: hosts[s.destinationID]!.firstLink)))
+            }
+        } else {
+            actions.append(.log(.statusDropped(source: s.sourceID, destination: s.destinationID)))
+        }
+    }
+
+    private mutating func handleClientQuit(_ q: ClientQuit, from peer: Peer, on link: LinkID, into actions: inout [Action]) {
+        guard let record = hosts[q.sourceID], record.kind == .client else {
+            actions.append(.log(.dropped(reason: "quit from unknown client \(q.sourceID)", link: link)))
+            return
+        }
+        switch peer {
+        case .client(let cid) where cid == q.sourceID:
+            peers[link] = .departed
+        case .server(let sid) where record.firstLink == sid:
+            break
+        default:
+            actions.append(.log(.dropped(reason: "quit for client \(q.sourceID) does not belong on this link (\(peer))", link: link)))
+            return
+        }
+        actions.append(.log(.clientQuit(id: q.sourceID, text: q.text.utf8String)))
+        forget(q.sourceID)
+        broadcast(.clientQuit(q), toServers: true, toClients: true, except: link, into: &actions)
+    }
+
+    private mutating func handleServerQuit(_ q: ServerQuit, from peer: Peer, on link: LinkID, into actions: inout [Action]) {
+        guard case .server(let neighbour) = peer else {
+            actions.append(.log(.dropped(reason: "server quit from a non-server link", link: link)))
+            return
+        }
+        if q.sourceID == neighbour {
+            // The neighbour itself is leaving: everything behind it goes with it.
+            peers[link] = .departed
+            if upstreamLink == link { upstreamLink = nil }
+            loseNeighbourServer(neighbour, text: q.text.utf8String, into: &actions)
+            return
+        }
+        guard let record = hosts[q.sourceID], record.kind == .server, record.firstLink == neighbour else {
+            actions.append(.log(.dropped(reason: "quit for server \(q.sourceID), which is not reached through \(neighbour)", link: link)))
+            return
+        }
+        actions.append(.log(.serverQuit(id: q.sourceID, text: q.text.utf8String)))
+        forget(q.sourceID)
+        broadcast(.serverQuit(q), toServers: true, toClients: false, except: link, into: &actions)
+    }
+
+    /// Neighbour `sid` is gone: forget it and every host reached through it, and announce each lost
+    /// host (server quits to servers, client quits to servers and clients), so that every survivor
+    /// forgets exactly what it can no longer reach.
+    private mutating func loseNeighbourServer(_ sid: UInt32, text: String, into actions: inout [Action]) {
+        let lost = hosts.values.filter { $0.firstLink == sid }.sorted { $0.id < $1.id }
+        actions.append(.log(.hostsLost(server: sid, lost: lost.map(\.id))))
+        adjacentServers[sid] = nil
+        for host in lost { forget(host.id) }
+        for host in lost where host.kind == .client {
+            broadcast(.clientQuit(ClientQuit(sourceID: host.id, text: "unreachable: \(text)")),
+                      toServers: true, toClients: true, except: nil, into: &actions)
+        }
+        for host in lost where host.kind == .server {
+            broadcast(.serverQuit(ServerQuit(sourceID: host.id, replacementID: 0, text: text)),
+                      toServers: true, toClients: false, except: nil, into: &actions)
+        }
+    }
+
+    private mutating func forget(_ host: UInt32) {
+        hosts[host] = nil
+        adjacentClients[host] = nil
+        adjacentServers[host] = nil
+    }
+
+    private func broadcast(_ message: Message, toServers: Bool, toClients: Bool, except: LinkID?,
+                           into actions: inout [Action]) {
+        var targets: [UInt32] = []
+        if toServers {
+            for (sid, link) in adjacentServers where link != except {
+                actions.append(.send(message, to: link))
+                targets.append(sid)
+            }
+        }
+        if toClients {
+            for (cid, link) in adjacentClients where link != except {
+                actions.append(.send(message, to: link))
+                targets.append(cid)
+            }
+        }
+        if logsRouting, !targets.isEmpty {
+            actions.append(.log(.forwarded(type: message.type, source: message.sourceID, to: targets.sorted())))
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import CRCCore
+import CRCProtocol
+import XCTest
+
+final class ServerCoreTests: XCTestCase {
+    /// 1 ← 2 ← 4, 1 ← 3, with clients 101 on 1, 102 on 4, 103 on 3.
+    func smallTree() -> Simulation {
+        var sim = Simulation()
+        sim.startServer(name: "s1", id: 1, info: "")
+        sim.startServer(name: "s2", id: 2, info: "", upstream: "s1")
+        sim.startServer(name: "s3", id: 3, info: "", upstream: "s1")
+        sim.startServer(name: "s4", id: 4, info: "", upstream: "s2")
+        sim.startClient(name: "u101", id: 101, info: "", server: "s1")
+        sim.startClient(name: "u102", id: 102, info: "", server: "s4")
+        sim.startClient(name: "u103", id: 103, info: "", server: "s3")
+        sim.settle()
+        return sim
+    }
+
+    func testUnknownDestinationIsAnsweredByTheServerThatFindsItAndRoutedBack() {
+        var sim = smallTree()
+        sim.chat(from: "u102", to: 999, text: "anyone?")
+        sim.settle()
+        // Server 4 itself does not know 999, so it answers; the status is addressed to 102.
+        XCTAssertEqual(sim.clients["u102"]?.statusLog.last, "Unknown ID 999")
+        XCTAssertEqual(sim.servers["s4"]?.statusLog, [])
+    }
+
+    func testClientQuitIsNotEchoedAndEveryoneForgets() {
+        var sim = smallTree()
+        sim.quit(client: "u102", text: "bye")
+        for (sid, core) in sim.servers { XCTAssertNil(core.hosts[102], "server \(sid)") }
+        XCTAssertEqual(sim.clients["u101"]?.users.keys.sorted(), [103])
+        XCTAssertEqual(sim.clients["u103"]?.users.keys.sorted(), [101])
+        // Server 4 received the quit from 102 and must not send it back: its log has no forward to 102.
+        let forwards = sim.serverLogs["s4"]!.compactMap { e -> [UInt32]? in
+            if case .forwarded(.clientQuit, 102, let to) = e { return to } else { return nil }
+        }
+        XCTAssertEqual(forwards, [[2]])
+    }
+
+    func testGracefulServerStopMakesSurvivorsForgetEverythingBehindIt() {
+        var sim = smallTree()
+        sim.stopServer("s2")
+        XCTAssertEqual(sim.servers["s1"]?.hosts.keys.sorted(), [3, 101, 103])
+        XCTAssertEqual(sim.servers["s3"]?.hosts.keys.sorted(), [1, 101, 103])
+        // Server 4 lost its upstream: it keeps only what it still reaches.
+        XCTAssertEqual(sim.servers["s4"]?.hosts.keys.sorted(), [102])
+        XCTAssertEqual(sim.clients["u101"]?.users.keys.sorted(), [103])
+        XCTAssertEqual(sim.clients["u102"]?.users.keys.sorted(), [])
+        XCTAssertTrue(sim.clientEvents["u103"]!.contains { if case .userLeft(102, _, _) = $0 { return true } else { return false } })
+    }
+
+    func testCrashedServerIsDetectedThroughItsClosedLinks() {
+        var sim = smallTree()
+        sim.killServer("s1")
+        XCTAssertEqual(sim.servers["s2"]?.hosts.keys.sorted(), [4, 102])
+        XCTAssertEqual(sim.servers["s3"]?.hosts.keys.sorted(), [103])
+        XCTAssertEqual(sim.clients["u103"]?.users.keys.sorted(), [])
+        // Both halves keep relaying.
+        sim.startClient(name: "u104", id: 104, info: "", server: "s2")
+        sim.settle()
+        sim.chat(from: "u104", to: 102, text: "still here")
+        sim.settle()
+        XCTAssertEqual(sim.clients["u102"]?.chatLog.last?.text, "still here")
+    }
+
+    func testRefusedDuplicateLinkNeverSpeaksForTheRealHolder() {
+        var sim = smallTree()
+        sim.startClient(name: "impostor", id: 101, info: "", server: "s3")
+        sim.settle()
+        XCTAssertEqual(sim.servers["s1"]?.hosts[101]?.name, "u101")
+        sim.chat(from: "u101", to: 103, text: "real")
+        sim.settle()
+        XCTAssertEqual(sim.clients["u103"]?.chatLog.last, ChatEntry(from: 101, text: "real"))
+    }
+
+    func testSpoofedChatFromAClientLinkIsDropped() {
+        var core = ServerCore(id: 1, name: "a", info: "")
+        var actions: [Action] = []
+        core.linkOpened(LinkID(1), outbound: false, into: &actions)
+        core.linkOpened(LinkID(2), outbound: false, into: &actions)
+        core.receive(.clientRegistration(Registration(sourceID: 101, lastHopID: 0, name: "x", info: "")), on: LinkID(1), into: &actions)
+        core.receive(.clientRegistration(Registration(sourceID: 102, lastHopID: 0, name: "y", info: "")), on: LinkID(2), into: &actions)
+        actions.removeAll()
+        core.receive(.clientChat(ClientChat(sourceID: 102, destinationID: 101, text: "spoof")), on: LinkID(1), into: &actions)
+        XCTAssertFalse(actions.contains { if case .send = $0 { return true } else { return false } })
+    }
+
+    func testLargeSimulatedNetworkConverges() {
+        // 300 servers in a balanced binary tree and 600 clients: every server learns every host.
+        var sim = Simulation()
+        let n: UInt32 = 300
+        for i in 1...n { sim.startServer(name: "s\(i)", id: i, info: "", upstream: i == 1 ? nil : "s\(i / 2)") }
+        sim.settle()
+        for c in 1...2 * n { sim.startClient(name: "c\(c)", id: 10_000 + c, info: "", server: "s\((c % n) + 1)") }
+        sim.settle()
+        let total = Int(n) * 3
+        for i in stride(from: 1, through: n, by: 29) {
+            XCTAssertEqual(sim.servers["s\(i)"]!.hosts.count, total - 1)
+        }
+        XCTAssertEqual(sim.clients["c1"]!.users.count, 2 * Int(n) - 1)
+        // A chat between two deep leaves climbs to their common ancestor and back down.
+        sim.chat(from: "c299", to: 10_000 + 598, text: "far")
+        sim.settle()
+        XCTAssertEqual(sim.clients["c598"]!.chatLog.last?.text, "far")
+    }
+}
