@@ -47,7 +47,7 @@ let package = Package(
         .target(
             name: "CRCClient",
             dependencies: [
-                "CRCProtocol",
+                "CRCProtocol", "CRCCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -1,0 +1,52 @@
+/// A line typed by a person, or written by a program on stdin. The leading slash is optional,
+/// and the seed harness's own spelling (`MESSAGE <id> <text>`, `QUIT <text>`) is accepted.
+public enum ClientCommand: Equatable, Sendable {
+    /// Send `text` to a user given by id or by name. The text is kept verbatim, quotes included.
+    case message(to: String, text: String)
+    case users
+    case state
+    case quit(text: String)
+    case help
+    case empty
+    case invalid(String)
+
+    public static let helpText = """
+    Commands (the leading / is optional):
+      /msg <id|name> <text>   send a chat (also: MESSAGE <id> <text>)
+      /users                  list the users this client knows
+      /state                  print this client's state as JSON
+      /quit [text]            leave the network with a message (also: QUIT <text>; Ctrl-D)
+      /help                   this list
+    """
+
+    public static func parse(_ line: String) -> ClientCommand {
+        let trimmed = line.drop { $0 == " " || $0 == "\t" }
+        guard !trimmed.isEmpty else { return .empty }
+        let body = trimmed.hasPrefix("/") ? trimmed.dropFirst() : trimmed
+        let (word, rest) = splitWord(body)
+        switch word.lowercased() {
+        case "msg", "message", "m":
+            let (to, text) = splitWord(rest)
+            guard !to.isEmpty else { return .invalid("usage: /msg <id|name> <text>") }
+            return .message(to: String(to), text: String(text))
+        case "users", "who":
+            return .users
+        case "state":
+            return .state
+        case "quit", "exit", "q":
+            return .quit(text: String(rest))
+        case "help", "?":
+            return .help
+        default:
+            return .invalid("unknown command '\(word)'; type /help for the list")
+        }
+    }
+
+    /// First space-separated word, and the rest after exactly one separating space run.
+    static func splitWord(_ s: Substring) -> (Substring, Substring) {
+        guard let space = s.firstIndex(of: " ") else { return (s, "") }
+        var rest = s[space...]
+        while rest.first == " " { rest = rest.dropFirst() }
+        return (s[..<space], rest)
+    }
+}

@@ -1,0 +1,90 @@
+/// A server's whole state as its monitoring endpoint serves it (`GET /state`, JSON).
+/// Pure data, so the cluster tool and tests decode exactly what the server encodes.
+public struct ServerSnapshot: Codable, Sendable, Equatable {
+    public struct Host: Codable, Sendable, Equatable {
+        public var id: UInt32
+        public var kind: HostKind
+        public var name: String
+        public var info: String
+        public var firstLink: UInt32
+        public init(id: UInt32, kind: HostKind, name: String, info: String, firstLink: UInt32) {
+            self.id = id; self.kind = kind; self.name = name; self.info = info; self.firstLink = firstLink
+        }
+    }
+
+    public struct Link: Codable, Sendable, Equatable {
+        public var link: UInt64
+        /// "server", "client", "unregistered", "upstream-pending", "refused" or "departed".
+        public var peerKind: String
+        public var peerID: UInt32?
+        public var direction: String
+        public var remoteAddress: String
+        public var messagesIn: UInt64
+        public var bytesIn: UInt64
+        public var messagesOut: UInt64
+        public var bytesOut: UInt64
+        public var bytesPending: Int
+        /// The first message received on this link, in hex (what the seed's byte-level tests record).
+        public var firstMessageHex: String?
+        public init(link: UInt64, peerKind: String, peerID: UInt32?, direction: String, remoteAddress: String,
+                    messagesIn: UInt64, bytesIn: UInt64, messagesOut: UInt64, bytesOut: UInt64, bytesPending: Int,
+                    firstMessageHex: String?) {
+            self.link = link; self.peerKind = peerKind; self.peerID = peerID; self.direction = direction
+            self.remoteAddress = remoteAddress; self.messagesIn = messagesIn; self.bytesIn = bytesIn
+            self.messagesOut = messagesOut; self.bytesOut = bytesOut; self.bytesPending = bytesPending
+            self.firstMessageHex = firstMessageHex
+        }
+    }
+
+    public var id: UInt32
+    public var name: String
+    public var info: String
+    public var port: Int
+    public var upstream: UInt32?
+    public var hosts: [Host]
+    public var adjacentServers: [UInt32]
+    public var adjacentClients: [UInt32]
+    public var statusLog: [String]
+    public var links: [Link]
+
+    public init(id: UInt32, name: String, info: String, port: Int, upstream: UInt32?, hosts: [Host],
+                adjacentServers: [UInt32], adjacentClients: [UInt32], statusLog: [String], links: [Link]) {
+        self.id = id; self.name = name; self.info = info; self.port = port; self.upstream = upstream
+        self.hosts = hosts; self.adjacentServers = adjacentServers; self.adjacentClients = adjacentClients
+        self.statusLog = statusLog; self.links = links
+    }
+}
+
+extension Peer {
+    public var kindName: String {
+        switch self {
+        case .unregistered: return "unregistered"
+        case .upstreamPending: return "upstream-pending"
+        case .server: return "server"
+        case .client: return "client"
+        case .refused: return "refused"
+        case .departed: return "departed"
+        }
+    }
+
+    public var peerID: UInt32? {
+        switch self {
+        case .server(let id), .client(let id), .refused(let id): return id
+        default: return nil
+        }
+    }
+}
+
+extension ServerCore {
+    /// The routing part of a snapshot; the shell adds port and link counters.
+    public func snapshot(port: Int, links: [ServerSnapshot.Link]) -> ServerSnapshot {
+        let upstreamID = upstreamLink.flatMap { peers[$0]?.peerID }
+        return ServerSnapshot(
+            id: id, name: name, info: info, port: port, upstream: upstreamID,
+            hosts: hosts.values.sorted { $0.id < $1.id }.map {
+                .init(id: $0.id, kind: $0.kind, name: $0.name, info: $0.info, firstLink: $0.firstLink)
+            },
+            adjacentServers: adjacentServers.keys.sorted(), adjacentClients: adjacentClients.keys.sorted(),
+            statusLog: statusLog, links: links)
+    }
+}

@@ -1,0 +1,177 @@
+import CRCCore
+import CRCProtocol
+import Dispatch
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Process exit statuses of crc-server.
+public enum ServerExitCode: Int32 {
+    case ok = 0
+    /// Could not start or keep running: port in use, upstream unreachable, unreadable log file.
+    case failure = 1
+    /// The upstream refused this server's id as a duplicate.
+    case idRefused = 2
+}
+
+public struct StartupError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Runs one server until it is told to stop. All of it lives on a single event loop.
+public enum ServerApp {
+    public static func run(_ config: ServerConfiguration) -> ServerExitCode {
+        let jsonSink: LineSink?
+        do {
+            jsonSink = try config.logFile.map { try LineSink(path: $0) }
+        } catch {
+            printError("crc-server: \(error)")
+            return .failure
+        }
+        var logger = Logger(label: "crc-server") { label in
+            var text = StreamLogHandler.standardError(label: label)
+            text.logLevel = config.logLevel
+            guard let jsonSink else { return text }
+            var json = JSONLogHandler(sink: jsonSink)
+            json.logLevel = config.logLevel
+            return MultiplexLogHandler([text, json])
+        }
+        logger.logLevel = config.logLevel
+        logger[metadataKey: "server"] = .string(config.name)
+        logger[metadataKey: "server_id"] = .stringConvertible(config.id)
+
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
+        let loop = group.next()
+        let runtime = ServerRuntime(configuration: config, eventLoop: loop, logger: logger)
+        let limits = config.limits
+
+        // 1. Listen.
+        let listener: Channel
+        do {
+            listener = try ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(MessageDecoder(limits: limits)))
+                        try channel.pipeline.syncOperations.addHandler(LinkHandler(runtime: runtime, outbound: false))
+                    }
+                }
+                .bind(host: config.bindHost, port: config.port).wait()
+        } catch {
+            printError("crc-server: cannot listen on \(config.bindHost):\(config.port): \(describe(error))")
+            return .failure
+        }
+        let port = listener.localAddress?.port ?? config.port
+        try? loop.submit { runtime.port = port }.wait()
+
+        // 2. Monitoring endpoint.
+        var monitorPort: Int?
+        if let mp = config.monitorPort {
+            do {
+                let monitor = try ServerBootstrap(group: group)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .childChannelInitializer { channel in
+                        channel.pipeline.configureHTTPServerPipeline().flatMap {
+                            channel.pipeline.addHandler(MonitorHandler(runtime: runtime))
+                        }
+                    }
+                    .bind(host: config.bindHost, port: mp).wait()
+                monitorPort = monitor.localAddress?.port
+            } catch {
+                printError("crc-server: cannot open the monitoring port \(config.bindHost):\(mp): \(describe(error))")
+                return .failure
+            }
+        }
+
+        // 3. Join the upstream server.
+        if let upstream = config.upstream {
+            let (address, isSeedName) = resolveSeedHost(upstream.host)
+            if isSeedName {
+                logger.debug("upstream_seed_name", metadata: ["name": .string(upstream.host), "address": .string(address)])
+            }
+            do {
+                _ = try ClientBootstrap(group: group)
+                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .connectTimeout(.seconds(5))
+                    .channelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(MessageDecoder(limits: limits)))
+                            try channel.pipeline.syncOperations.addHandler(LinkHandler(runtime: runtime, outbound: true))
+                        }
+                    }
+                    .connect(host: address, port: upstream.port).wait()
+            } catch {
+                printError("crc-server: cannot reach upstream \(upstream.host) at \(address):\(upstream.port): \(describe(error))")
+                return .failure
+            }
+        } else {
+            try? loop.submit { runtime.joinedSucceedWithoutUpstream() }.wait()
+        }
+
+        // 4. Wait until the upstream accepted us, refused us, or went silent.
+        let exitPromise = loop.makePromise(of: ServerExitCode.self)
+        runtime.fatalFuture.whenSuccess { reason in
+            printError("crc-server: \(reason)")
+            runtime.shutdown(text: "refused").whenComplete { _ in exitPromise.succeed(.idRefused) }
+        }
+        let monitorPortChosen = monitorPort
+        let joinTimeout = loop.scheduleTask(in: .seconds(10)) {
+            printError("crc-server: upstream did not answer this server's registration within 10 s")
+            exitPromise.succeed(.failure)
+        }
+        runtime.joinedFuture.whenSuccess {
+            joinTimeout.cancel()
+            var ready = "{\"event\":\"ready\",\"id\":\(config.id),\"name\":\(JSON.string(config.name)),\"host\":\(JSON.string(config.bindHost)),\"port\":\(port)"
+            if let monitorPort = monitorPortChosen { ready += ",\"monitor_port\":\(monitorPort)" }
+            ready += ",\"pid\":\(getpid())}\n"
+            FileHandle.standardOutput.write(Data(ready.utf8))
+            var md: Logger.Metadata = ["port": .stringConvertible(port)]
+            if let m = monitorPortChosen { md["monitor_port"] = .stringConvertible(m) }
+            logger.info("ready", metadata: md)
+        }
+
+        // 5. Stop on SIGINT/SIGTERM: announce, flush, close, exit 0.
+        let signalQueue = DispatchQueue(label: "crc-server.signals")
+        var sources: [DispatchSourceSignal] = []
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: signalQueue)
+            source.setEventHandler {
+                loop.execute {
+                    logger.info("signal", metadata: ["signal": "\(sig == SIGINT ? "SIGINT" : "SIGTERM")"])
+                    runtime.shutdown(text: "\(config.name) shutting down").whenComplete { _ in
+                        exitPromise.succeed(.ok)
+                    }
+                    // Do not wait forever for peers that will not close.
+                    loop.scheduleTask(in: .seconds(2)) { exitPromise.succeed(.ok) }
+                }
+            }
+            source.resume()
+            sources.append(source)
+        }
+
+        let code = (try? exitPromise.futureResult.wait()) ?? .failure
+        sources.forEach { $0.cancel() }
+        listener.close(promise: nil)
+        return code
+    }
+
+    static func describe(_ error: Error) -> String {
+        if let io = error as? IOError { return String(cString: strerror(io.errnoCode)) }
+        if let e = error as? NIOConnectionError, let first = e.connectionErrors.first {
+            return describe(first.error)
+        }
+        if error is ChannelError, case ChannelError.connectTimeout = error { return "connection timed out" }
+        return "\(error)"
+    }
+}
+
+public func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}

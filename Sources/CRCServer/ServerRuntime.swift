@@ -1,0 +1,290 @@
+import CRCCore
+import CRCProtocol
+import Logging
+import NIOCore
+
+/// Carries out what the pure `ServerCore` decides. It owns the channels and their counters and is
+/// confined to one event loop: every method runs on `eventLoop`, so no locks are needed.
+public final class ServerRuntime: @unchecked Sendable {
+    struct LinkContext {
+        var channel: Channel
+        var outbound: Bool
+        var remote: String
+        var pending: ByteBuffer
+        var messagesIn: UInt64 = 0
+        var bytesIn: UInt64 = 0
+        var messagesOut: UInt64 = 0
+        var bytesOut: UInt64 = 0
+        var firstMessageHex: String?
+        var dirty = false
+    }
+
+    public let eventLoop: EventLoop
+    public let logger: Logger
+    public private(set) var core: ServerCore
+    public var port: Int = 0
+
+    private var links: [LinkID: LinkContext] = [:]
+    private var dirtyLinks: [LinkID] = []
+    private var nextLink: UInt64 = 1
+    private var actions: [Action] = []
+    private var shuttingDown = false
+    private var runningActions = false
+    private let joined: EventLoopPromise<Void>
+    private let fatal: EventLoopPromise<String>
+
+    /// Succeeds once the upstream accepted this server (at once when there is no upstream).
+    public var joinedFuture: EventLoopFuture<Void> { joined.futureResult }
+    /// Succeeds with a reason when the server must stop with an error (its id was refused).
+    public var fatalFuture: EventLoopFuture<String> { fatal.futureResult }
+
+    public init(configuration: ServerConfiguration, eventLoop: EventLoop, logger: Logger) {
+        self.eventLoop = eventLoop
+        self.logger = logger
+        self.core = ServerCore(id: configuration.id, name: configuration.name, info: configuration.info,
+                               logsRouting: logger.logLevel <= .debug)
+        self.joined = eventLoop.makePromise()
+        self.fatal = eventLoop.makePromise()
+        actions.reserveCapacity(64)
+    }
+
+    func joinedSucceedWithoutUpstream() {
+        joined.succeed(())
+    }
+
+    // MARK: Link lifecycle (called by LinkHandler)
+
+    func linkOpened(channel: Channel, outbound: Bool) -> LinkID {
+        eventLoop.preconditionInEventLoop()
+        let id = LinkID(nextLink)
+        nextLink += 1
+        links[id] = LinkContext(channel: channel, outbound: outbound,
+                                remote: channel.remoteAddress?.description ?? "?",
+                                pending: channel.allocator.buffer(capacity: 0))
+        core.linkOpened(id, outbound: outbound, into: &actions)
+        runActions()
+        flush()
+        return id
+    }
+
+    @inline(__always)
+    func received(_ message: Message, on link: LinkID) {
+        if var ctx = links[link] {
+            ctx.messagesIn &+= 1
+            ctx.bytesIn &+= UInt64(message.wireSize)
+            if ctx.firstMessageHex == nil { ctx.firstMessageHex = message.hex }
+            links[link] = ctx
+        }
+        core.receive(message, on: link, into: &actions)
+        runActions()
+    }
+
+    func linkClosed(_ link: LinkID) {
+        guard links.removeValue(forKey: link) != nil else { return }
+        core.linkClosed(link, into: &actions)
+        runActions()
+        flush()
+    }
+
+    func protocolError(_ error: Error, on link: LinkID) {
+        guard let ctx = links[link] else { return }
+        logger.warning("protocol_error", metadata: ["link": .stringConvertible(link.rawValue), "remote": .string(ctx.remote),
+                                                    "reason": .string("\(error)")])
+        ctx.channel.close(promise: nil)
+    }
+
+    /// Writes every buffered outbound message (called when a read burst completes).
+    func flush() {
+        guard !dirtyLinks.isEmpty else { return }
+        for link in dirtyLinks {
+            guard var ctx = links[link], ctx.dirty else { continue }
+            let buffer = ctx.pending
+            ctx.pending = ctx.channel.allocator.buffer(capacity: 0)
+            ctx.dirty = false
+            links[link] = ctx
+            ctx.channel.writeAndFlush(buffer, promise: nil)
+        }
+        dirtyLinks.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: Shutdown
+
+    /// Announces the departure, flushes, and closes every link. Completes when all are closed.
+    public func shutdown(text: String) -> EventLoopFuture<Void> {
+        eventLoop.preconditionInEventLoop()
+        if shuttingDown { return eventLoop.makeSucceededVoidFuture() }
+        shuttingDown = true
+        let channels = links.values.map(\.channel)
+        core.shutdown(text: text, into: &actions)
+        runActions()
+        flush()
+        let closes = channels.map { $0.closeFuture }
+        return EventLoopFuture.andAllComplete(closes, on: eventLoop)
+    }
+
+    // MARK: Monitoring
+
+    public func snapshot() -> ServerSnapshot {
+        eventLoop.preconditionInEventLoop()
+        let linkStates: [ServerSnapshot.Link] = links.keys.sorted().map { id in
+            let ctx = links[id]!
+            let peer = core.peers[id] ?? .departed
+            let queued = (try? ctx.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+            return ServerSnapshot.Link(
+                link: id.rawValue, peerKind: peer.kindName, peerID: peer.peerID,
+                direction: ctx.outbound ? "outbound" : "inbound", remoteAddress: ctx.remote,
+                messagesIn: ctx.messagesIn, bytesIn: ctx.bytesIn, messagesOut: ctx.messagesOut, bytesOut: ctx.bytesOut,
+                bytesPending: queued + ctx.pending.readableBytes, firstMessageHex: ctx.firstMessageHex)
+        }
+        return core.snapshot(port: port, links: linkStates)
+    }
+
+    // MARK: Carrying out actions
+
+    /// Executes queued actions in order. Re-entrant calls (closing a channel fires its
+    /// channelInactive at once, which queues more actions) only append; the outermost call runs them.
+    @inline(__always)
+    private func runActions() {
+        guard !runningActions, !actions.isEmpty else { return }
+        runningActions = true
+        defer { runningActions = false }
+        var i = 0
+        while i < actions.count {
+            let action = actions[i]
+            i += 1
+            switch action {
+            case .send(let message, let link):
+                send(message, on: link)
+            case .close(let link, let reason):
+                if let ctx = links[link] {
+                    logger.debug("link_closing", metadata: ["link": .stringConvertible(link.rawValue), "reason": .string(reason)])
+                    flushOne(link)
+                    ctx.channel.close(promise: nil)
+                }
+            case .log(let event):
+                log(event)
+            case .fatal(let reason):
+                logger.error("fatal", metadata: ["reason": .string(reason)])
+                let fatal = self.fatal
+                eventLoop.execute { fatal.succeed(reason) }
+            }
+        }
+        actions.removeAll(keepingCapacity: true)
+    }
+
+    @inline(__always)
+    private func send(_ message: Message, on link: LinkID) {
+        guard var ctx = links[link] else { return }
+        links[link] = nil  // keep `pending` uniquely referenced while appending
+        let n = ctx.pending.writeCRCMessage(message)
+        ctx.messagesOut &+= 1
+        ctx.bytesOut &+= UInt64(n)
+        if !ctx.dirty {
+            ctx.dirty = true
+            dirtyLinks.append(link)
+        }
+        links[link] = ctx
+    }
+
+    private func flushOne(_ link: LinkID) {
+        guard var ctx = links[link], ctx.dirty else { return }
+        let buffer = ctx.pending
+        ctx.pending = ctx.channel.allocator.buffer(capacity: 0)
+        ctx.dirty = false
+        links[link] = ctx
+        ctx.channel.writeAndFlush(buffer, promise: nil)
+    }
+
+    private func log(_ event: ServerEvent) {
+        switch event {
+        case .linkUp(let link, let outbound):
+            logger.info("link_up", metadata: ["link": .stringConvertible(link.rawValue), "direction": .string(outbound ? "outbound" : "inbound"),
+                                             "remote": .string(links[link]?.remote ?? "?")])
+        case .linkDown(let link, let peer):
+            var md: Logger.Metadata = ["link": .stringConvertible(link.rawValue), "peer_kind": .string(peer.kindName)]
+            if let id = peer.peerID { md["peer_id"] = .stringConvertible(id) }
+            logger.info("link_down", metadata: md)
+        case .registered(let host, let adjacent, let link):
+            logger.info("registered", metadata: [
+                "id": .stringConvertible(host.id), "kind": .string(host.kind.rawValue), "name": .string(host.name),
+                "info": .string(host.info), "first_link": .stringConvertible(host.firstLink), "adjacent": .stringConvertible(adjacent),
+                "link": .stringConvertible(link.rawValue),
+            ])
+            if adjacent, host.kind == .server, link == core.upstreamLink {
+                joined.succeed(())
+            }
+        case .duplicateRefused(let id, let kind, let link):
+            logger.warning("duplicate_refused", metadata: ["id": .stringConvertible(id), "kind": .string(kind.rawValue), "link": .stringConvertible(link.rawValue)])
+        case .ownRegistrationRefused(let text):
+            logger.error("own_registration_refused", metadata: ["text": .string(text)])
+        case .forwarded(let type, let source, let to):
+            logger.debug("forwarded", metadata: ["type": .string("\(type)"), "source": .stringConvertible(source),
+                                                 "to": .array(to.map { .stringConvertible($0) })])
+        case .chatRouted(let source, let destination, let nextHop):
+            logger.debug("chat", metadata: ["source": .stringConvertible(source), "destination": .stringConvertible(destination), "next_hop": .stringConvertible(nextHop)])
+        case .chatUnknownDestination(let source, let destination):
+            logger.info("chat_unknown_destination", metadata: ["source": .stringConvertible(source), "destination": .stringConvertible(destination)])
+        case .statusReceived(let source, let code, let text):
+            logger.info("status", metadata: ["source": .stringConvertible(source), "code": .string(code.description), "text": .string(text)])
+        case .statusRouted(let source, let destination, let nextHop):
+            logger.debug("status_routed", metadata: ["source": .stringConvertible(source), "destination": .stringConvertible(destination), "next_hop": .stringConvertible(nextHop)])
+        case .statusDropped(let source, let destination):
+            logger.info("status_dropped", metadata: ["source": .stringConvertible(source), "destination": .stringConvertible(destination)])
+        case .clientQuit(let id, let text):
+            logger.info("client_quit", metadata: ["id": .stringConvertible(id), "text": .string(text)])
+        case .serverQuit(let id, let text):
+            logger.info("server_quit", metadata: ["id": .stringConvertible(id), "text": .string(text)])
+        case .hostsLost(let server, let lost):
+            logger.info("hosts_lost", metadata: ["server": .stringConvertible(server), "lost": .array(lost.map { .stringConvertible($0) })])
+        case .dropped(let reason, let link):
+            logger.warning("dropped", metadata: ["reason": .string(reason), "link": .stringConvertible(link.rawValue)])
+        }
+    }
+}
+
+/// One per connection: hands decoded messages to the runtime and reports the link's life.
+final class LinkHandler: ChannelInboundHandler {
+    typealias InboundIn = Message
+
+    private let runtime: ServerRuntime
+    private let outbound: Bool
+    private var link: LinkID?
+
+    init(runtime: ServerRuntime, outbound: Bool) {
+        self.runtime = runtime
+        self.outbound = outbound
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        link = runtime.linkOpened(channel: context.channel, outbound: outbound)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let link else { return }
+        runtime.received(Self.unwrapInboundIn(data), on: link)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        runtime.flush()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let link { runtime.linkClosed(link) }
+        link = nil
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if let link {
+            if error is ProtocolError || error is ByteToMessageDecoderError {
+                runtime.protocolError(error, on: link)
+            } else {
+                runtime.logger.info("link_error", metadata: ["link": .stringConvertible(link.rawValue), "error": "\(error)"])
+                context.close(promise: nil)
+            }
+        } else {
+            context.close(promise: nil)
+        }
+    }
+}
