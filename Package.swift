@@ -92,7 +92,7 @@ let package = Package(
         ),
         .testTarget(name: "CRCProtocolTests", dependencies: ["CRCProtocol"]),
         .testTarget(name: "CRCCoreTests", dependencies: ["CRCCore"]),
-        .testTarget(name: "CRCIntegrationTests", dependencies: ["CRCProtocol"]),
+        .testTarget(name: "CRCIntegrationTests", dependencies: ["CRCCluster", "CRCCore", "crc-server", "crc-client"]),
         .testTarget(name: "CRCClusterTests", dependencies: ["CRCCluster"]),
     ]
 )

@@ -179,7 +179,11 @@ public final class ClientSession: @unchecked Sendable {
         channel.writeAndFlush(buffer, promise: nil)
     }
 
+    private var finishedAlready = false
+
     func finish(_ code: ClientExitCode) {
+        guard !finishedAlready else { return }
+        finishedAlready = true
         done.succeed(code)
         channel?.close(promise: nil)
     }
@@ -268,6 +272,7 @@ public enum ClientApp {
                 }
                 .connect(host: address, port: config.serverPort).wait()
         } catch {
+            try? loop.submit { session.finish(.failure) }.wait()
             FileHandle.standardError.write(Data("crc-client: cannot reach server \(config.serverHost) at \(address):\(config.serverPort): \(describe(error))\n".utf8))
             return .failure
         }

@@ -26,6 +26,11 @@ public struct ServerSnapshot: Codable, Sendable, Equatable {
         public var bytesPending: Int
         /// The first message received on this link, in hex (what the seed's byte-level tests record).
         public var firstMessageHex: String?
+
+        enum CodingKeys: String, CodingKey {
+            case link, peerKind, peerID = "peerId", direction, remoteAddress, messagesIn, bytesIn, messagesOut, bytesOut,
+                 bytesPending, firstMessageHex
+        }
         public init(link: UInt64, peerKind: String, peerID: UInt32?, direction: String, remoteAddress: String,
                     messagesIn: UInt64, bytesIn: UInt64, messagesOut: UInt64, bytesOut: UInt64, bytesPending: Int,
                     firstMessageHex: String?) {

@@ -48,6 +48,7 @@ public enum ServerApp {
         let loop = group.next()
         let runtime = ServerRuntime(configuration: config, eventLoop: loop, logger: logger)
         let limits = config.limits
+        defer { try? loop.submit { runtime.abandon() }.wait() }
 
         // 1. Listen.
         let listener: Channel

@@ -48,6 +48,13 @@ public final class ServerRuntime: @unchecked Sendable {
         actions.reserveCapacity(64)
     }
 
+    /// Completes the promises nobody will complete any more (startup failed, or the server is done).
+    func abandon() {
+        struct Abandoned: Error {}
+        joined.fail(Abandoned())
+        fatal.fail(Abandoned())
+    }
+
     func joinedSucceedWithoutUpstream() {
         joined.succeed(())
     }

@@ -1,0 +1,55 @@
+import CRCCore
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads a running server's state from its monitoring endpoint (`GET /state`).
+public enum MonitorClient {
+    public static let decoder: JSONDecoder = {
+        let d = JSONDecoder()
+        d.keyDecodingStrategy = .convertFromSnakeCase
+        return d
+    }()
+
+    public static func fetchState(host: String = "127.0.0.1", port: Int, timeout: TimeInterval = 2) throws -> ServerSnapshot {
+        let body = try get(host: host, port: port, path: "/state", timeout: timeout)
+        return try decoder.decode(ServerSnapshot.self, from: body)
+    }
+
+    /// A minimal blocking HTTP/1.0 GET over loopback; returns the body.
+    public static func get(host: String, port: Int, path: String, timeout: TimeInterval) throws -> Data {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw SupervisionError("socket: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - floor(timeout)) * 1_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        guard inet_pton(AF_INET, host, &addr.sin_addr) == 1 else { throw SupervisionError("bad address \(host)") }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc == 0 else { throw SupervisionError("cannot connect to \(host):\(port): \(String(cString: strerror(errno)))") }
+        let request = Array("GET \(path) HTTP/1.0\r\nHost: \(host)\r\nConnection: close\r\n\r\n".utf8)
+        _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        var response = Data()
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = read(fd, &chunk, chunk.count)
+            if n < 0 { throw SupervisionError("reading from \(host):\(port): \(String(cString: strerror(errno)))") }
+            if n == 0 { break }
+            response.append(contentsOf: chunk[0..<n])
+        }
+        guard let sep = response.range(of: Data("\r\n\r\n".utf8)) else {
+            throw SupervisionError("malformed HTTP answer from \(host):\(port)")
+        }
+        let head = String(decoding: response[..<sep.lowerBound], as: UTF8.self)
+        guard head.hasPrefix("HTTP/1.1 200") || head.hasPrefix("HTTP/1.0 200") else {
+            throw SupervisionError("\(host):\(port)\(path) answered \(head.split(separator: "\r\n").first ?? "")")
+        }
+        return Data(response[sep.upperBound...])
+    }
+}

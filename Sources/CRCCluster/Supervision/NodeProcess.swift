@@ -1,0 +1,207 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One child process (a server or a client): started with Foundation's `Process`, its stdout and
+/// stderr captured line by line, its stdin writable. Waiting is always for an event with a deadline.
+///
+/// Children are started through `setpriv --pdeathsig KILL` when available, so they die with the
+/// process that started them even if it is killed with SIGKILL. Start them from a long-lived thread
+/// (the parent-death signal fires when the *thread* that forked the child exits).
+public final class NodeProcess: @unchecked Sendable {
+    public enum Stream: String, Sendable { case stdout, stderr }
+
+    public let name: String
+    public let executable: String
+    public let arguments: [String]
+    private let process = Process()
+    private let stdinPipe = Pipe()
+    private let stdoutPipe = Pipe()
+    private let stderrPipe = Pipe()
+    private let condition = NSCondition()
+    private var outLines: [String] = []
+    private var errLines: [String] = []
+    private var partial: [Stream: Data] = [:]
+    private var closedStreams = 0
+    /// Called for every complete line, on a background thread.
+    public var onLine: (@Sendable (NodeProcess, Stream, String) -> Void)?
+
+    public static let setprivPath: String? = FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") ? "/usr/bin/setpriv" : nil
+
+    public init(name: String, executable: String, arguments: [String], workingDirectory: URL? = nil,
+                environment: [String: String]? = nil) {
+        self.name = name
+        self.executable = executable
+        self.arguments = arguments
+        if let setpriv = Self.setprivPath {
+            process.executableURL = URL(fileURLWithPath: setpriv)
+            process.arguments = ["--pdeathsig", "KILL", "--", executable] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+        }
+        if let workingDirectory { process.currentDirectoryURL = workingDirectory }
+        if let environment { process.environment = environment }
+        process.standardInput = stdinPipe
+        process.standardOutput = stdoutPipe
+        process.standardError = stderrPipe
+    }
+
+    public var pid: Int32 { process.processIdentifier }
+    public var isRunning: Bool { process.isRunning }
+
+    /// The command line, for messages.
+    public var commandLine: String { ([executable] + arguments).map(Self.shellQuote).joined(separator: " ") }
+
+    public func start() throws {
+        guard FileManager.default.isExecutableFile(atPath: executable) else {
+            throw SupervisionError("\(name): executable not found or not executable: \(executable)")
+        }
+        for (pipe, stream) in [(stdoutPipe, Stream.stdout), (stderrPipe, Stream.stderr)] {
+            pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+                let data = handle.availableData
+                self?.consume(data, from: stream)
+            }
+        }
+        try process.run()
+    }
+
+    private func consume(_ data: Data, from stream: Stream) {
+        condition.lock()
+        if data.isEmpty {
+            // End of stream: keep a last unterminated line.
+            if let rest = partial[stream], !rest.isEmpty { appendLine(String(decoding: rest, as: UTF8.self), stream) }
+            partial[stream] = nil
+            closedStreams += 1
+            (stream == .stdout ? stdoutPipe : stderrPipe).fileHandleForReading.readabilityHandler = nil
+        } else {
+            var buffer = (partial[stream] ?? Data()) + data
+            while let nl = buffer.firstIndex(of: 0x0A) {
+                appendLine(String(decoding: buffer[buffer.startIndex..<nl], as: UTF8.self), stream)
+                buffer = buffer[(nl + 1)...]
+            }
+            partial[stream] = Data(buffer)
+        }
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func appendLine(_ line: String, _ stream: Stream) {
+        if stream == .stdout { outLines.append(line) } else { errLines.append(line) }
+        onLine?(self, stream, line)
+    }
+
+    public var stdoutLines: [String] { condition.lock(); defer { condition.unlock() }; return outLines }
+    public var stderrLines: [String] { condition.lock(); defer { condition.unlock() }; return errLines }
+
+    /// Waits until a stdout line (at index ≥ `from`) satisfies `predicate`, or the deadline passes,
+    /// or the process's output ends. Returns the line and its index.
+    public func waitForLine(from: Int = 0, timeout: TimeInterval, where predicate: (String) -> Bool) -> (line: String, index: Int)? {
+        let deadline = Date().addingTimeInterval(timeout)
+        condition.lock()
+        defer { condition.unlock() }
+        var i = from
+        while true {
+            while i < outLines.count {
+                if predicate(outLines[i]) { return (outLines[i], i) }
+                i += 1
+            }
+            if closedStreams >= 2 { return nil }
+            if !condition.wait(until: deadline) { return nil }
+        }
+    }
+
+    /// Waits for a JSON line whose "event" is `event` (and which satisfies `matching`).
+    public func waitForEvent(_ event: String, from: Int = 0, timeout: TimeInterval,
+                             matching: ([String: Any]) -> Bool = { _ in true }) -> [String: Any]? {
+        var found: [String: Any]?
+        _ = waitForLine(from: from, timeout: timeout) { line in
+            guard let obj = Self.parseJSON(line), obj["event"] as? String == event, matching(obj) else { return false }
+            found = obj
+            return true
+        }
+        return found
+    }
+
+    public static func parseJSON(_ line: String) -> [String: Any]? {
+        guard line.hasPrefix("{"), let data = line.data(using: .utf8) else { return nil }
+        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+    }
+
+    /// Writes one line to the process's stdin.
+    public func send(line: String) {
+        try? stdinPipe.fileHandleForWriting.write(contentsOf: Data((line + "\n").utf8))
+    }
+
+    public func closeStdin() {
+        try? stdinPipe.fileHandleForWriting.close()
+    }
+
+    public func signal(_ sig: Int32) {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, sig)
+    }
+
+    /// Waits for the process to exit; nil if it is still running at the deadline.
+    public func waitForExit(timeout: TimeInterval) -> ExitStatus? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning {
+            if Date() >= deadline { return nil }
+            usleep(2_000)
+        }
+        return exitStatus
+    }
+
+    public enum ExitStatus: Equatable, Sendable, CustomStringConvertible {
+        case exited(Int32)
+        case signalled(Int32)
+        public var description: String {
+            switch self {
+            case .exited(let c): return "exit \(c)"
+            case .signalled(let s): return "signal \(s) (\(signalName(s)))"
+            }
+        }
+    }
+
+    public var exitStatus: ExitStatus? {
+        guard !process.isRunning else { return nil }
+        return process.terminationReason == .uncaughtSignal ? .signalled(process.terminationStatus) : .exited(process.terminationStatus)
+    }
+
+    /// SIGTERM, then SIGKILL after `grace` seconds if it is still running.
+    @discardableResult
+    public func stop(grace: TimeInterval = 2) -> ExitStatus? {
+        guard process.isRunning else { return exitStatus }
+        signal(SIGTERM)
+        if let status = waitForExit(timeout: grace) { return status }
+        signal(SIGKILL)
+        return waitForExit(timeout: 5)
+    }
+
+    static func shellQuote(_ s: String) -> String {
+        if !s.isEmpty, s.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:@".contains($0) }) { return s }
+        return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}
+
+public func signalName(_ sig: Int32) -> String {
+    switch sig {
+    case SIGINT: return "SIGINT"
+    case SIGTERM: return "SIGTERM"
+    case SIGKILL: return "SIGKILL"
+    case SIGHUP: return "SIGHUP"
+    case SIGSEGV: return "SIGSEGV"
+    case SIGABRT: return "SIGABRT"
+    case SIGILL: return "SIGILL"
+    case SIGTRAP: return "SIGTRAP"
+    case SIGBUS: return "SIGBUS"
+    case SIGPIPE: return "SIGPIPE"
+    default: return "signal \(sig)"
+    }
+}
+
+public struct SupervisionError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ d: String) { description = d }
+}

@@ -1,0 +1,78 @@
+import CRCCluster
+import CRCCore
+import Foundation
+import XCTest
+
+/// Starts real crc-server / crc-client processes on free loopback ports and stops every one of
+/// them when the test ends, pass or fail.
+final class Harness {
+    static let binDir: URL = {
+        if let dir = ProcessInfo.processInfo.environment["CRC_BIN_DIR"] { return URL(fileURLWithPath: dir) }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    }()
+
+    let timeout: TimeInterval = 10
+    private(set) var processes: [NodeProcess] = []
+    let logDir: URL
+
+    init() throws {
+        logDir = FileManager.default.temporaryDirectory.appendingPathComponent("crc-it-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: logDir, withIntermediateDirectories: true)
+    }
+
+    struct Server {
+        let process: NodeProcess
+        let port: Int
+        let monitorPort: Int
+        var log: URL
+    }
+
+    func startServer(id: UInt32, name: String, upstream: Server? = nil, file: StaticString = #filePath, line: UInt = #line) throws -> Server {
+        var args = ["--id", "\(id)", "--servername", name, "--port", "0", "--monitor-port", "0", "--info", "info of \(name)",
+                    "--log-file", logDir.appendingPathComponent("\(name).log").path, "--log-level", "debug"]
+        if let upstream { args += ["--connect_to_host", "127.0.0.1", "--connect_to_port", "\(upstream.port)"] }
+        let p = NodeProcess(name: name, executable: Self.binDir.appendingPathComponent("crc-server").path, arguments: args)
+        processes.append(p)
+        try p.start()
+        let ready = try XCTUnwrap(p.waitForEvent("ready", timeout: timeout), "\(name) never became ready: \(p.stderrLines.suffix(5))",
+                                  file: file, line: line)
+        return Server(process: p, port: ready["port"] as! Int, monitorPort: ready["monitor_port"] as! Int,
+                      log: logDir.appendingPathComponent("\(name).log"))
+    }
+
+    func startClient(id: UInt32, name: String, server: Server, expectRegistered: Bool = true,
+                     file: StaticString = #filePath, line: UInt = #line) throws -> NodeProcess {
+        let p = NodeProcess(name: name, executable: Self.binDir.appendingPathComponent("crc-client").path,
+                            arguments: ["--id", "\(id)", "-S", "127.0.0.1", "-P", "\(server.port)", "-U", name, "-I", "info of \(name)", "--json"])
+        processes.append(p)
+        try p.start()
+        if expectRegistered {
+            XCTAssertNotNil(p.waitForEvent("registered", timeout: timeout), "\(name) was not welcomed: \(p.stderrLines.suffix(5))",
+                            file: file, line: line)
+        }
+        return p
+    }
+
+    /// Polls a server's /state until `condition` holds or the deadline passes; returns the last state.
+    @discardableResult
+    func waitForState(_ server: Server, timeout: TimeInterval? = nil, _ what: String,
+                      file: StaticString = #filePath, line: UInt = #line,
+                      until condition: (ServerSnapshot) -> Bool) -> ServerSnapshot? {
+        let deadline = Date().addingTimeInterval(timeout ?? self.timeout)
+        var last: ServerSnapshot?
+        while Date() < deadline {
+            if let s = try? MonitorClient.fetchState(port: server.monitorPort) {
+                last = s
+                if condition(s) { return s }
+            }
+            usleep(5_000)  // poll interval, not a wait for state: the loop ends on the condition
+        }
+        XCTFail("\(what): not reached before the deadline; last state: \(String(describing: last))", file: file, line: line)
+        return last
+    }
+
+    func shutdown() {
+        for p in processes.reversed() { p.stop(grace: 2) }
+        try? FileManager.default.removeItem(at: logDir)
+    }
+}
