@@ -20,6 +20,8 @@ public struct ServerCore: Sendable {
     public private(set) var peers: [LinkID: Peer] = [:]
     /// Texts of statuses addressed to this server (destination = its id, or 0).
     public private(set) var statusLog: [String] = []
+    /// For every known client, the link that leads to it: the hot path of chat routing.
+    private var clientRoutes: [UInt32: LinkID] = [:]
     /// The link to the upstream server, while it is open.
     public private(set) var upstreamLink: LinkID?
 
@@ -194,6 +196,7 @@ public struct ServerCore: Sendable {
         let record = HostRecord(id: r.sourceID, kind: .client, name: r.name.utf8String, info: r.info.utf8String,
                                 firstLink: handedBy)
         hosts[r.sourceID] = record
+        clientRoutes[r.sourceID] = link
         actions.append(.log(.registered(record, adjacent: adjacent, via: link)))
         if adjacent {
             peers[link] = .client(r.sourceID)
@@ -241,12 +244,12 @@ public struct ServerCore: Sendable {
     private mutating func routeChat(_ chat: ClientChat, from peer: Peer, on link: LinkID, into actions: inout [Action]) {
         switch peer {
         case .client(let cid) where cid == chat.sourceID: break
-        case .server(let sid) where hosts[chat.sourceID]?.firstLink == sid: break
+        case .server where clientRoutes[chat.sourceID] == link: break
         default:
             actions.append(.log(.dropped(reason: "chat from \(chat.sourceID) does not belong on this link (\(peer))", link: link)))
             return
         }
-        if let out = self.link(toward: chat.destinationID), hosts[chat.destinationID]?.kind == .client {
+        if let out = clientRoutes[chat.destinationID] {
             actions.append(.send(.clientChat(chat), to: out))
             if logsRouting {
                 actions.append(.log(.chatRouted(source: chat.sourceID, destination: chat.destinationID,
@@ -346,6 +349,7 @@ public struct ServerCore: Sendable {
 
     private mutating func forget(_ host: UInt32) {
         hosts[host] = nil
+        clientRoutes[host] = nil
         adjacentClients[host] = nil
         adjacentServers[host] = nil
     }

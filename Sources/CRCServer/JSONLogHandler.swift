@@ -1,4 +1,8 @@
-import Foundation
+import Logging
+import NIOConcurrencyHelpers
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 
 /// A swift-log handler that writes one JSON object a line: `ts`, `level`, `event` (the log
@@ -33,15 +37,19 @@ public struct JSONLogHandler: LogHandler {
         var t = time_t(ts.tv_sec)
         var tmv = tm()
         gmtime_r(&t, &tmv)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tmv.tm_year + 1900, tmv.tm_mon + 1, tmv.tm_mday,
-                      tmv.tm_hour, tmv.tm_min, tmv.tm_sec, Int(ts.tv_nsec / 1000))
+        func pad(_ v: Int, _ width: Int) -> String {
+            let s = String(v)
+            return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+        }
+        return "\(pad(Int(tmv.tm_year) + 1900, 4))-\(pad(Int(tmv.tm_mon) + 1, 2))-\(pad(Int(tmv.tm_mday), 2))T"
+            + "\(pad(Int(tmv.tm_hour), 2)):\(pad(Int(tmv.tm_min), 2)):\(pad(Int(tmv.tm_sec), 2)).\(pad(Int(ts.tv_nsec / 1000), 6))Z"
     }
 }
 
 /// Appends whole lines to a file, each line flushed as it is written so followers see it at once.
 public final class LineSink: @unchecked Sendable {
     private let file: UnsafeMutablePointer<FILE>
-    private let lock = NSLock()
+    private let lock = NIOLock()
 
     public init(path: String) throws {
         guard let f = fopen(path, "a") else {
@@ -51,10 +59,10 @@ public final class LineSink: @unchecked Sendable {
     }
 
     public func write(_ line: String) {
-        lock.lock()
-        fputs(line, file)
-        fflush(file)
-        lock.unlock()
+        lock.withLock {
+            fputs(line, file)
+            fflush(file)
+        }
     }
 }
 
@@ -80,7 +88,8 @@ public enum JSON {
             case "\t": out += "\\t"
             default:
                 if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
                 } else {
                     out.unicodeScalars.append(scalar)
                 }

@@ -1,5 +1,5 @@
 import CRCCore
-import Foundation
+import FoundationEssentials
 import NIOCore
 import NIOHTTP1
 

@@ -1,7 +1,9 @@
 import CRCCore
 import CRCProtocol
 import Dispatch
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -57,10 +59,12 @@ public enum ServerApp {
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16_384, maximum: 262_144))
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(MessageDecoder(limits: limits)))
-                        try channel.pipeline.syncOperations.addHandler(LinkHandler(runtime: runtime, outbound: false))
+                        try channel.pipeline.syncOperations.addHandler(
+                            ByteToMessageHandler(ServerFrameDecoder(runtime: runtime, outbound: false, limits: limits)))
+                        try channel.pipeline.syncOperations.addHandler(LinkEventsHandler(runtime: runtime, outbound: false))
                     }
                 }
                 .bind(host: config.bindHost, port: config.port).wait()
@@ -99,11 +103,13 @@ public enum ServerApp {
             do {
                 _ = try ClientBootstrap(group: group)
                     .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16_384, maximum: 262_144))
                     .connectTimeout(.seconds(5))
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(MessageDecoder(limits: limits)))
-                            try channel.pipeline.syncOperations.addHandler(LinkHandler(runtime: runtime, outbound: true))
+                            try channel.pipeline.syncOperations.addHandler(
+                                ByteToMessageHandler(ServerFrameDecoder(runtime: runtime, outbound: true, limits: limits)))
+                            try channel.pipeline.syncOperations.addHandler(LinkEventsHandler(runtime: runtime, outbound: true))
                         }
                     }
                     .connect(host: address, port: upstream.port).wait()
@@ -131,7 +137,7 @@ public enum ServerApp {
             var ready = "{\"event\":\"ready\",\"id\":\(config.id),\"name\":\(JSON.string(config.name)),\"host\":\(JSON.string(config.bindHost)),\"port\":\(port)"
             if let monitorPort = monitorPortChosen { ready += ",\"monitor_port\":\(monitorPort)" }
             ready += ",\"pid\":\(getpid())}\n"
-            FileHandle.standardOutput.write(Data(ready.utf8))
+            writeFully(1, ready)
             var md: Logger.Metadata = ["port": .stringConvertible(port)]
             if let m = monitorPortChosen { md["monitor_port"] = .stringConvertible(m) }
             logger.info("ready", metadata: md)
@@ -174,5 +180,16 @@ public enum ServerApp {
 }
 
 public func printError(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    writeFully(2, line + "\n")
+}
+
+/// Writes all of `text` to a file descriptor (stdout/stderr), unbuffered.
+public func writeFully(_ fd: Int32, _ text: String) {
+    var bytes = Array(text.utf8)
+    var off = 0
+    while off < bytes.count {
+        let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
+        if n <= 0 { return }
+        off += n
+    }
 }

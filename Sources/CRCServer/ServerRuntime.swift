@@ -6,10 +6,12 @@ import NIOCore
 /// Carries out what the pure `ServerCore` decides. It owns the channels and their counters and is
 /// confined to one event loop: every method runs on `eventLoop`, so no locks are needed.
 public final class ServerRuntime: @unchecked Sendable {
-    struct LinkContext {
-        var channel: Channel
-        var outbound: Bool
-        var remote: String
+    /// Per-connection state. A class, so the hot path updates it in place with one lookup.
+    final class LinkContext {
+        let id: LinkID
+        let channel: Channel
+        let outbound: Bool
+        let remote: String
         var pending: ByteBuffer
         var messagesIn: UInt64 = 0
         var bytesIn: UInt64 = 0
@@ -17,6 +19,14 @@ public final class ServerRuntime: @unchecked Sendable {
         var bytesOut: UInt64 = 0
         var firstMessageHex: String?
         var dirty = false
+
+        init(id: LinkID, channel: Channel, outbound: Bool, remote: String, pending: ByteBuffer) {
+            self.id = id
+            self.channel = channel
+            self.outbound = outbound
+            self.remote = remote
+            self.pending = pending
+        }
     }
 
     public let eventLoop: EventLoop
@@ -25,6 +35,7 @@ public final class ServerRuntime: @unchecked Sendable {
     public var port: Int = 0
 
     private var links: [LinkID: LinkContext] = [:]
+    private var byChannel: [ObjectIdentifier: LinkContext] = [:]
     private var dirtyLinks: [LinkID] = []
     private var nextLink: UInt64 = 1
     private var actions: [Action] = []
@@ -61,33 +72,33 @@ public final class ServerRuntime: @unchecked Sendable {
 
     // MARK: Link lifecycle (called by LinkHandler)
 
-    func linkOpened(channel: Channel, outbound: Bool) -> LinkID {
+    func linkOpened(channel: Channel, outbound: Bool) -> LinkContext {
         eventLoop.preconditionInEventLoop()
         let id = LinkID(nextLink)
         nextLink += 1
-        links[id] = LinkContext(channel: channel, outbound: outbound,
-                                remote: channel.remoteAddress?.description ?? "?",
-                                pending: channel.allocator.buffer(capacity: 0))
+        let ctx = LinkContext(id: id, channel: channel, outbound: outbound,
+                              remote: channel.remoteAddress?.description ?? "?",
+                              pending: channel.allocator.buffer(capacity: 0))
+        links[id] = ctx
+        byChannel[ObjectIdentifier(channel)] = ctx
         core.linkOpened(id, outbound: outbound, into: &actions)
         runActions()
         flush()
-        return id
+        return ctx
     }
 
     @inline(__always)
-    func received(_ message: Message, on link: LinkID) {
-        if var ctx = links[link] {
-            ctx.messagesIn &+= 1
-            ctx.bytesIn &+= UInt64(message.wireSize)
-            if ctx.firstMessageHex == nil { ctx.firstMessageHex = message.hex }
-            links[link] = ctx
-        }
-        core.receive(message, on: link, into: &actions)
+    func received(_ message: Message, on ctx: LinkContext) {
+        ctx.messagesIn &+= 1
+        ctx.bytesIn &+= UInt64(message.wireSize)
+        if ctx.firstMessageHex == nil { ctx.firstMessageHex = message.hex }
+        core.receive(message, on: ctx.id, into: &actions)
         runActions()
     }
 
     func linkClosed(_ link: LinkID) {
-        guard links.removeValue(forKey: link) != nil else { return }
+        guard let ctx = links.removeValue(forKey: link) else { return }
+        byChannel[ObjectIdentifier(ctx.channel)] = nil
         core.linkClosed(link, into: &actions)
         runActions()
         flush()
@@ -100,16 +111,16 @@ public final class ServerRuntime: @unchecked Sendable {
         ctx.channel.close(promise: nil)
     }
 
+    /// The link carried by `channel`, if it is open.
+    func link(for channel: Channel) -> LinkContext? {
+        byChannel[ObjectIdentifier(channel)]
+    }
+
     /// Writes every buffered outbound message (called when a read burst completes).
     func flush() {
         guard !dirtyLinks.isEmpty else { return }
         for link in dirtyLinks {
-            guard var ctx = links[link], ctx.dirty else { continue }
-            let buffer = ctx.pending
-            ctx.pending = ctx.channel.allocator.buffer(capacity: 0)
-            ctx.dirty = false
-            links[link] = ctx
-            ctx.channel.writeAndFlush(buffer, promise: nil)
+            flushOne(link)
         }
         dirtyLinks.removeAll(keepingCapacity: true)
     }
@@ -181,8 +192,7 @@ public final class ServerRuntime: @unchecked Sendable {
 
     @inline(__always)
     private func send(_ message: Message, on link: LinkID) {
-        guard var ctx = links[link] else { return }
-        links[link] = nil  // keep `pending` uniquely referenced while appending
+        guard let ctx = links[link] else { return }
         let n = ctx.pending.writeCRCMessage(message)
         ctx.messagesOut &+= 1
         ctx.bytesOut &+= UInt64(n)
@@ -190,15 +200,13 @@ public final class ServerRuntime: @unchecked Sendable {
             ctx.dirty = true
             dirtyLinks.append(link)
         }
-        links[link] = ctx
     }
 
     private func flushOne(_ link: LinkID) {
-        guard var ctx = links[link], ctx.dirty else { return }
+        guard let ctx = links[link], ctx.dirty else { return }
         let buffer = ctx.pending
-        ctx.pending = ctx.channel.allocator.buffer(capacity: 0)
+        ctx.pending = ctx.channel.allocator.buffer(capacity: max(1024, buffer.readableBytes))
         ctx.dirty = false
-        links[link] = ctx
         ctx.channel.writeAndFlush(buffer, promise: nil)
     }
 
@@ -249,13 +257,48 @@ public final class ServerRuntime: @unchecked Sendable {
     }
 }
 
-/// One per connection: hands decoded messages to the runtime and reports the link's life.
-final class LinkHandler: ChannelInboundHandler {
-    typealias InboundIn = Message
+/// One per connection: frames bytes into messages (CRCProtocol's parser) and hands each to the
+/// runtime directly, with no per-message channel-pipeline hop.
+final class ServerFrameDecoder: ByteToMessageDecoder {
+    typealias InboundOut = Never
 
     private let runtime: ServerRuntime
     private let outbound: Bool
-    private var link: LinkID?
+    private let parser: MessageParser
+    private var link: ServerRuntime.LinkContext?
+
+    init(runtime: ServerRuntime, outbound: Bool, limits: Limits) {
+        self.runtime = runtime
+        self.outbound = outbound
+        self.parser = MessageParser(limits: limits)
+    }
+
+    func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        if link == nil { link = runtime.link(for: context.channel) }
+        guard let link else { return .needMoreData }
+        while let message = try parser.parse(&buffer) {
+            runtime.received(message, on: link)
+        }
+        return .needMoreData
+    }
+
+    func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        _ = try decode(context: context, buffer: &buffer)
+        if buffer.readableBytes > 0 {
+            let n = buffer.readableBytes
+            buffer.moveReaderIndex(forwardBy: n)
+            throw ProtocolError.truncated(bufferedBytes: n)
+        }
+        return .needMoreData
+    }
+}
+
+/// After the decoder: flushes what a read burst produced, and reports closes and errors.
+final class LinkEventsHandler: ChannelInboundHandler {
+    typealias InboundIn = Never
+    private let runtime: ServerRuntime
+
+    private let outbound: Bool
 
     init(runtime: ServerRuntime, outbound: Bool) {
         self.runtime = runtime
@@ -263,13 +306,8 @@ final class LinkHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        link = runtime.linkOpened(channel: context.channel, outbound: outbound)
+        _ = runtime.linkOpened(channel: context.channel, outbound: outbound)
         context.fireChannelActive()
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard let link else { return }
-        runtime.received(Self.unwrapInboundIn(data), on: link)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -277,17 +315,16 @@ final class LinkHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if let link { runtime.linkClosed(link) }
-        link = nil
+        if let ctx = runtime.link(for: context.channel) { runtime.linkClosed(ctx.id) }
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if let link {
+        if let ctx = runtime.link(for: context.channel) {
             if error is ProtocolError || error is ByteToMessageDecoderError {
-                runtime.protocolError(error, on: link)
+                runtime.protocolError(error, on: ctx.id)
             } else {
-                runtime.logger.info("link_error", metadata: ["link": .stringConvertible(link.rawValue), "error": "\(error)"])
+                runtime.logger.info("link_error", metadata: ["link": .stringConvertible(ctx.id.rawValue), "error": .string("\(error)")])
                 context.close(promise: nil)
             }
         } else {

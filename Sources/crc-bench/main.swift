@@ -1,1 +1,284 @@
-print("todo")
+import ArgumentParser
+import CRCCluster
+import CRCCore
+import CRCProtocol
+import Foundation
+import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct CRCBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "crc-bench",
+        abstract: "Benchmarks for CRC: relay throughput and latency through real servers, and in-memory scale.",
+        subcommands: [Relay.self, Simulate.self],
+        defaultSubcommand: Relay.self)
+}
+
+// MARK: - Relay benchmark
+
+struct Relay: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start a chain of crc-server processes, pipeline chats from a client on the first to a client on the last.",
+        discussion: """
+        Prints messages per second and loss for N pipelined chats (median of --runs), latency p50/p99
+        with one message in flight, and each idle server's resident memory and CPU use.
+        Build in release mode first: swift build -c release && .build/release/crc-bench relay
+        """)
+
+    @Option(help: "Servers in the chain.") var servers = 3
+    @Option(help: "Chats pipelined per run.") var messages = 1_000_000
+    @Option(help: "Chat text size in bytes (at least 8).") var size = 32
+    @Option(help: "Throughput runs; the median is reported.") var runs = 5
+    @Option(help: "Round trips for the latency measurement.") var pings = 20_000
+    @Option(help: "Directory holding crc-server (default: next to crc-bench).") var binDir: String?
+    @Flag(help: "Print one JSON object instead of text.") var json = false
+
+    func validate() throws {
+        guard servers >= 1 else { throw ValidationError("--servers must be at least 1") }
+        guard size >= 8 else { throw ValidationError("--size must be at least 8 (the text carries a sequence number)") }
+        guard messages >= 1, runs >= 1, pings >= 1 else { throw ValidationError("--messages, --runs and --pings must be positive") }
+    }
+
+    func run() throws {
+        let dir = binDir ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
+        let serverPath = dir + "/crc-server"
+        var nodes: [NodeProcess] = []
+        defer { for n in nodes.reversed() { n.stop(grace: 2) } }
+
+        progress("starting \(servers) servers")
+        var ports: [Int] = []
+        for i in 1...servers {
+            var args = ["--id", "\(i)", "--servername", "s\(i)", "--port", "0", "--log-level", "warning"]
+            if let up = ports.last { args += ["--connect_to_host", "127.0.0.1", "--connect_to_port", "\(up)"] }
+            let p = NodeProcess(name: "s\(i)", executable: serverPath, arguments: args)
+            nodes.append(p)
+            try p.start()
+            guard let ready = p.waitForEvent("ready", timeout: 10), let port = ready["port"] as? Int else {
+                throw SupervisionError("server s\(i) did not start: \(p.stderrLines.suffix(3).joined(separator: " | "))")
+            }
+            ports.append(port)
+        }
+
+        let senderID: UInt32 = 1_000_001, receiverID: UInt32 = 1_000_002
+        let receiver = try RawClient(port: ports.last!, id: receiverID)
+        let sender = try RawClient(port: ports.first!, id: senderID)
+        try sender.waitForUser(receiverID)
+
+        // Throughput.
+        var rates: [Double] = []
+        var lost = 0, misordered = 0
+        for run in 1...runs {
+            progress("run \(run)/\(runs): \(messages) chats of \(size) bytes through \(servers) servers")
+            let payload = Self.encodeChats(count: messages, size: size, from: senderID, to: receiverID)
+            let box = ResultBox()
+            let count = messages
+            let receiverThread = Thread { box.set(receiver.receiveChats(count: count, timeout: 60)) }
+            let start = monotonicNanos()
+            receiverThread.start()
+            try sender.writeAll(payload)
+            let result = box.wait()
+            let elapsed = Double(result.finishedAt - start) / 1e9
+            lost += messages - result.received
+            misordered += result.outOfOrder
+            rates.append(Double(result.received) / elapsed)
+        }
+
+        // Latency with one message in flight.
+        progress("latency: \(pings) round trips, one in flight")
+        var samples: [Double] = []
+        samples.reserveCapacity(pings)
+        let one = Self.encodeChats(count: 1, size: size, from: senderID, to: receiverID)
+        for _ in 0..<pings {
+            let t0 = monotonicNanos()
+            try sender.writeAll(one)
+            let r = receiver.receiveChats(count: 1, timeout: 5)
+            guard r.received == 1 else { throw SupervisionError("a latency probe was lost") }
+            samples.append(Double(r.finishedAt - t0) / 1000)
+        }
+        samples.sort()
+
+        // Idle servers: resident memory, and CPU over one second of idleness.
+        progress("idle servers: memory and CPU over 1 s")
+        let cpu0 = nodes.map { cpuTicks(pid: $0.pid) }
+        usleep(1_000_000)
+        let cpu1 = nodes.map { cpuTicks(pid: $0.pid) }
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        let idleCPU = zip(cpu0, cpu1).map { Double($1 - $0) / ticks * 100 }
+        let rss = nodes.map { residentKiB(pid: $0.pid) }
+
+        let median = rates.sorted()[rates.count / 2]
+        let p50 = samples[samples.count / 2], p99 = samples[min(samples.count - 1, samples.count * 99 / 100)]
+        if json {
+            let obj: [String: Any] = [
+                "servers": servers, "messages": messages, "size": size, "runs": runs,
+                "rate_median": median.rounded(), "rates": rates.map { $0.rounded() }, "lost": lost, "out_of_order": misordered,
+                "latency_p50_us": p50, "latency_p99_us": p99, "idle_rss_kib": rss, "idle_cpu_percent": idleCPU,
+            ]
+            let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print("relay through \(servers) servers, \(size)-byte chats, \(messages) per run, \(runs) runs")
+            print(String(format: "  throughput   median %.0f msg/s   (runs: %@)", median,
+                         rates.map { String(format: "%.0f", $0) }.joined(separator: ", ")))
+            print("  loss         \(lost) lost, \(misordered) out of order")
+            print(String(format: "  latency      p50 %.1f µs   p99 %.1f µs   (%d round trips, one in flight)", p50, p99, pings))
+            print("  idle server  RSS " + rss.map { "\($0 / 1024) MiB" }.joined(separator: ", ")
+                  + "   CPU " + idleCPU.map { String(format: "%.1f%%", $0) }.joined(separator: ", "))
+        }
+        if lost > 0 || misordered > 0 { throw ExitCode(1) }
+    }
+
+    static func encodeChats(count: Int, size: Int, from: UInt32, to: UInt32) -> [UInt8] {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(count * (13 + size))
+        let filler = [UInt8](repeating: UInt8(ascii: "x"), count: size - 8)
+        for i in 0..<count {
+            buffer.writeMultipleIntegers(MessageType.clientChat.rawValue, from, to, UInt32(size), UInt64(i))
+            buffer.writeBytes(filler)
+        }
+        return Array(buffer.readableBytesView)
+    }
+}
+
+final class ResultBox: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var value = RawClient.ReceiveResult()
+    func set(_ v: RawClient.ReceiveResult) { value = v; done.signal() }
+    func wait() -> RawClient.ReceiveResult { done.wait(); return value }
+}
+
+func progress(_ s: String) {
+    FileHandle.standardError.write(Data("crc-bench: \(s)\n".utf8))
+}
+
+func monotonicNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+func residentKiB(pid: Int32) -> Int {
+    guard let s = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+          let line = s.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return -1 }
+    return Int(line.split(separator: " ").dropFirst().first ?? "") ?? -1
+}
+
+func cpuTicks(pid: Int32) -> Int {
+    guard let s = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = s.lastIndex(of: ")") else { return 0 }
+    let fields = s[s.index(after: close)...].split(separator: " ")
+    // After the command: state is field 3; utime and stime are fields 14 and 15.
+    return (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)
+}
+
+/// A blocking-socket CRC client for measurements: no event loop between the bench and the wire.
+final class RawClient: @unchecked Sendable {
+    let fd: Int32
+    let id: UInt32
+    var pending = ByteBuffer()
+    let parser = MessageParser(limits: Limits(maxTextLength: 1 << 20))
+    var chunk = [UInt8](repeating: 0, count: 1 << 20)
+
+    init(port: Int, id: UInt32) throws {
+        self.id = id
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc == 0 else { throw SupervisionError("cannot connect to port \(port)") }
+        try writeAll(Array(Message.clientRegistration(Registration(sourceID: id, lastHopID: 0, name: "bench\(id)", info: "")).encoded.readableBytesView))
+        _ = try readUntil(timeout: 10) { if case .status(let s) = $0, s.code == .welcome { return true }; return false }
+    }
+
+    deinit { close(fd) }
+
+    func writeAll(_ bytes: [UInt8]) throws {
+        var off = 0
+        while off < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, min(bytes.count - off, 1 << 18)) }
+            guard n > 0 else { throw SupervisionError("write failed: \(String(cString: strerror(errno)))") }
+            off += n
+        }
+    }
+
+    func waitForUser(_ user: UInt32) throws {
+        _ = try readUntil(timeout: 10) { if case .clientRegistration(let r) = $0, r.sourceID == user { return true }; return false }
+    }
+
+    private func readUntil(timeout: Double, _ match: (Message) -> Bool) throws -> Message {
+        let deadline = monotonicNanos() + UInt64(timeout * 1e9)
+        while monotonicNanos() < deadline {
+            while let m = try parser.parse(&pending) { if match(m) { return m } }
+            let n = read(fd, &chunk, chunk.count)
+            guard n > 0 else { throw SupervisionError("connection closed") }
+            pending.writeBytes(chunk[0..<n])
+        }
+        throw SupervisionError("timed out")
+    }
+
+    struct ReceiveResult {
+        var received = 0
+        var outOfOrder = 0
+        var finishedAt: UInt64 = 0
+        var done = false
+    }
+
+    /// Reads `count` chats, checking that their sequence numbers arrive in order.
+    func receiveChats(count: Int, timeout: Double) -> ReceiveResult {
+        var r = ReceiveResult()
+        var expected: UInt64? = nil
+        let deadline = monotonicNanos() + UInt64(timeout * 1e9)
+        outer: while r.received < count {
+            while let m = try? parser.parse(&pending) {
+                if case .clientChat(let c) = m {
+                    let seq = c.text.getInteger(at: c.text.readerIndex, as: UInt64.self) ?? 0
+                    if let e = expected, seq != e { r.outOfOrder += 1 }
+                    expected = seq + 1
+                    r.received += 1
+                    if r.received == count { break outer }
+                }
+            }
+            if monotonicNanos() > deadline { break }
+            pending.discardReadBytes()
+            let n = read(fd, &chunk, chunk.count)
+            if n <= 0 { break }
+            pending.writeBytes(chunk[0..<n])
+        }
+        r.finishedAt = monotonicNanos()
+        r.done = true
+        return r
+    }
+}
+
+// MARK: - Simulation at scale
+
+struct Simulate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the pure server core in memory: a balanced tree of servers with clients, then a chat across it.")
+
+    @Option(help: "Servers (balanced binary tree).") var servers = 2000
+    @Option(help: "Clients, spread over the servers.") var clients = 4000
+
+    func run() throws {
+        var sim = Simulation()
+        let t0 = monotonicNanos()
+        for i in 1...servers { sim.startServer(name: "s\(i)", id: UInt32(i), info: "", upstream: i == 1 ? nil : "s\(i / 2)") }
+        sim.settle()
+        for c in 1...clients { sim.startClient(name: "c\(c)", id: UInt32(1_000_000 + c), info: "", server: "s\((c % servers) + 1)") }
+        sim.settle()
+        let t1 = monotonicNanos()
+        let complete = sim.servers.values.allSatisfy { $0.hosts.count == servers + clients - 1 }
+        print("simulated \(servers) servers and \(clients) clients: \(sim.delivered) messages delivered in "
+              + String(format: "%.2f s", Double(t1 - t0) / 1e9) + "; every server knows every host: \(complete)")
+        if !complete { throw ExitCode(1) }
+    }
+}

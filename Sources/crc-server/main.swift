@@ -1,7 +1,6 @@
 import ArgumentParser
 import CRCProtocol
 import CRCServer
-import Foundation
 import Logging
 
 struct CRCServerCommand: ParsableCommand {
