@@ -27,7 +27,7 @@ public struct ClientConfiguration: Sendable {
 }
 
 /// Process exit statuses of crc-client.
-public enum ClientExitCode: Int32 {
+public enum ClientExitCode: Int32, Sendable {
     case ok = 0
     case failure = 1
     case idRefused = 2

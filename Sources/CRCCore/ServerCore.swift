@@ -17,11 +17,23 @@ public struct ServerCore: Sendable {
     public private(set) var adjacentServers: [UInt32: LinkID] = [:]
     public private(set) var adjacentClients: [UInt32: LinkID] = [:]
     /// Who is on each open link.
-    public private(set) var peers: [LinkID: Peer] = [:]
+    public private(set) var peers: [LinkID: Peer] = [:] {
+        didSet { routeCache = nil }
+    }
     /// Texts of statuses addressed to this server (destination = its id, or 0).
     public private(set) var statusLog: [String] = []
     /// For every known client, the link that leads to it: the hot path of chat routing.
-    private var clientRoutes: [UInt32: LinkID] = [:]
+    private var clientRoutes: [UInt32: LinkID] = [:] {
+        didSet { routeCache = nil }
+    }
+    /// The last chat flow routed. Any change to the routes clears it.
+    private var routeCache: RouteCacheEntry?
+    private struct RouteCacheEntry: Sendable {
+        var link: LinkID
+        var source: UInt32
+        var destination: UInt32
+        var out: LinkID
+    }
     /// The link to the upstream server, while it is open.
     public private(set) var upstreamLink: LinkID?
 
@@ -55,6 +67,13 @@ public struct ServerCore: Sendable {
 
     /// A message arrived on `link`.
     public mutating func receive(_ message: Message, on link: LinkID, into actions: inout [Action]) {
+        if case .clientChat(let chat) = message, let hit = routeCache, hit.link == link,
+           hit.source == chat.sourceID, hit.destination == chat.destinationID {
+            // Same flow as the last chat, and no route or link changed since: forward at once.
+            actions.append(.send(message, to: hit.out))
+            if logsRouting { logChat(chat, into: &actions) }
+            return
+        }
         guard let peer = peers[link] else { return }
         switch message {
         case .clientChat(let chat):
@@ -249,17 +268,28 @@ public struct ServerCore: Sendable {
             actions.append(.log(.dropped(reason: "chat from \(chat.sourceID) does not belong on this link (\(peer))", link: link)))
             return
         }
-        if let out = clientRoutes[chat.destinationID] {
+        if let out = route(chat, on: link) {
             actions.append(.send(.clientChat(chat), to: out))
-            if logsRouting {
-                actions.append(.log(.chatRouted(source: chat.sourceID, destination: chat.destinationID,
-                                                nextHop: hosts[chat.destinationID]!.firstLink)))
-            }
+            if logsRouting { logChat(chat, into: &actions) }
         } else {
             actions.append(.log(.chatUnknownDestination(source: chat.sourceID, destination: chat.destinationID)))
             let answer = Status(sourceID: id, destinationID: chat.sourceID, code: .unknownID,
                                 text: "Unknown ID \(chat.destinationID)")
             actions.append(.send(.status(answer), to: self.link(toward: chat.sourceID) ?? link))
+        }
+    }
+
+    /// The link toward a chat's destination; remembers the answer for the next chat of the same
+    /// flow (same link, source and destination), which then costs no table lookups.
+    private mutating func route(_ chat: ClientChat, on link: LinkID) -> LinkID? {
+        guard let out = clientRoutes[chat.destinationID] else { return nil }
+        routeCache = RouteCacheEntry(link: link, source: chat.sourceID, destination: chat.destinationID, out: out)
+        return out
+    }
+
+    private func logChat(_ chat: ClientChat, into actions: inout [Action]) {
+        if let next = hosts[chat.destinationID]?.firstLink {
+            actions.append(.log(.chatRouted(source: chat.sourceID, destination: chat.destinationID, nextHop: next)))
         }
     }
 

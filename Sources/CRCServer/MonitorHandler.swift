@@ -58,8 +58,9 @@ final class MonitorHandler: ChannelInboundHandler {
         buffer.writeString("\n")
         context.write(Self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         let keepAlive = self.keepAlive
+        let channel = context.channel
         context.writeAndFlush(Self.wrapOutboundOut(.end(nil))).whenComplete { _ in
-            if !keepAlive { context.close(promise: nil) }
+            if !keepAlive { channel.close(promise: nil) }
         }
     }
 }

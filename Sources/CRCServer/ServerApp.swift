@@ -10,7 +10,7 @@ import NIOHTTP1
 import NIOPosix
 
 /// Process exit statuses of crc-server.
-public enum ServerExitCode: Int32 {
+public enum ServerExitCode: Int32, Sendable {
     case ok = 0
     /// Could not start or keep running: port in use, upstream unreachable, unreadable log file.
     case failure = 1
@@ -33,7 +33,7 @@ public enum ServerApp {
             printError("crc-server: \(error)")
             return .failure
         }
-        var logger = Logger(label: "crc-server") { label in
+        var configuredLogger = Logger(label: "crc-server") { label in
             var text = StreamLogHandler.standardError(label: label)
             text.logLevel = config.logLevel
             guard let jsonSink else { return text }
@@ -41,9 +41,10 @@ public enum ServerApp {
             json.logLevel = config.logLevel
             return MultiplexLogHandler([text, json])
         }
-        logger.logLevel = config.logLevel
-        logger[metadataKey: "server"] = .string(config.name)
-        logger[metadataKey: "server_id"] = .stringConvertible(config.id)
+        configuredLogger.logLevel = config.logLevel
+        configuredLogger[metadataKey: "server"] = .string(config.name)
+        configuredLogger[metadataKey: "server_id"] = .stringConvertible(config.id)
+        let logger = configuredLogger
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
@@ -82,8 +83,9 @@ public enum ServerApp {
                 let monitor = try ServerBootstrap(group: group)
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                     .childChannelInitializer { channel in
-                        channel.pipeline.configureHTTPServerPipeline().flatMap {
-                            channel.pipeline.addHandler(MonitorHandler(runtime: runtime))
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                            try channel.pipeline.syncOperations.addHandler(MonitorHandler(runtime: runtime))
                         }
                     }
                     .bind(host: config.bindHost, port: mp).wait()

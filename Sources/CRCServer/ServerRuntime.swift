@@ -2,6 +2,9 @@ import CRCCore
 import CRCProtocol
 import Logging
 import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Carries out what the pure `ServerCore` decides. It owns the channels and their counters and is
 /// confined to one event loop: every method runs on `eventLoop`, so no locks are needed.
@@ -116,8 +119,33 @@ public final class ServerRuntime: @unchecked Sendable {
         byChannel[ObjectIdentifier(channel)]
     }
 
+    private var lastActivity = NIODeadline.now()
+    private var trimScheduled = false
+
+    /// After a burst of traffic the allocator keeps the memory it used; give it back to the system
+    /// once the server has been idle for a second, so an idle server stays small.
+    private func noteActivity() {
+        lastActivity = .now()
+        guard !trimScheduled else { return }
+        trimScheduled = true
+        eventLoop.scheduleTask(in: .seconds(1)) { [self] in self.trimIfIdle() }
+    }
+
+    private func trimIfIdle() {
+        let idleFor = NIODeadline.now() - lastActivity
+        if idleFor >= .seconds(1) {
+            trimScheduled = false
+            #if os(Linux)
+            _ = glibcMallocTrim(0)
+            #endif
+        } else {
+            eventLoop.scheduleTask(in: .seconds(1) - idleFor) { [self] in self.trimIfIdle() }
+        }
+    }
+
     /// Writes every buffered outbound message (called when a read burst completes).
     func flush() {
+        noteActivity()
         guard !dirtyLinks.isEmpty else { return }
         for link in dirtyLinks {
             flushOne(link)
@@ -332,3 +360,9 @@ final class LinkEventsHandler: ChannelInboundHandler {
         }
     }
 }
+
+#if os(Linux)
+/// glibc's malloc_trim(3), which the Glibc module does not export.
+@_silgen_name("malloc_trim")
+func glibcMallocTrim(_ pad: Int) -> Int32
+#endif

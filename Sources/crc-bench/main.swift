@@ -61,6 +61,7 @@ struct Relay: ParsableCommand {
             }
             ports.append(port)
         }
+        let freshRSS = nodes.map { residentKiB(pid: $0.pid) }
 
         let senderID: UInt32 = 1_000_001, receiverID: UInt32 = 1_000_002
         let receiver = try RawClient(port: ports.last!, id: receiverID)
@@ -101,7 +102,8 @@ struct Relay: ParsableCommand {
         samples.sort()
 
         // Idle servers: resident memory, and CPU over one second of idleness.
-        progress("idle servers: memory and CPU over 1 s")
+        progress("idle servers: memory and CPU over 1 s, after 1.5 s of rest")
+        usleep(1_500_000)
         let cpu0 = nodes.map { cpuTicks(pid: $0.pid) }
         usleep(1_000_000)
         let cpu1 = nodes.map { cpuTicks(pid: $0.pid) }
@@ -115,7 +117,7 @@ struct Relay: ParsableCommand {
             let obj: [String: Any] = [
                 "servers": servers, "messages": messages, "size": size, "runs": runs,
                 "rate_median": median.rounded(), "rates": rates.map { $0.rounded() }, "lost": lost, "out_of_order": misordered,
-                "latency_p50_us": p50, "latency_p99_us": p99, "idle_rss_kib": rss, "idle_cpu_percent": idleCPU,
+                "latency_p50_us": p50, "latency_p99_us": p99, "idle_rss_kib": rss, "fresh_rss_kib": freshRSS, "idle_cpu_percent": idleCPU,
             ]
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -125,8 +127,9 @@ struct Relay: ParsableCommand {
                          rates.map { String(format: "%.0f", $0) }.joined(separator: ", ")))
             print("  loss         \(lost) lost, \(misordered) out of order")
             print(String(format: "  latency      p50 %.1f µs   p99 %.1f µs   (%d round trips, one in flight)", p50, p99, pings))
-            print("  idle server  RSS " + rss.map { "\($0 / 1024) MiB" }.joined(separator: ", ")
-                  + "   CPU " + idleCPU.map { String(format: "%.1f%%", $0) }.joined(separator: ", "))
+            print("  fresh server RSS " + freshRSS.map { String(format: "%.1f MiB", Double($0) / 1024) }.joined(separator: ", "))
+            print("  idle server  RSS " + rss.map { String(format: "%.1f MiB", Double($0) / 1024) }.joined(separator: ", ")
+                  + " after the runs   CPU " + idleCPU.map { String(format: "%.1f%%", $0) }.joined(separator: ", "))
         }
         if lost > 0 || misordered > 0 { throw ExitCode(1) }
     }
