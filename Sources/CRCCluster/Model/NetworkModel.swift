@@ -1,0 +1,231 @@
+import CRCProtocol
+
+/// What the network must look like, computed from the topology alone: it knows the tree, so it
+/// knows every routing table, every path and every log. Pure; the runner applies the same steps to
+/// real processes and to this model, then compares.
+public struct NetworkModel: Sendable {
+    public enum Status: Sendable, Equatable {
+        case notStarted, live, refused, stopped, killed, quit, disconnected
+    }
+
+    public struct ServerState: Sendable, Equatable {
+        /// Every other host, with its first link.
+        public var hosts: [UInt32: UInt32]
+        public var adjacentServers: Set<UInt32>
+        public var adjacentClients: Set<UInt32>
+        public var statusLog: [String]
+    }
+
+    public struct ClientState: Sendable, Equatable {
+        public var users: Set<UInt32>
+        public var statusLog: [String]
+        public var chatLog: [String]
+    }
+
+    /// Where a chat went: each server on the tree path and the next hop it must log.
+    public enum ChatOutcome: Sendable, Equatable {
+        case delivered(to: String, hops: [(server: String, nextHop: UInt32)])
+        case unknownDestination(answeredBy: String)
+        case senderNotLive
+
+        public static func == (a: ChatOutcome, b: ChatOutcome) -> Bool {
+            switch (a, b) {
+            case (.delivered(let t1, let h1), .delivered(let t2, let h2)):
+                return t1 == t2 && h1.map(\.server) == h2.map(\.server) && h1.map(\.nextHop) == h2.map(\.nextHop)
+            case (.unknownDestination(let x), .unknownDestination(let y)): return x == y
+            case (.senderNotLive, .senderNotLive): return true
+            default: return false
+            }
+        }
+    }
+
+    public let topology: Topology
+    public private(set) var status: [String: Status] = [:]
+    /// Server → the upstream it is linked to, while both are up.
+    private var uplink: [String: String] = [:]
+    private var clientLogs: [String: (status: [String], chats: [String])] = [:]
+    private let serverID: [String: UInt32]
+    private let clientID: [String: UInt32]
+
+    public init(topology: Topology) {
+        self.topology = topology
+        serverID = Dictionary(topology.servers.map { ($0.name, $0.id) }, uniquingKeysWith: { a, _ in a })
+        clientID = Dictionary(topology.clients.map { ($0.name, $0.id) }, uniquingKeysWith: { a, _ in a })
+        for s in topology.servers { status[s.name] = .notStarted }
+        for c in topology.clients { status[c.name] = .notStarted }
+    }
+
+    public func isLive(_ name: String) -> Bool { status[name] == .live }
+    public var liveServers: [String] { topology.servers.map(\.name).filter(isLive) }
+    public var liveClients: [String] { topology.clients.map(\.name).filter(isLive) }
+
+    // MARK: Steps
+
+    /// Starts a node. Returns its status: live, or refused when its id is already in the part of
+    /// the network it joins.
+    @discardableResult
+    public mutating func start(_ name: String) -> Status {
+        if let s = topology.server(named: name) {
+            guard let up = s.upstream else {
+                status[name] = .live
+                return .live
+            }
+            guard isLive(up) else {
+                status[name] = .disconnected  // its upstream is not there: it cannot join
+                return .disconnected
+            }
+            if hostIDs(inComponentOf: up).contains(s.id) {
+                status[name] = .refused
+                return .refused
+            }
+            status[name] = .live
+            uplink[name] = up
+            return .live
+        }
+        guard let c = topology.client(named: name) else { return .notStarted }
+        guard isLive(c.server) else {
+            status[name] = .disconnected
+            return .disconnected
+        }
+        if hostIDs(inComponentOf: c.server).contains(c.id) {
+            status[name] = .refused
+            clientLogs[name] = (["Someone has already registered with ID \(c.id)"], [])
+            return .refused
+        }
+        status[name] = .live
+        clientLogs[name] = (["Welcome to the Clemson Relay Chat network \(c.name)"], [])
+        return .live
+    }
+
+    /// A server stops (gracefully or killed): its links go, and its clients are disconnected.
+    /// Returns the clients that lose their connection.
+    @discardableResult
+    public mutating func stop(_ name: String, killed: Bool = false) -> [String] {
+        guard topology.server(named: name) != nil else {
+            // A client stopped by signal leaves like a quit.
+            if isLive(name) { status[name] = killed ? .killed : .quit }
+            return []
+        }
+        guard isLive(name) else { return [] }
+        status[name] = killed ? .killed : .stopped
+        uplink[name] = nil
+        for (child, up) in uplink where up == name { uplink[child] = nil }
+        let orphans = topology.clients.filter { $0.server == name && isLive($0.name) }.map(\.name)
+        for c in orphans { status[c] = .disconnected }
+        return orphans
+    }
+
+    public mutating func quit(_ client: String) {
+        if isLive(client) { status[client] = .quit }
+    }
+
+    /// A chat from a client to an id (or a client's name).
+    public mutating func chat(from: String, to: String, text: String) -> ChatOutcome {
+        guard let sender = topology.client(named: from), isLive(from) else { return .senderNotLive }
+        let destinationID = UInt32(to) ?? clientID[to] ?? 0
+        let component = servers(inComponentOf: sender.server)
+        let target = topology.clients.first {
+            $0.id == destinationID && isLive($0.name) && component.contains($0.server)
+        }
+        guard let target else {
+            clientLogs[from]?.status.append("Unknown ID \(destinationID)")
+            return .unknownDestination(answeredBy: sender.server)
+        }
+        clientLogs[target.name]?.chats.append(text)
+        let path = serverPath(from: sender.server, to: target.server)
+        var hops: [(String, UInt32)] = []
+        for (i, s) in path.enumerated() {
+            hops.append((s, i + 1 < path.count ? serverID[path[i + 1]]! : target.id))
+        }
+        return .delivered(to: target.name, hops: hops)
+    }
+
+    // MARK: Expectations
+
+    public func expectedServer(_ name: String) -> ServerState? {
+        guard isLive(name) else { return nil }
+        let component = servers(inComponentOf: name)
+        var hosts: [UInt32: UInt32] = [:]
+        for s in component where s != name {
+            hosts[serverID[s]!] = serverID[firstHop(from: name, to: s)]!
+        }
+        for c in topology.clients where isLive(c.name) && component.contains(c.server) {
+            hosts[c.id] = c.server == name ? c.id : serverID[firstHop(from: name, to: c.server)]!
+        }
+        let neighbours = Set(neighbours(of: name).map { serverID[$0]! })
+        let clients = Set(topology.clients.filter { $0.server == name && isLive($0.name) }.map(\.id))
+        return ServerState(hosts: hosts, adjacentServers: neighbours, adjacentClients: clients, statusLog: [])
+    }
+
+    public func expectedClient(_ name: String) -> ClientState? {
+        guard let c = topology.client(named: name), status[name] == .live || status[name] == .refused else { return nil }
+        let logs = clientLogs[name] ?? ([], [])
+        if status[name] == .refused { return ClientState(users: [], statusLog: logs.status, chatLog: []) }
+        let component = servers(inComponentOf: c.server)
+        let users = Set(topology.clients.filter { $0.name != name && isLive($0.name) && component.contains($0.server) }.map(\.id))
+        return ClientState(users: users, statusLog: logs.status, chatLog: logs.chats)
+    }
+
+    /// For each live server, the first message it must have received on each inbound server link:
+    /// the registration of the server that joined it, with last hop 0.
+    public func expectedFirstMessages(_ name: String) -> [String] {
+        uplink.filter { $0.value == name }.keys.sorted().compactMap { child in
+            guard let s = topology.server(named: child) else { return nil }
+            return Message.serverRegistration(Registration(sourceID: s.id, lastHopID: 0, name: s.name, info: s.info ?? "")).hex
+        }
+    }
+
+    // MARK: Tree
+
+    public func neighbours(of server: String) -> [String] {
+        var out: [String] = []
+        if let up = uplink[server] { out.append(up) }
+        out += uplink.filter { $0.value == server }.keys.sorted()
+        return out
+    }
+
+    public func servers(inComponentOf server: String) -> Set<String> {
+        guard isLive(server) else { return [] }
+        var seen: Set<String> = [server]
+        var queue = [server]
+        while let s = queue.popLast() {
+            for n in neighbours(of: s) where !seen.contains(n) {
+                seen.insert(n)
+                queue.append(n)
+            }
+        }
+        return seen
+    }
+
+    func hostIDs(inComponentOf server: String) -> Set<UInt32> {
+        let comp = servers(inComponentOf: server)
+        var ids = Set(comp.map { serverID[$0]! })
+        for c in topology.clients where isLive(c.name) && comp.contains(c.server) { ids.insert(c.id) }
+        return ids
+    }
+
+    /// The servers from `a` to `b` along the tree, both included.
+    public func serverPath(from a: String, to b: String) -> [String] {
+        var parent: [String: String] = [:]
+        var queue = [a]
+        var seen: Set<String> = [a]
+        while !queue.isEmpty {
+            let s = queue.removeFirst()
+            if s == b { break }
+            for n in neighbours(of: s) where !seen.contains(n) {
+                seen.insert(n)
+                parent[n] = s
+                queue.append(n)
+            }
+        }
+        guard seen.contains(b) else { return [] }
+        var path = [b]
+        while let p = parent[path.last!] { path.append(p) }
+        return path.reversed()
+    }
+
+    func firstHop(from a: String, to b: String) -> String {
+        let path = serverPath(from: a, to: b)
+        return path.count > 1 ? path[1] : b
+    }
+}
