@@ -49,6 +49,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: hotPath
         ),
@@ -57,6 +58,7 @@ let package = Package(
             name: "CRCClient",
             dependencies: [
                 "CRCProtocol", "CRCCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -86,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "crc-cluster",
             dependencies: [
-                "CRCCluster",
+                "CRCCluster", "CRCServer", "CRCClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,0 +1,444 @@
+import CRCCore
+import Foundation
+
+/// Something the network got wrong: which node, which field, what was missing or extra.
+public struct Difference: Sendable, CustomStringConvertible, Equatable {
+    public var node: String
+    public var field: String
+    public var missing: [String] = []
+    public var extra: [String] = []
+    public var detail: String = ""
+
+    public init(node: String, field: String, missing: [String] = [], extra: [String] = [], detail: String = "") {
+        self.node = node
+        self.field = field
+        self.missing = missing
+        self.extra = extra
+        self.detail = detail
+    }
+
+    public var description: String {
+        var parts: [String] = []
+        if !missing.isEmpty { parts.append("missing \(missing.joined(separator: ", "))") }
+        if !extra.isEmpty { parts.append("extra \(extra.joined(separator: ", "))") }
+        if !detail.isEmpty { parts.append(detail) }
+        return "\(node) \(field): \(parts.joined(separator: "; "))"
+    }
+}
+
+public struct ClusterError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ d: String) { description = d }
+}
+
+public struct RunOptions: Sendable {
+    /// The command that runs a CRC server (and a client): executable plus leading arguments.
+    public var serverCommand: [String]
+    public var clientCommand: [String]
+    /// Where `logs/<run-id>/` goes.
+    public var logRoot: URL
+    /// How long the network may take to settle after a step.
+    public var settleTimeout: TimeInterval = 5
+    public var onOutput: (@Sendable (String, NodeProcess.Stream, String) -> Void)?
+    public var onProgress: (@Sendable (String) -> Void)?
+
+    public init(serverCommand: [String], clientCommand: [String], logRoot: URL) {
+        self.serverCommand = serverCommand
+        self.clientCommand = clientCommand
+        self.logRoot = logRoot
+    }
+}
+
+/// A running network: the processes of one topology, the model of what they must know, and the
+/// checks that compare the two. Effects live here; the expectations come from `NetworkModel`.
+public final class ClusterRun: @unchecked Sendable {
+    public struct ServerNode {
+        public var process: NodeProcess
+        public var port: Int
+        public var monitorPort: Int?
+        public var logFile: URL
+    }
+
+    public struct ExitRecord: Sendable {
+        public var node: String
+        public var pid: Int32
+        public var status: String
+    }
+
+    public let topology: Topology
+    public let runDir: URL
+    public let options: RunOptions
+    public private(set) var model: NetworkModel
+    public private(set) var servers: [String: ServerNode] = [:]
+    public private(set) var clients: [String: NodeProcess] = [:]
+    /// Every node in the order it was started (teardown goes the other way).
+    public private(set) var launchOrder: [String] = []
+    private var chatFlows: [String: Int] = [:]   // "server|src|dst|next" → chats that server must have logged
+    private var unknownAnswers: [String: Int] = [:]  // "server|src|dst" → unknown-id answers logged
+    private let lock = NSLock()
+
+    public init(topology: Topology, options: RunOptions, runID: String) throws {
+        self.topology = topology
+        self.options = options
+        self.model = NetworkModel(topology: topology)
+        runDir = options.logRoot.appendingPathComponent(runID)
+        try FileManager.default.createDirectory(at: runDir, withIntermediateDirectories: true)
+        let latest = options.logRoot.appendingPathComponent("latest")
+        try? FileManager.default.removeItem(at: latest)
+        try? FileManager.default.createSymbolicLink(atPath: latest.path, withDestinationPath: runID)
+    }
+
+    public static func makeRunID(_ name: String) -> String {
+        let f = DateFormatter()
+        f.dateFormat = "yyyyMMdd-HHmmss"
+        f.timeZone = TimeZone(identifier: "UTC")
+        let safe = name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }
+        return "\(f.string(from: Date()))-\(String(safe))-\(String(UInt32.random(in: 0...0xffff), radix: 16))"
+    }
+
+    func logFile(_ node: String) -> URL { runDir.appendingPathComponent("\(node).log") }
+
+    // MARK: Launching
+
+    /// Starts every node that starts with the network: servers once their upstream is ready (each
+    /// wave in parallel), then clients, then the nodes that are expected to be refused, one by one.
+    public func launchAll() throws {
+        let initialServers = topology.servers.filter { $0.start ?? true }
+        var pending = initialServers.filter { !($0.refused ?? false) }
+        while !pending.isEmpty {
+            let wave = pending.filter { s in s.upstream == nil || servers[s.upstream!] != nil || !pending.contains { $0.name == s.upstream } }
+            guard !wave.isEmpty else { throw ClusterError("cannot order the servers: their upstreams are not started") }
+            try startServers(wave.map(\.name))
+            pending.removeAll { s in wave.contains { $0.name == s.name } }
+        }
+        let initialClients = topology.clients.filter { $0.start ?? true }
+        try startClients(initialClients.filter { !($0.refused ?? false) }.map(\.name))
+        for s in initialServers where s.refused ?? false { try startServers([s.name]) }
+        for c in initialClients where c.refused ?? false { try startClients([c.name]) }
+    }
+
+    private func commandFor(server: Bool, node: String) -> [String] {
+        if server, let c = topology.server(named: node)?.command { return c }
+        if !server, let c = topology.client(named: node)?.command { return c }
+        return server ? options.serverCommand : options.clientCommand
+    }
+
+    private func makeProcess(_ name: String, command: [String], arguments: [String]) -> NodeProcess {
+        let p = NodeProcess(name: name, executable: command[0], arguments: Array(command.dropFirst()) + arguments)
+        if let sink = options.onOutput {
+            p.onLine = { proc, stream, line in sink(proc.name, stream, line) }
+        }
+        return p
+    }
+
+    func startServers(_ names: [String]) throws {
+        var started: [(String, NodeProcess)] = []
+        for name in names {
+            let spec = topology.server(named: name)!
+            var args = ["--id", "\(spec.id)", "--servername", spec.name, "--port", "\(spec.port ?? 0)",
+                        "--info", spec.info ?? "", "--log-file", logFile(name).path,
+                        "--monitor-port", "0", "--log-level", "debug"]
+            if let up = spec.upstream {
+                guard let upNode = servers[up], upNode.process.isRunning else {
+                    throw ClusterError("cannot start server '\(name)': its upstream '\(up)' is not running")
+                }
+                args += ["--connect_to_host", "127.0.0.1", "--connect_to_port", "\(upNode.port)"]
+            }
+            let p = makeProcess(name, command: commandFor(server: true, node: name), arguments: args)
+            try p.start()
+            lock.withLock { launchOrder.append(name) }
+            started.append((name, p))
+        }
+        for (name, p) in started {
+            let expected = model.start(name)
+            if expected == .refused {
+                guard let status = p.waitForExit(timeout: options.settleTimeout) else {
+                    throw ClusterError("server '\(name)' reuses an id and should have been refused, but it is still running")
+                }
+                servers[name] = ServerNode(process: p, port: 0, monitorPort: nil, logFile: logFile(name))
+                guard status == .exited(2) else {
+                    throw ClusterError("server '\(name)' should have been refused (exit 2), but ended with \(status)\n\(tail(of: p))")
+                }
+                continue
+            }
+            guard let ready = p.waitForEvent("ready", timeout: options.settleTimeout),
+                  let port = ready["port"] as? Int else {
+                let why = p.exitStatus.map { "it ended with \($0)" } ?? "it did not report ready within \(options.settleTimeout) s"
+                throw ClusterError("server '\(name)' never became ready: \(why)\n\(tail(of: p))")
+            }
+            servers[name] = ServerNode(process: p, port: port, monitorPort: ready["monitor_port"] as? Int, logFile: logFile(name))
+            options.onProgress?("server \(name) ready on port \(port) (pid \(p.pid))")
+        }
+    }
+
+    func startClients(_ names: [String]) throws {
+        var started: [(String, NodeProcess)] = []
+        for name in names {
+            let spec = topology.client(named: name)!
+            guard let server = servers[spec.server], server.process.isRunning else {
+                throw ClusterError("cannot start client '\(name)': its server '\(spec.server)' is not running")
+            }
+            let args = ["--id", "\(spec.id)", "--serverhost", "127.0.0.1", "--serverport", "\(server.port)",
+                        "--username", spec.name, "--info", spec.info ?? "", "--log-file", logFile(name).path, "--json"]
+            let p = makeProcess(name, command: commandFor(server: false, node: name), arguments: args)
+            try p.start()
+            lock.withLock { launchOrder.append(name) }
+            clients[name] = p
+            started.append((name, p))
+        }
+        for (name, p) in started {
+            let expected = model.start(name)
+            let event = expected == .refused ? "refused" : "registered"
+            guard p.waitForEvent(event, timeout: options.settleTimeout) != nil else {
+                let why = p.exitStatus.map { "it ended with \($0)" } ?? "no '\(event)' event within \(options.settleTimeout) s"
+                throw ClusterError("client '\(name)' was expected to be \(expected == .refused ? "refused" : "welcomed"): \(why)\n\(tail(of: p))")
+            }
+            options.onProgress?("client \(name) \(expected == .refused ? "refused, as expected" : "registered") (pid \(p.pid))")
+        }
+    }
+
+    // MARK: Steps
+
+    public func perform(_ step: Step) throws {
+        switch step {
+        case .settle:
+            break
+        case .start(let name):
+            if topology.server(named: name) != nil { try startServers([name]) } else { try startClients([name]) }
+        case .stop(let name), .kill(let name):
+            let killed: Bool
+            if case .kill = step { killed = true } else { killed = false }
+            let process = servers[name]?.process ?? clients[name]
+            guard let process, process.isRunning else { throw ClusterError("cannot \(killed ? "kill" : "stop") '\(name)': it is not running") }
+            let orphans = model.stop(name, killed: killed)
+            process.signal(killed ? SIGKILL : SIGTERM)
+            guard let status = process.waitForExit(timeout: options.settleTimeout) else {
+                throw ClusterError("'\(name)' did not stop within \(options.settleTimeout) s after \(killed ? "SIGKILL" : "SIGTERM")")
+            }
+            if !killed, status != .exited(0) { throw ClusterError("'\(name)' stopped with \(status), expected exit 0\n\(tail(of: process))") }
+            for o in orphans {
+                if let c = clients[o], c.waitForExit(timeout: options.settleTimeout) == nil {
+                    throw ClusterError("client '\(o)' kept running after its server '\(name)' went away")
+                }
+            }
+        case .quit(let name, let text):
+            guard let p = clients[name], p.isRunning else { throw ClusterError("cannot quit '\(name)': it is not running") }
+            model.quit(name)
+            p.send(line: "quit \(text)")
+            guard let status = p.waitForExit(timeout: options.settleTimeout) else {
+                throw ClusterError("client '\(name)' did not exit after quitting")
+            }
+            if status != .exited(0) { throw ClusterError("client '\(name)' quit with \(status), expected exit 0") }
+        case .chat(let from, let to, let text):
+            guard let p = clients[from], p.isRunning else { throw ClusterError("cannot chat from '\(from)': it is not running") }
+            let destination = UInt32(to) ?? topology.client(named: to)!.id
+            let sender = topology.client(named: from)!
+            switch model.chat(from: from, to: to, text: text) {
+            case .delivered(_, let hops):
+                for hop in hops { chatFlows["\(hop.server)|\(sender.id)|\(destination)|\(hop.nextHop)", default: 0] += 1 }
+            case .unknownDestination(let server):
+                unknownAnswers["\(server)|\(sender.id)|\(destination)", default: 0] += 1
+            case .senderNotLive:
+                break
+            }
+            p.send(line: "msg \(destination) \(text)")
+        }
+    }
+
+    // MARK: Checking
+
+    /// Polls until the network matches the model (and, with `final`, the hand-written
+    /// expectations), or the deadline passes; returns what still differs.
+    public func check(final: Bool = false) -> [Difference] {
+        let deadline = Date().addingTimeInterval(options.settleTimeout)
+        var diffs: [Difference] = []
+        repeat {
+            diffs = compare(final: final)
+            if diffs.isEmpty { return [] }
+            if diffs.contains(where: { $0.field == "process" }) { return diffs }  // a crash will not heal
+            usleep(3_000)
+        } while Date() < deadline
+        return diffs
+    }
+
+    func compare(final: Bool) -> [Difference] {
+        var diffs: [Difference] = []
+        // Nodes the model expects alive must be alive.
+        for name in model.liveServers + model.liveClients {
+            let p = servers[name]?.process ?? clients[name]
+            if let p, let status = p.exitStatus {
+                diffs.append(Difference(node: name, field: "process", detail: "exited unexpectedly (\(status))\n\(tail(of: p))"))
+            }
+        }
+        if !diffs.isEmpty { return diffs }
+
+        for name in model.liveServers {
+            guard var want = model.expectedServer(name), let node = servers[name] else { continue }
+            guard let port = node.monitorPort else { continue }
+            let state: ServerSnapshot
+            do { state = try MonitorClient.fetchState(port: port) } catch {
+                diffs.append(Difference(node: name, field: "state", detail: "cannot read /state: \(error)"))
+                continue
+            }
+            let override = final ? topology.expect[name] : nil
+            if let hosts = override?.hosts { want.hosts = Dictionary(uniqueKeysWithValues: hosts.map { ($0, want.hosts[$0] ?? 0) }) }
+            let got = Dictionary(state.hosts.map { ($0.id, $0.firstLink) }, uniquingKeysWith: { a, _ in a })
+            diffs += setDiff(name, "hosts", want: Set(want.hosts.keys), got: Set(got.keys))
+            for (id, link) in want.hosts where link != 0 {
+                if let g = got[id], g != link {
+                    diffs.append(Difference(node: name, field: "first_link[\(id)]", detail: "expected \(link), found \(g)"))
+                }
+            }
+            diffs += setDiff(name, "adjacent_servers", want: Set(override?.adjacentServers ?? Array(want.adjacentServers)), got: Set(state.adjacentServers))
+            diffs += setDiff(name, "adjacent_clients", want: Set(override?.adjacentClients ?? Array(want.adjacentClients)), got: Set(state.adjacentClients))
+            diffs += listDiff(name, "status_log", want: override?.statusLog ?? want.statusLog, got: state.statusLog)
+            // Byte level: the first message on each inbound server link.
+            let firsts = state.links.filter { $0.direction == "inbound" && $0.peerKind == "server" }.compactMap(\.firstMessageHex).sorted()
+            diffs += listDiff(name, "first_messages", want: model.expectedFirstMessages(name).sorted(), got: firsts)
+            if final, let seed = topology.firstMessages[name] {
+                diffs += listDiff(name, "first_messages (hand-written)", want: seed.sorted(), got: firsts)
+            }
+        }
+
+        for c in topology.clients {
+            guard var want = model.expectedClient(c.name), let p = clients[c.name] else { continue }
+            let override = final ? topology.expect[c.name] : nil
+            if let u = override?.users { want.users = Set(u) }
+            if let s = override?.statusLog { want.statusLog = s }
+            if let l = override?.chatLog { want.chatLog = l }
+            let got: (users: Set<UInt32>, status: [String], chats: [String])
+            if model.status[c.name] == .refused {
+                let events = p.stdoutLines.compactMap(NodeProcess.parseJSON)
+                got = ([], events.filter { $0["event"] as? String == "refused" }.compactMap { $0["text"] as? String }, [])
+            } else {
+                let mark = p.stdoutLines.count
+                p.send(line: "state")
+                guard let s = p.waitForEvent("state", from: mark, timeout: 2) else {
+                    diffs.append(Difference(node: c.name, field: "state", detail: "no answer to the state command"))
+                    continue
+                }
+                let users = Set(((s["users"] as? [[String: Any]]) ?? []).compactMap { ($0["id"] as? Int).map(UInt32.init) })
+                got = (users, (s["status_log"] as? [String]) ?? [], ((s["chat_log"] as? [[String: Any]]) ?? []).compactMap { $0["text"] as? String })
+            }
+            diffs += setDiff(c.name, "users", want: want.users, got: got.users)
+            diffs += listDiff(c.name, "status_log", want: want.statusLog, got: got.status)
+            diffs += listDiff(c.name, "chat_log", want: want.chatLog, got: got.chats)
+        }
+        if diffs.isEmpty { diffs += checkPaths() }
+        return diffs
+    }
+
+    /// Every chat must appear in the logs of exactly the servers on its tree path, each with the
+    /// right next hop; unknown destinations must be answered by the sender's server.
+    func checkPaths() -> [Difference] {
+        var counted: [String: Int] = [:]
+        var unknown: [String: Int] = [:]
+        for (name, node) in servers {
+            guard let text = try? String(contentsOf: node.logFile, encoding: .utf8) else { continue }
+            for line in text.split(separator: "\n") where line.contains("\"event\":\"chat") {
+                guard let o = NodeProcess.parseJSON(String(line)), let src = o["source"] as? Int, let dst = o["destination"] as? Int else { continue }
+                if o["event"] as? String == "chat", let next = o["next_hop"] as? Int {
+                    counted["\(name)|\(src)|\(dst)|\(next)", default: 0] += 1
+                } else if o["event"] as? String == "chat_unknown_destination" {
+                    unknown["\(name)|\(src)|\(dst)", default: 0] += 1
+                }
+            }
+        }
+        var diffs: [Difference] = []
+        for key in Set(chatFlows.keys).union(counted.keys).sorted() where chatFlows[key, default: 0] != counted[key, default: 0] {
+            let p = key.split(separator: "|")
+            diffs.append(Difference(node: String(p[0]), field: "chat path",
+                                    detail: "chat \(p[1]) → \(p[2]) with next hop \(p[3]) logged \(counted[key, default: 0]) times, expected \(chatFlows[key, default: 0])"))
+        }
+        for key in Set(unknownAnswers.keys).union(unknown.keys).sorted() where unknownAnswers[key, default: 0] != unknown[key, default: 0] {
+            let p = key.split(separator: "|")
+            diffs.append(Difference(node: String(p[0]), field: "unknown destination",
+                                    detail: "chat \(p[1]) → \(p[2]) answered \(unknown[key, default: 0]) times, expected \(unknownAnswers[key, default: 0])"))
+        }
+        return diffs
+    }
+
+    func setDiff(_ node: String, _ field: String, want: Set<UInt32>, got: Set<UInt32>) -> [Difference] {
+        guard want != got else { return [] }
+        return [Difference(node: node, field: field, missing: want.subtracting(got).sorted().map(String.init),
+                           extra: got.subtracting(want).sorted().map(String.init))]
+    }
+
+    func listDiff(_ node: String, _ field: String, want: [String], got: [String]) -> [Difference] {
+        guard want != got else { return [] }
+        var missing = want, extra: [String] = []
+        for g in got {
+            if let i = missing.firstIndex(of: g) { missing.remove(at: i) } else { extra.append(g) }
+        }
+        let detail = missing.isEmpty && extra.isEmpty ? "same entries in another order: \(got)" : ""
+        return [Difference(node: node, field: field, missing: missing.map { "\"\($0)\"" }, extra: extra.map { "\"\($0)\"" }, detail: detail)]
+    }
+
+    /// The last lines a node wrote (stderr, then its log file), for failure reports.
+    public func tail(of p: NodeProcess, lines: Int = 8) -> String {
+        var out = p.stderrLines.suffix(lines).map { "    \(p.name) stderr: \($0)" }
+        if let text = try? String(contentsOf: logFile(p.name), encoding: .utf8) {
+            out += text.split(separator: "\n").suffix(lines).map { "    \(p.name) log: \($0)" }
+        }
+        return out.joined(separator: "\n")
+    }
+
+    // MARK: Teardown
+
+    /// Stops every node in reverse launch order (clients, then leaf servers, then the root):
+    /// SIGTERM, then SIGKILL after `grace`. Returns each node's exit.
+    public func teardown(grace: TimeInterval = 2, force: Bool = false) -> [ExitRecord] {
+        let order = lock.withLock { launchOrder }
+        var records: [ExitRecord] = []
+        var seen = Set<String>()
+        for name in order.reversed() where !seen.contains(name) {
+            seen.insert(name)
+            guard let p = servers[name]?.process ?? clients[name] else { continue }
+            if p.isRunning {
+                if force { p.signal(SIGKILL); _ = p.waitForExit(timeout: 5) }
+                else if clients[name] != nil { p.closeStdin(); if p.waitForExit(timeout: grace) == nil { p.stop(grace: grace) } }
+                else { p.stop(grace: grace) }
+            }
+            records.append(ExitRecord(node: name, pid: p.pid, status: p.exitStatus?.description ?? "running"))
+        }
+        writeTimeline()
+        return records.reversed()
+    }
+
+    /// Merges every node's JSON log into one time-ordered file, `timeline.log`.
+    public func writeTimeline() {
+        var entries: [(Double, String)] = []
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: runDir.path)) ?? []
+        for f in files where f.hasSuffix(".log") && f != "timeline.log" {
+            let node = String(f.dropLast(4))
+            guard let text = try? String(contentsOf: runDir.appendingPathComponent(f), encoding: .utf8) else { continue }
+            for line in text.split(separator: "\n") {
+                guard let o = NodeProcess.parseJSON(String(line)) else { continue }
+                let ts = (o["ts"] as? String).flatMap(parseTimestamp) ?? (o["ts"] as? Double) ?? 0
+                entries.append((ts, "\(node)\t\(line)"))
+            }
+        }
+        entries.sort { $0.0 < $1.0 }
+        let text = entries.map { $0.1 }.joined(separator: "\n") + (entries.isEmpty ? "" : "\n")
+        try? text.write(to: runDir.appendingPathComponent("timeline.log"), atomically: true, encoding: .utf8)
+    }
+}
+
+/// Seconds since the epoch for "YYYY-MM-DDTHH:MM:SS.ffffffZ".
+func parseTimestamp(_ s: String) -> Double? {
+    let f = ISO8601DateFormatter()
+    f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    if let d = f.date(from: s.count > 24 ? String(s.prefix(23)) + "Z" : s) {
+        let micro = s.count > 24 ? (Double("0." + s.dropFirst(20).prefix(6)) ?? 0) : 0
+        return floor(d.timeIntervalSince1970) + micro
+    }
+    return nil
+}
+
+extension NSLock {
+    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        lock()
+        defer { unlock() }
+        return try body()
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+
+/// Line-buffered, optionally coloured output shared by every node's stream: each line is written
+/// whole with one write(2), so nothing interleaves mid-line.
+public final class Console: @unchecked Sendable {
+    public let color: Bool
+    public let prefix: Bool
+    private let lock = NSLock()
+    private var colors: [String: String] = [:]
+    private var width = 0
+    private static let palette = ["36", "33", "32", "35", "34", "31", "96", "93", "92", "95", "94", "91"]
+
+    public init(color: Bool?, prefix: Bool) {
+        if let color {
+            self.color = color
+        } else {
+            self.color = isatty(1) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"].map { $0.isEmpty } ?? true
+        }
+        self.prefix = prefix
+    }
+
+    public func register(_ names: [String]) {
+        lock.withLock {
+            for n in names where colors[n] == nil { colors[n] = Self.palette[colors.count % Self.palette.count] }
+            width = max(width, names.map(\.count).max() ?? 0, "crc-cluster".count)
+        }
+    }
+
+    public func line(_ node: String, _ text: String, stream: NodeProcess.Stream = .stdout) {
+        var out = ""
+        lock.withLock {
+            if prefix {
+                let padded = node.padding(toLength: max(width, node.count), withPad: " ", startingAt: 0)
+                out = color ? "\u{1B}[\(colors[node] ?? "0")m\(padded) |\u{1B}[0m " : "\(padded) | "
+            }
+            out += text + "\n"
+            writeAll(1, out)
+        }
+    }
+
+    public func say(_ text: String) { line("crc-cluster", text) }
+
+    public func plain(_ text: String) { lock.withLock { writeAll(1, text + "\n") } }
+
+    public func error(_ text: String) { lock.withLock { writeAll(2, text + "\n") } }
+}
+
+func writeAll(_ fd: Int32, _ text: String) {
+    var bytes = Array(text.utf8)
+    var off = 0
+    while off < bytes.count {
+        let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
+        if n <= 0 { return }
+        off += n
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+
+public struct ScenarioResult: Sendable {
+    public var name: String
+    public var file: String
+    public var passed: Bool
+    public var seconds: Double
+    /// Which step failed (0 = launch, n = step n, steps+1 = final check).
+    public var failedAt: String?
+    public var differences: [Difference]
+    public var error: String?
+    public var logDir: String
+}
+
+/// Runs one scenario: launch, check; each step, check; final check with hand-written
+/// expectations; teardown. Never waits a fixed time: every wait is for an event with a deadline.
+public enum ScenarioRunner {
+    public static func run(_ topology: Topology, options: RunOptions) -> ScenarioResult {
+        let start = Date()
+        var result = ScenarioResult(name: topology.displayName, file: topology.file, passed: false, seconds: 0,
+                                    failedAt: nil, differences: [], error: nil, logDir: "")
+        let run: ClusterRun
+        do {
+            run = try ClusterRun(topology: topology, options: options, runID: ClusterRun.makeRunID(topology.displayName))
+        } catch {
+            result.error = "cannot create the log folder: \(error)"
+            return result
+        }
+        result.logDir = run.runDir.path
+        defer {
+            _ = run.teardown()
+            result.seconds = Date().timeIntervalSince(start)
+        }
+        do {
+            try run.launchAll()
+            var diffs = run.check()
+            if !diffs.isEmpty {
+                result.failedAt = "after launch"
+                result.differences = diffs
+                return result
+            }
+            for (i, step) in topology.steps.enumerated() {
+                try run.perform(step)
+                diffs = run.check()
+                if !diffs.isEmpty {
+                    result.failedAt = "step \(i + 1) (\(step.summary))"
+                    result.differences = diffs
+                    return result
+                }
+            }
+            diffs = run.check(final: true)
+            if !diffs.isEmpty {
+                result.failedAt = "final state"
+                result.differences = diffs
+                return result
+            }
+            result.passed = true
+        } catch {
+            result.error = "\(error)"
+        }
+        return result
+    }
+
+    /// Scenario files under the given files and folders (*.yaml, *.yml), sorted.
+    public static func expand(_ paths: [String]) throws -> [String] {
+        var out: [String] = []
+        for path in paths {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
+                throw ClusterError("\(path): no such file or folder")
+            }
+            if isDir.boolValue {
+                let found = (FileManager.default.enumerator(atPath: path)?.allObjects as? [String] ?? [])
+                    .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+                    .map { (path as NSString).appendingPathComponent($0) }
+                if found.isEmpty { throw ClusterError("\(path): no .yaml scenario files in this folder") }
+                out += found
+            } else {
+                out.append(path)
+            }
+        }
+        return out
+    }
+
+    /// JUnit XML for CI systems.
+    public static func junit(_ results: [ScenarioResult], seconds: Double) -> String {
+        func esc(_ s: String) -> String {
+            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+                .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+        }
+        let failures = results.filter { !$0.passed }.count
+        var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        xml += "<testsuites tests=\"\(results.count)\" failures=\"\(failures)\" time=\"\(String(format: "%.3f", seconds))\">\n"
+        xml += "  <testsuite name=\"crc-cluster\" tests=\"\(results.count)\" failures=\"\(failures)\" time=\"\(String(format: "%.3f", seconds))\">\n"
+        for r in results {
+            xml += "    <testcase classname=\"\(esc(r.file))\" name=\"\(esc(r.name))\" time=\"\(String(format: "%.3f", r.seconds))\""
+            if r.passed {
+                xml += "/>\n"
+            } else {
+                let message = r.error ?? "differences at \(r.failedAt ?? "?")"
+                let body = (r.differences.map(\.description) + ["logs: \(r.logDir)"]).joined(separator: "\n")
+                xml += ">\n      <failure message=\"\(esc(message))\">\(esc(body))</failure>\n    </testcase>\n"
+            }
+        }
+        xml += "  </testsuite>\n</testsuites>\n"
+        return xml
+    }
+}

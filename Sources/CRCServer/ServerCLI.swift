@@ -1,0 +1,103 @@
+import ArgumentParser
+import CRCProtocol
+import Logging
+
+/// The command line of the executable (also embedded in crc-cluster).
+public struct ServerCLI: ParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
+        commandName: "crc-server",
+        abstract: "A Clemson Relay Chat server: joins the spanning tree and relays registrations, chats, statuses and quits.",
+        discussion: """
+        Options are those of the course's harness, so its command lines run unchanged:
+          crc-server --id 1 --servername theshire --port 31101 --info "Home of the hobbits" --log-file theshire.log
+          crc-server --id 2 --servername rivendale --port 0 --info x --connect_to_host theshire --connect_to_port 31101
+
+        UPSTREAM: in the seed, --connect_to_host is the upstream server's *name* and the address is
+        always this machine. A bare name without dots (theshire) therefore means 127.0.0.1; an IP
+        address, `localhost`, or a dotted host name is connected to as given.
+
+        READY: once listening (and, with an upstream, accepted by it) the server prints one JSON
+        line on stdout: {"event":"ready","id":..,"name":..,"host":..,"port":..,"monitor_port":..,"pid":..}.
+        With --port 0 that line tells which port was chosen.
+
+        STATE: with --monitor-port, `GET http://HOST:PORT/state` returns the whole state as JSON
+        (known hosts with kind, name, info and first link; adjacent servers and clients; status log;
+        per-link message and byte counters and bytes pending) without disturbing the server.
+
+        LOGS: readable text on stderr; with --log-file, one JSON object a line. At --log-level debug
+        every routed chat and forwarded registration is logged with its next hop.
+
+        EXIT STATUS: 0 after SIGINT/SIGTERM (the server announces its departure first);
+        1 when it cannot start (port in use, upstream unreachable, log file unwritable);
+        2 when the upstream refused its id as a duplicate; 64 for bad options.
+        """)
+
+    @Option(name: .customLong("id"), help: "This server's 32-bit id, unique in the network (not 0).")
+    var id: UInt32
+
+    @Option(name: .customLong("servername"), help: "This server's name (at most 255 bytes).")
+    var serverName: String
+
+    @Option(name: .customLong("port"), help: "TCP port to listen on; 0 picks a free one.")
+    var port: Int
+
+    @Option(name: .customLong("info"), help: "Free-text description of this server.")
+    var info: String = ""
+
+    @Option(name: .customLong("connect_to_host"), help: "Upstream server to join: its name (seed style) or a host/address.")
+    var connectToHost: String?
+
+    @Option(name: .customLong("connect_to_port"), help: "Upstream server's port.")
+    var connectToPort: Int?
+
+    @Option(name: .customLong("log-file"), help: "Append a JSON-lines log of what the server does to this file.")
+    var logFile: String?
+
+    @Option(name: .customLong("bind"), help: "Address to listen on.")
+    var bind: String = "127.0.0.1"
+
+    @Option(name: .customLong("monitor-port"), help: "Serve GET /state as JSON on this port (0 = any free port).")
+    var monitorPort: Int?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    @Option(name: .customLong("max-text-bytes"), help: "Largest chat/status/quit text accepted from a peer.")
+    var maxTextBytes: Int = Limits.defaultMaxTextLength
+
+    public func validate() throws {
+        guard id != 0 else { throw ValidationError("--id must not be 0: it is reserved for \"no one\".") }
+        guard serverName.utf8.count <= 255 else { throw ValidationError("--servername is longer than 255 bytes.") }
+        guard info.utf8.count <= 65_535 else { throw ValidationError("--info is longer than 65,535 bytes.") }
+        guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0-65535, got \(port).") }
+        if let p = monitorPort, !(0...65_535).contains(p) {
+            throw ValidationError("--monitor-port must be 0-65535, got \(p).")
+        }
+        switch (connectToHost, connectToPort) {
+        case (nil, nil): break
+        case (.some, .some(let p)):
+            guard (1...65_535).contains(p) else { throw ValidationError("--connect_to_port must be 1-65535, got \(p).") }
+        default:
+            throw ValidationError("--connect_to_host and --connect_to_port go together: give both or neither.")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical.")
+        }
+        guard maxTextBytes > 0 else { throw ValidationError("--max-text-bytes must be positive.") }
+    }
+
+    public func run() throws {
+        var config = ServerConfiguration(id: id, name: serverName, info: info, port: port)
+        config.bindHost = bind
+        if let h = connectToHost, let p = connectToPort { config.upstream = (h, p) }
+        config.monitorPort = monitorPort
+        config.logFile = logFile
+        config.logLevel = Logger.Level(rawValue: logLevel)!
+        config.limits = Limits(maxTextLength: maxTextBytes)
+        let code = ServerApp.run(config)
+        if code != .ok { throw ExitCode(code.rawValue) }
+    }
+}
+

@@ -1,0 +1,335 @@
+import ArgumentParser
+import CRCClient
+import CRCCluster
+import CRCServer
+import Foundation
+
+@main
+struct CRCClusterCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "crc-cluster",
+        abstract: "Launch a CRC network from a YAML topology, check how it converges, and run scenarios.",
+        discussion: """
+        Start here:   crc-cluster up topologies/tree.yaml
+        Check files:  crc-cluster validate topologies/*.yaml
+        Run tests:    crc-cluster test topologies/seed --junit results.xml
+        Make a tree:  crc-cluster gen --servers 100 --clients 1000 --shape balanced > big.yaml
+
+        Every node is its own process. crc-server and crc-client are taken from the folder of
+        crc-cluster when they are there (after `swift build`), otherwise crc-cluster runs them
+        itself; a node's `command:` in the topology overrides either. Each run writes
+        logs/<run-id>/<node>.log and logs/<run-id>/timeline.log; logs/latest is the newest run.
+        """,
+        subcommands: [Up.self, Test.self, Validate.self, Gen.self, ServerCLI.self, ClientCLI.self])
+}
+
+/// Where node executables come from.
+func defaultCommands() -> (server: [String], client: [String]) {
+    let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    let dir = (me as NSString).deletingLastPathComponent
+    let server = dir + "/crc-server", client = dir + "/crc-client"
+    let fm = FileManager.default
+    return (fm.isExecutableFile(atPath: server) ? [server] : [me, "crc-server"],
+            fm.isExecutableFile(atPath: client) ? [client] : [me, "crc-client"])
+}
+
+func loadOrExit(_ path: String) throws -> Topology {
+    do {
+        return try TopologyLoader.load(path: path)
+    } catch {
+        FileHandle.standardError.write(Data("\(error)\n".utf8))
+        throw ExitCode(2)
+    }
+}
+
+struct CommonOptions: ParsableArguments {
+    @Option(help: "Folder for run logs.") var logs = "logs"
+    @Option(help: "Seconds the network may take to settle after a step.") var settleTimeout: Double = 5
+}
+
+// MARK: - up
+
+struct Up: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start every server and client of a topology and stream their output until Ctrl-C.",
+        discussion: """
+        Servers start once their upstream listens, clients once their server does; readiness is
+        reported by each process, never assumed. When the network has converged to what the
+        topology implies, a summary (tree, pids, ports, log files) is printed and every node's
+        output is streamed, prefixed with its name.
+
+        Ctrl-C (or SIGTERM/SIGHUP) stops the nodes gracefully in reverse order (clients, leaf
+        servers, root); a second Ctrl-C kills them at once. No node outlives crc-cluster, even if
+        it is killed with SIGKILL.
+
+        EXIT STATUS: 0 stopped by request; 1 a node failed to start, crashed, or the network did
+        not converge; 2 the topology file is invalid.
+        """)
+
+    @Argument(help: "Topology file (YAML).") var file: String
+    @OptionGroup var common: CommonOptions
+    @Flag(help: "No colours (also when NO_COLOR is set or output is not a terminal).") var noColor = false
+    @Flag(help: "Do not prefix lines with the node's name.") var noPrefix = false
+    @Flag(help: "Stop as soon as the network has settled; print launch-to-settled time and memory (a benchmark).")
+    var exitWhenSettled = false
+
+    func run() throws {
+        let topology = try loadOrExit(file)
+        let console = Console(color: noColor ? false : nil, prefix: !noPrefix)
+        console.register(topology.servers.map(\.name) + topology.clients.map(\.name))
+        let commands = defaultCommands()
+        var options = RunOptions(serverCommand: commands.server, clientCommand: commands.client,
+                                 logRoot: URL(fileURLWithPath: common.logs))
+        options.settleTimeout = common.settleTimeout
+        let quiet = exitWhenSettled
+        options.onOutput = { node, stream, line in
+            if !quiet { console.line(node, line, stream: stream) }
+        }
+        let run = try ClusterRun(topology: topology, options: options, runID: ClusterRun.makeRunID(topology.displayName))
+
+        // Signals: the first asks for a graceful stop, the second forces it.
+        let stopRequested = DispatchSemaphore(value: 0)
+        let signals = SignalCounter()
+        var sources: [DispatchSourceSignal] = []
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
+            signal(sig, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler {
+                let n = signals.increment()
+                if n == 1 {
+                    console.say("stopping gracefully (press Ctrl-C again to force)")
+                    stopRequested.signal()
+                } else {
+                    console.say("forcing: killing every node")
+                    for name in run.launchOrder { (run.servers[name]?.process ?? run.clients[name])?.signal(SIGKILL) }
+                }
+            }
+            s.resume()
+            sources.append(s)
+        }
+
+        let t0 = Date()
+        var failed = false
+        do {
+            console.say("starting \(topology.servers.count) servers and \(topology.clients.count) clients from \(file); logs in \(run.runDir.path)")
+            try run.launchAll()
+            let diffs = run.check()
+            if !diffs.isEmpty {
+                failed = true
+                console.error("crc-cluster: the network did not converge within \(common.settleTimeout) s:")
+                for d in diffs.prefix(20) { console.error("  \(d)") }
+            }
+        } catch {
+            failed = true
+            console.error("crc-cluster: \(error)")
+        }
+        let settled = Date().timeIntervalSince(t0)
+
+        if !failed {
+            printSummary(run, console: console, settled: settled)
+            if exitWhenSettled {
+                let pids = run.launchOrder.compactMap { (run.servers[$0]?.process ?? run.clients[$0])?.pid }
+                let rss = pids.map(residentKiB).reduce(0, +)
+                let pss = pids.map(proportionalKiB).reduce(0, +)
+                console.plain(String(format: "settled: %d servers, %d clients in %.2f s; resident memory %.1f MiB in all (RSS), %.1f MiB proportional (PSS)",
+                                     topology.servers.count, topology.clients.count, settled, Double(rss) / 1024, Double(pss) / 1024))
+            } else {
+                console.say("network settled in \(String(format: "%.2f", settled)) s; streaming output, Ctrl-C to stop")
+                stopRequested.wait()
+            }
+        }
+
+        let forced = signals.count > 1
+        let records = run.teardown(grace: 3, force: forced)
+        console.plain("")
+        console.plain("NODE                 PID      EXIT")
+        for r in records {
+            console.plain(r.node.padding(toLength: 20, withPad: " ", startingAt: 0) + " " + String(r.pid).padding(toLength: 8, withPad: " ", startingAt: 0) + " " + r.status)
+        }
+        console.plain("logs: \(run.runDir.path) (timeline: \(run.runDir.path)/timeline.log)")
+        sources.forEach { $0.cancel() }
+        if failed { throw ExitCode(1) }
+    }
+
+    func printSummary(_ run: ClusterRun, console: Console, settled: Double) {
+        let t = run.topology
+        console.plain("")
+        console.plain("CRC network '\(t.displayName)': \(t.servers.count) servers, \(t.clients.count) clients, settled in \(String(format: "%.2f", settled)) s")
+        func describe(_ name: String) -> String {
+            guard let s = run.servers[name] else { return name }
+            let spec = t.server(named: name)!
+            return "\(name) (id \(spec.id), port \(s.port), pid \(s.process.pid), monitor \(s.monitorPort.map(String.init) ?? "-"))"
+        }
+        func walk(_ name: String, _ indent: String, _ last: Bool, _ root: Bool) {
+            console.plain(indent + (root ? "" : (last ? "└─ " : "├─ ")) + describe(name))
+            let childIndent = indent + (root ? "" : (last ? "   " : "│  "))
+            let clients = t.clients.filter { $0.server == name && run.model.isLive($0.name) }
+            for c in clients {
+                let pid = run.clients[c.name]?.pid ?? 0
+                console.plain(childIndent + "· client \(c.name) (id \(c.id), pid \(pid))")
+            }
+            let children = t.servers.filter { $0.upstream == name && run.model.isLive($0.name) }
+            for (i, c) in children.enumerated() { walk(c.name, childIndent, i == children.count - 1, false) }
+        }
+        for root in t.servers where root.upstream == nil && run.model.isLive(root.name) { walk(root.name, "", true, true) }
+        console.plain("logs: \(run.runDir.path)/<node>.log")
+        console.plain("")
+    }
+}
+
+final class SignalCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    func increment() -> Int { lock.lock(); defer { lock.unlock() }; n += 1; return n }
+    var count: Int { lock.lock(); defer { lock.unlock() }; return n }
+}
+
+func residentKiB(_ pid: Int32) -> Int { procField(pid, file: "status", key: "VmRSS:") }
+func proportionalKiB(_ pid: Int32) -> Int { procField(pid, file: "smaps_rollup", key: "Pss:") }
+func procField(_ pid: Int32, file: String, key: String) -> Int {
+    guard let s = try? String(contentsOfFile: "/proc/\(pid)/\(file)", encoding: .utf8),
+          let line = s.split(separator: "\n").first(where: { $0.hasPrefix(key) }) else { return 0 }
+    return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+}
+
+// MARK: - test
+
+struct Test: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run scenario files and folders; independent scenarios run in parallel.",
+        discussion: """
+        After launch, after every step, and at the end, each scenario's network must converge to
+        what its topology implies (every server's hosts, first links, neighbours and status log;
+        every client's users, status log and chat log; the path of every chat, hop by hop, in the
+        servers' logs), plus any hand-written expectations, within the settle timeout.
+
+        EXIT STATUS: 0 when every scenario passes; 1 when any fails; 2 when a file is invalid.
+        """)
+
+    @Argument(help: "Scenario files or folders of them.") var paths: [String]
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Write JUnit XML results to this file.") var junit: String?
+    @Option(help: "Scenarios run at once.") var jobs = 4
+
+    func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+    }
+
+    func run() throws {
+        let files: [String]
+        do { files = try ScenarioRunner.expand(paths) } catch {
+            FileHandle.standardError.write(Data("crc-cluster: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        var topologies: [Topology] = []
+        var invalid = false
+        for f in files {
+            do { topologies.append(try TopologyLoader.load(path: f)) } catch {
+                FileHandle.standardError.write(Data("\(error)\n".utf8))
+                invalid = true
+            }
+        }
+        if invalid { throw ExitCode(2) }
+
+        let commands = defaultCommands()
+        var options = RunOptions(serverCommand: commands.server, clientCommand: commands.client, logRoot: URL(fileURLWithPath: common.logs))
+        options.settleTimeout = common.settleTimeout
+        let console = Console(color: nil, prefix: false)
+        let results = ResultsBox(count: topologies.count)
+        let t0 = Date()
+        let queue = DispatchQueue(label: "crc-cluster.test", attributes: .concurrent)
+        let slots = DispatchSemaphore(value: jobs)
+        let group = DispatchGroup()
+        for (i, t) in topologies.enumerated() {
+            slots.wait()
+            group.enter()
+            let opts = options
+            let thread = Thread {
+                let r = ScenarioRunner.run(t, options: opts)
+                results.set(i, r)
+                console.plain(Self.line(r, color: console.color))
+                slots.signal()
+                group.leave()
+            }
+            thread.stackSize = 1 << 20
+            _ = queue
+            thread.start()
+        }
+        group.wait()
+        let elapsed = Date().timeIntervalSince(t0)
+        let all = results.all
+        let failed = all.filter { !$0.passed }
+        console.plain("")
+        console.plain("\(all.count - failed.count) passed, \(failed.count) failed (\(String(format: "%.2f", elapsed)) s)")
+        if let junit {
+            try ScenarioRunner.junit(all, seconds: elapsed).write(toFile: junit, atomically: true, encoding: .utf8)
+        }
+        if !failed.isEmpty { throw ExitCode(1) }
+    }
+
+    static func line(_ r: ScenarioResult, color: Bool) -> String {
+        let tag = r.passed ? (color ? "\u{1B}[32mPASS\u{1B}[0m" : "PASS") : (color ? "\u{1B}[31mFAIL\u{1B}[0m" : "FAIL")
+        var out = "\(tag) \(r.name) (\(String(format: "%.2f", r.seconds)) s)"
+        if !r.passed {
+            if let e = r.error { out += "\n  " + e.replacingOccurrences(of: "\n", with: "\n  ") }
+            if let at = r.failedAt { out += "\n  differences \(at):" }
+            for d in r.differences.prefix(30) { out += "\n    " + d.description.replacingOccurrences(of: "\n", with: "\n    ") }
+            out += "\n  logs: \(r.logDir)"
+        }
+        return out
+    }
+}
+
+final class ResultsBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var results: [ScenarioResult?]
+    init(count: Int) { results = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ r: ScenarioResult) { lock.lock(); results[i] = r; lock.unlock() }
+    var all: [ScenarioResult] { lock.lock(); defer { lock.unlock() }; return results.compactMap { $0 } }
+}
+
+// MARK: - validate
+
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check topology files without launching anything.",
+        discussion: "Reports every problem with file:line:column. EXIT STATUS: 0 when all files are valid, 2 otherwise.")
+
+    @Argument(help: "Topology or scenario files.") var files: [String]
+
+    func run() throws {
+        var bad = false
+        for f in files {
+            do {
+                let t = try TopologyLoader.load(path: f)
+                print("\(f): ok (\(t.servers.count) servers, \(t.clients.count) clients, \(t.steps.count) steps)")
+            } catch {
+                bad = true
+                FileHandle.standardError.write(Data("\(error)\n".utf8))
+            }
+        }
+        if bad { throw ExitCode(2) }
+    }
+}
+
+// MARK: - gen
+
+struct Gen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a generated topology (YAML) of the given size and shape.")
+
+    @Option(help: "Number of servers.") var servers: Int
+    @Option(help: "Number of clients, spread over the servers.") var clients = 0
+    @Option(help: "line, star, balanced or random.") var shape: String = "balanced"
+    @Option(help: "Seed for --shape random.") var seed: UInt64 = 1
+
+    func validate() throws {
+        guard servers >= 1 else { throw ValidationError("--servers must be at least 1") }
+        guard clients >= 0 else { throw ValidationError("--clients must not be negative") }
+        guard Shape(rawValue: shape) != nil else { throw ValidationError("--shape must be one of: line, star, balanced, random") }
+    }
+
+    func run() throws {
+        print(TopologyGenerator.yaml(servers: servers, clients: clients, shape: Shape(rawValue: shape)!, seed: seed), terminator: "")
+    }
+}
