@@ -17,6 +17,12 @@ public struct ScenarioResult: Sendable {
 public enum ScenarioRunner {
     public static func run(_ topology: Topology, options: RunOptions) -> ScenarioResult {
         let start = Date()
+        var result = runTimed(topology, options: options)
+        result.seconds = Date().timeIntervalSince(start)
+        return result
+    }
+
+    static func runTimed(_ topology: Topology, options: RunOptions) -> ScenarioResult {
         var result = ScenarioResult(name: topology.displayName, file: topology.file, passed: false, seconds: 0,
                                     failedAt: nil, differences: [], error: nil, logDir: "")
         let run: ClusterRun
@@ -27,10 +33,7 @@ public enum ScenarioRunner {
             return result
         }
         result.logDir = run.runDir.path
-        defer {
-            _ = run.teardown()
-            result.seconds = Date().timeIntervalSince(start)
-        }
+        defer { _ = run.teardown() }
         do {
             try run.launchAll()
             var diffs = run.check()
