@@ -1,0 +1,120 @@
+import CRCCluster
+import Foundation
+import XCTest
+
+/// crc-cluster as a user runs it: a real process launching real networks.
+final class ClusterProcessTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let binDir: URL = {
+        if let dir = ProcessInfo.processInfo.environment["CRC_BIN_DIR"] { return URL(fileURLWithPath: dir) }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    }()
+    var processes: [NodeProcess] = []
+    var tmp: URL!
+
+    override func setUpWithError() throws {
+        tmp = FileManager.default.temporaryDirectory.appendingPathComponent("crc-cluster-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() {
+        for p in processes { p.stop(grace: 2) }
+        try? FileManager.default.removeItem(at: tmp)
+    }
+
+    func cluster(_ args: [String]) throws -> NodeProcess {
+        let p = NodeProcess(name: "crc-cluster", executable: Self.binDir.appendingPathComponent("crc-cluster").path,
+                            arguments: args, workingDirectory: Self.root)
+        processes.append(p)
+        try p.start()
+        return p
+    }
+
+    /// The seed's twenty scenarios and the example topologies, through `crc-cluster test`.
+    func testSeedScenariosAndExamplesPass() throws {
+        let junit = tmp.appendingPathComponent("junit.xml").path
+        let p = try cluster(["test", "topologies", "--logs", tmp.appendingPathComponent("logs").path, "--junit", junit])
+        let status = p.waitForExit(timeout: 300)
+        _ = p.waitForLine(timeout: 5) { _ in false }
+        let out = p.stdoutLines.joined(separator: "\n")
+        XCTAssertEqual(status, .exited(0), out + p.stderrLines.joined(separator: "\n"))
+        XCTAssertEqual(p.stdoutLines.filter { $0.hasPrefix("PASS") }.count, 23, out)
+        XCTAssertTrue(out.contains("23 passed, 0 failed"), out)
+        let xml = try String(contentsOfFile: junit, encoding: .utf8)
+        XCTAssertTrue(xml.contains("tests=\"23\" failures=\"0\""), xml)
+    }
+
+    func testAWrongExpectationFailsWithWhatDiffered() throws {
+        let file = tmp.appendingPathComponent("wrong.yaml")
+        try """
+        servers:
+          - {id: 1, name: a}
+          - {id: 2, name: b, upstream: a}
+        clients:
+          - {id: 101, name: x, server: a}
+          - {id: 102, name: y, server: b}
+        steps:
+          - chat: {from: x, to: y, text: hello}
+        expect:
+          y: {chat_log: [goodbye]}
+        """.write(to: file, atomically: true, encoding: .utf8)
+        let p = try cluster(["test", file.path, "--logs", tmp.appendingPathComponent("logs").path, "--settle-timeout", "1"])
+        XCTAssertEqual(p.waitForExit(timeout: 60), .exited(1))
+        _ = p.waitForLine(timeout: 5) { _ in false }
+        let out = p.stdoutLines.joined(separator: "\n")
+        XCTAssertTrue(out.contains("FAIL wrong"), out)
+        XCTAssertTrue(out.contains("y chat_log: missing \"goodbye\"; extra \"hello\""), out)
+        XCTAssertTrue(out.contains("logs: "), out)
+    }
+
+    func testInvalidFileIsRejectedBeforeAnythingStarts() throws {
+        let file = tmp.appendingPathComponent("bad.yaml")
+        try "servers:\n  - {id: 1, name: a, upstream: nowhere}\n".write(to: file, atomically: true, encoding: .utf8)
+        let p = try cluster(["up", file.path, "--logs", tmp.appendingPathComponent("logs").path])
+        XCTAssertEqual(p.waitForExit(timeout: 30), .exited(2))
+        _ = p.waitForLine(timeout: 5) { _ in false }
+        XCTAssertEqual(p.stderrLines, ["\(file.path):2:32: server 'a': upstream 'nowhere' is not a server in this file"])
+    }
+
+    /// `up` streams prefixed output; Ctrl-C stops every node gracefully and prints the exit table;
+    /// a SIGKILLed crc-cluster leaves no node behind.
+    func testUpThenInterruptAndKill() throws {
+        let logs = tmp.appendingPathComponent("logs").path
+        let up = try cluster(["up", "topologies/line.yaml", "--logs", logs, "--no-color"])
+        XCTAssertNotNil(up.waitForLine(timeout: 60) { $0.contains("streaming output, Ctrl-C to stop") }, up.stderrLines.joined(separator: "\n"))
+        XCTAssertTrue(up.stdoutLines.contains { $0.hasPrefix("s1") && $0.contains("| ") }, "prefixed node output")
+        let pids = nodePIDs(up.stdoutLines)
+        XCTAssertEqual(pids.count, 8, "\(up.stdoutLines)")
+        up.signal(SIGINT)
+        XCTAssertEqual(up.waitForExit(timeout: 30), .exited(0))
+        _ = up.waitForLine(timeout: 5) { _ in false }
+        let table = up.stdoutLines.drop { !$0.hasPrefix("NODE") }
+        XCTAssertEqual(table.filter { $0.hasSuffix("exit 0") }.count, 8, "\(table)")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: logs + "/latest/timeline.log"))
+        for pid in pids { XCTAssertFalse(alive(pid), "node \(pid) outlived crc-cluster") }
+
+        let again = try cluster(["up", "topologies/star.yaml", "--logs", logs, "--no-color"])
+        XCTAssertNotNil(again.waitForLine(timeout: 60) { $0.contains("streaming output") })
+        let pids2 = nodePIDs(again.stdoutLines)
+        XCTAssertEqual(pids2.count, 10)
+        again.signal(SIGKILL)
+        _ = again.waitForExit(timeout: 10)
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, pids2.contains(where: alive) { usleep(10_000) }
+        for pid in pids2 { XCTAssertFalse(alive(pid), "node \(pid) outlived a SIGKILLed crc-cluster") }
+    }
+
+    func nodePIDs(_ lines: [String]) -> [Int32] {
+        lines.compactMap { line -> Int32? in
+            guard let r = line.range(of: "pid ") else { return nil }
+            return Int32(line[r.upperBound...].prefix { $0.isNumber })
+        }
+    }
+
+    func alive(_ pid: Int32) -> Bool {
+        guard kill(pid, 0) == 0 else { return false }
+        // A zombie (exited, not yet reaped by a dead parent's reaper) is not running.
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        return !stat.contains(") Z ")
+    }
+}

@@ -1,0 +1,113 @@
+import CRCCluster
+import XCTest
+
+final class TopologyTests: XCTestCase {
+    func errors(_ yaml: String) -> [String] {
+        do {
+            _ = try TopologyLoader.parse(yaml, file: "t.yaml")
+            return []
+        } catch let e as YAMLErrors {
+            return e.errors.map(\.description)
+        } catch {
+            return ["\(error)"]
+        }
+    }
+
+    func testValidTopologyDecodes() throws {
+        let t = try TopologyLoader.parse("""
+        name: demo
+        servers:
+          - {id: 1, name: a, info: "root"}
+          - id: 2
+            name: b
+            upstream: a
+            port: 40001
+        clients:
+          - {id: 101, name: x, server: b}
+        steps:
+          - chat: {from: x, to: 999, text: '"quoted"'}
+          - quit: {client: x, text: bye}
+          - settle
+        """, file: "t.yaml")
+        XCTAssertEqual(t.servers.map(\.name), ["a", "b"])
+        XCTAssertEqual(t.servers[1].upstream, "a")
+        XCTAssertEqual(t.servers[1].port, 40001)
+        XCTAssertEqual(t.steps, [.chat(from: "x", to: "999", text: "\"quoted\""), .quit(client: "x", text: "bye"), .settle])
+    }
+
+    func testSyntaxErrorsCarryFileLineAndColumn() {
+        let e = errors("servers:\n  - {id: 1, name: a\n")
+        XCTAssertEqual(e.count, 1)
+        XCTAssertTrue(e[0].hasPrefix("t.yaml:3:"), e[0])
+        XCTAssertTrue(e[0].contains("invalid YAML"), e[0])
+    }
+
+    func testTypeErrorsSayWhatWasExpected() {
+        let e = errors("servers:\n  - {id: one, name: a}\n")
+        XCTAssertEqual(e, ["t.yaml:2:10: expected an integer from 0 to 4294967295 for 'servers[0].id', found 'one'"])
+    }
+
+    func testUnknownKeysAreAllReportedWithDidYouMean() {
+        let e = errors("""
+        servers:
+          - {id: 1, name: a, upstraem: b}
+        clients:
+          - {id: 2, name: c, server: a, inf: x}
+        """)
+        XCTAssertEqual(e.count, 2, "\(e)")
+        XCTAssertTrue(e[0].hasPrefix("t.yaml:2:22: unknown key 'upstraem'") && e[0].contains("did you mean 'upstream'?"), e[0])
+        XCTAssertTrue(e[1].hasPrefix("t.yaml:4:33: unknown key 'inf'") && e[1].contains("did you mean 'info'?"), e[1])
+    }
+
+    func testSemanticErrorsAreReportedTogetherBeforeLaunch() {
+        let e = errors("""
+        servers:
+          - {id: 1, name: a, port: 4000}
+          - {id: 1, name: b, upstream: a}
+          - {id: 3, name: a, upstream: zz}
+          - {id: 4, name: d, upstream: e, port: 4000}
+          - {id: 5, name: e, upstream: d}
+        clients:
+          - {id: 6, name: x, server: nowhere}
+        """)
+        let text = e.joined(separator: "\n")
+        XCTAssertTrue(text.contains("t.yaml:3:10: duplicate id 1"), text)
+        XCTAssertTrue(text.contains("t.yaml:4:19: duplicate name 'a'"), text)
+        XCTAssertTrue(text.contains("upstream 'zz' is not a server"), text)
+        XCTAssertTrue(text.contains("loop in server links"), text)
+        XCTAssertTrue(text.contains("port 4000 is pinned by both 'a' and 'd'"), text)
+        XCTAssertTrue(text.contains("t.yaml:8:30: client 'x': server 'nowhere' is not a server"), text)
+        XCTAssertEqual(e.count, 6, text)
+    }
+
+    func testIntendedDuplicateNeedsRefusedAndAHolder() {
+        XCTAssertEqual(errors("servers:\n  - {id: 1, name: a}\n  - {id: 1, name: b, upstream: a, refused: true}\n"), [])
+        let e = errors("servers:\n  - {id: 1, name: a, refused: true}\n")
+        XCTAssertEqual(e.count, 1)
+        XCTAssertTrue(e[0].contains("no node listed before it holds id 1"), e[0])
+    }
+
+    func testEmptyAndMissingFiles() {
+        XCTAssertTrue(errors("").first?.contains("the file is empty") ?? false)
+        XCTAssertThrowsError(try TopologyLoader.load(path: "/nonexistent/x.yaml")) { error in
+            XCTAssertEqual("\(error)", "/nonexistent/x.yaml: no such file")
+        }
+    }
+
+    func testGeneratedTopologiesAreValidTrees() throws {
+        for shape in Shape.allCases {
+            let t = try TopologyLoader.parse(TopologyGenerator.yaml(servers: 40, clients: 100, shape: shape, seed: 7), file: "gen")
+            XCTAssertEqual(t.servers.count, 40)
+            XCTAssertEqual(t.clients.count, 100)
+            XCTAssertEqual(t.servers.filter { $0.upstream == nil }.count, 1, "\(shape): one root")
+            var model = NetworkModel(topology: t)
+            for s in t.servers { model.start(s.name) }
+            XCTAssertEqual(model.servers(inComponentOf: "s1").count, 40, "\(shape): connected")
+        }
+        // line: s40 is 39 hops from s1; star: every leaf is one hop away.
+        let line = try TopologyLoader.parse(TopologyGenerator.yaml(servers: 40, clients: 0, shape: .line), file: "gen")
+        var m = NetworkModel(topology: line)
+        for s in line.servers { m.start(s.name) }
+        XCTAssertEqual(m.serverPath(from: "s1", to: "s40").count, 40)
+    }
+}
