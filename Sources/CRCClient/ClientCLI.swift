@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 
 /// The command line of the executable (also embedded in crc-cluster).
 public struct ClientCLI: ParsableCommand {

@@ -1,6 +1,9 @@
 import CRCCore
 import CRCProtocol
-import Foundation
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import NIOPosix
 
@@ -73,23 +76,23 @@ public final class ClientSession: @unchecked Sendable {
         guard let event = state.receive(message) else { return }
         switch event {
         case .welcome(let text):
-            emit(["event": "registered", "id": Int(config.id), "name": config.username, "text": text],
+            emit(["event": "registered", "id": .id(config.id), "name": .string(config.username), "text": .string(text)],
                  human: "*** \(text)")
         case .refused(let text):
-            emit(["event": "refused", "id": Int(config.id), "text": text], human: "!!! \(text)")
+            emit(["event": "refused", "id": .id(config.id), "text": .string(text)], human: "!!! \(text)")
             finish(.idRefused)
         case .userJoined(let u):
-            emit(["event": "user_joined", "id": Int(u.id), "name": u.name, "info": u.info],
+            emit(["event": "user_joined", "id": .id(u.id), "name": .string(u.name), "info": .string(u.info)],
                  human: "--> \(u.name) (\(u.id)) joined")
         case .userLeft(let id, let name, let text):
-            emit(["event": "user_left", "id": Int(id), "name": name, "text": text],
+            emit(["event": "user_left", "id": .id(id), "name": .string(name), "text": .string(text)],
                  human: "<-- \(name) (\(id)) left: \(text)")
         case .chat(let from, let name, let text):
-            var obj: [String: Any] = ["event": "chat", "from": Int(from), "text": text]
-            if let name { obj["name"] = name }
+            var obj: [String: JSONValue] = ["event": "chat", "from": .id(from), "text": .string(text)]
+            if let name { obj["name"] = .string(name) }
             emit(obj, human: "[\(name ?? String(from))] \(text)")
         case .status(let source, let code, let text):
-            emit(["event": "status", "source": Int(source), "code": code.description, "text": text],
+            emit(["event": "status", "source": .id(source), "code": .string(code.description), "text": .string(text)],
                  human: "!!! \(text)")
         }
     }
@@ -113,16 +116,16 @@ public final class ClientSession: @unchecked Sendable {
             break
         case .help:
             if config.json {
-                emit(["event": "help", "text": ClientCommand.helpText], human: "")
+                emit(["event": "help", "text": .string(ClientCommand.helpText)], human: "")
             } else {
                 writeOut(ClientCommand.helpText)
             }
         case .invalid(let why):
-            emit(["event": "error", "message": why], human: "error: \(why)")
+            emit(["event": "error", "message": .string(why)], human: "error: \(why)")
         case .users:
             let users = state.users.values.sorted { $0.id < $1.id }
             if config.json {
-                emit(["event": "users", "users": users.map { ["id": Int($0.id), "name": $0.name, "info": $0.info] }], human: "")
+                emit(["event": "users", "users": .array(users.map(Self.json))], human: "")
             } else if users.isEmpty {
                 writeOut("(no other users)")
             } else {
@@ -137,7 +140,7 @@ public final class ClientSession: @unchecked Sendable {
             } else if let user = state.user(named: to) {
                 destination = user.id
             } else {
-                emit(["event": "error", "message": "no known user named '\(to)'; /users lists them"],
+                emit(["event": "error", "message": .string("no known user named '\(to)'; /users lists them")],
                      human: "error: no known user named '\(to)'; /users lists them")
                 return
             }
@@ -157,11 +160,11 @@ public final class ClientSession: @unchecked Sendable {
     }
 
     func emitState() {
-        let obj: [String: Any] = [
-            "event": "state", "id": Int(config.id), "name": config.username, "registered": state.isRegistered,
-            "users": state.users.values.sorted { $0.id < $1.id }.map { ["id": Int($0.id), "name": $0.name, "info": $0.info] },
-            "chat_log": state.chatLog.map { ["from": Int($0.from), "text": $0.text] },
-            "status_log": state.statusLog,
+        let obj: [String: JSONValue] = [
+            "event": "state", "id": .id(config.id), "name": .string(config.username), "registered": .bool(state.isRegistered),
+            "users": .array(state.users.values.sorted { $0.id < $1.id }.map(Self.json)),
+            "chat_log": .array(state.chatLog.map { ["from": .id($0.from), "text": .string($0.text)] }),
+            "status_log": .array(state.statusLog.map { .string($0) }),
         ]
         if config.json {
             emit(obj, human: "")
@@ -188,31 +191,55 @@ public final class ClientSession: @unchecked Sendable {
         channel?.close(promise: nil)
     }
 
-    private func emit(_ object: [String: Any], human: String) {
-        let line = Self.encode(object)
+    static func json(_ u: KnownUser) -> JSONValue {
+        ["id": .id(u.id), "name": .string(u.name), "info": .string(u.info)]
+    }
+
+    private func emit(_ object: [String: JSONValue], human: String) {
         if config.json {
-            FileHandle.standardOutput.write(Data((line + "\n").utf8))
+            writeOut(Self.encode(object))
         } else if !human.isEmpty {
-            FileHandle.standardOutput.write(Data((human + "\n").utf8))
+            writeOut(human)
         }
         if let logFile {
             var stamped = object
-            stamped["ts"] = Date().timeIntervalSince1970
+            stamped["ts"] = .string(Self.now())
             fputs(Self.encode(stamped) + "\n", logFile)
             fflush(logFile)
         }
     }
 
-    static func encode(_ object: [String: Any]) -> String {
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else {
-            return "{}"
-        }
-        return String(decoding: data, as: UTF8.self)
+    static func encode(_ object: [String: JSONValue]) -> String { JSONValue.object(object).text }
+
+    static func now() -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        var t = time_t(ts.tv_sec)
+        var tmv = tm()
+        gmtime_r(&t, &tmv)
+        return isoTimestamp(year: Int(tmv.tm_year) + 1900, month: Int(tmv.tm_mon) + 1, day: Int(tmv.tm_mday),
+                            hour: Int(tmv.tm_hour), minute: Int(tmv.tm_min), second: Int(tmv.tm_sec),
+                            microsecond: Int(ts.tv_nsec / 1000))
     }
 }
 
+/// One line to stdout in a single write(2), so lines never interleave.
 func writeOut(_ text: String) {
-    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    writeFD(1, text + "\n")
+}
+
+func writeErr(_ text: String) {
+    writeFD(2, text + "\n")
+}
+
+func writeFD(_ fd: Int32, _ text: String) {
+    var bytes = Array(text.utf8)
+    var off = 0
+    while off < bytes.count {
+        let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
+        if n <= 0 { return }
+        off += n
+    }
 }
 
 public struct ClientError: Error, CustomStringConvertible {
@@ -240,7 +267,7 @@ final class ClientHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        FileHandle.standardError.write(Data("crc-client: closing the connection: \(error)\n".utf8))
+        writeErr("crc-client: closing the connection: \(error)")
         context.close(promise: nil)
     }
 }
@@ -255,7 +282,7 @@ public enum ClientApp {
         do {
             session = try ClientSession(config: config, eventLoop: loop)
         } catch {
-            FileHandle.standardError.write(Data("crc-client: \(error)\n".utf8))
+            writeErr("crc-client: \(error)")
             return .failure
         }
         let address = config.serverHost == "localhost" || !(config.serverHost.contains(".") || config.serverHost.contains(":"))
@@ -273,7 +300,7 @@ public enum ClientApp {
                 .connect(host: address, port: config.serverPort).wait()
         } catch {
             try? loop.submit { session.finish(.failure) }.wait()
-            FileHandle.standardError.write(Data("crc-client: cannot reach server \(config.serverHost) at \(address):\(config.serverPort): \(describe(error))\n".utf8))
+            writeErr("crc-client: cannot reach server \(config.serverHost) at \(address):\(config.serverPort): \(describe(error))")
             return .failure
         }
 

@@ -1,3 +1,4 @@
+import CRCCore
 import Logging
 import NIOConcurrencyHelpers
 #if canImport(Glibc)
@@ -37,12 +38,9 @@ public struct JSONLogHandler: LogHandler {
         var t = time_t(ts.tv_sec)
         var tmv = tm()
         gmtime_r(&t, &tmv)
-        func pad(_ v: Int, _ width: Int) -> String {
-            let s = String(v)
-            return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
-        }
-        return "\(pad(Int(tmv.tm_year) + 1900, 4))-\(pad(Int(tmv.tm_mon) + 1, 2))-\(pad(Int(tmv.tm_mday), 2))T"
-            + "\(pad(Int(tmv.tm_hour), 2)):\(pad(Int(tmv.tm_min), 2)):\(pad(Int(tmv.tm_sec), 2)).\(pad(Int(ts.tv_nsec / 1000), 6))Z"
+        return isoTimestamp(year: Int(tmv.tm_year) + 1900, month: Int(tmv.tm_mon) + 1, day: Int(tmv.tm_mday),
+                            hour: Int(tmv.tm_hour), minute: Int(tmv.tm_min), second: Int(tmv.tm_sec),
+                            microsecond: Int(ts.tv_nsec / 1000))
     }
 }
 
@@ -75,28 +73,9 @@ public enum LineSinkError: Error, CustomStringConvertible {
     }
 }
 
-/// Minimal JSON text helpers for log lines.
+/// JSON text helpers for log lines.
 public enum JSON {
-    public static func string(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    public static func string(_ s: String) -> String { JSONValue.quote(s) }
 
     static func value(_ v: Logger.Metadata.Value) -> String {
         switch v {

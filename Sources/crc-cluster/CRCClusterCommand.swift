@@ -210,6 +210,7 @@ struct Test: ParsableCommand {
     @OptionGroup var common: CommonOptions
     @Option(help: "Write JUnit XML results to this file.") var junit: String?
     @Option(help: "Scenarios run at once.") var jobs = 4
+    @Flag(name: .shortAndLong, help: "Print each launch and step as it happens, with times.") var verbose = false
 
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
@@ -237,6 +238,11 @@ struct Test: ParsableCommand {
         let console = Console(color: nil, prefix: false)
         let results = ResultsBox(count: topologies.count)
         let t0 = Date()
+        if verbose {
+            options.onProgress = { message in
+                console.plain(String(format: "%7.3f  ", Date().timeIntervalSince(t0)) + message)
+            }
+        }
         let queue = DispatchQueue(label: "crc-cluster.test", attributes: .concurrent)
         let slots = DispatchSemaphore(value: jobs)
         let group = DispatchGroup()

@@ -252,11 +252,15 @@ public final class ClusterRun: @unchecked Sendable {
     public func check(final: Bool = false) -> [Difference] {
         let deadline = Date().addingTimeInterval(options.settleTimeout)
         var diffs: [Difference] = []
+        var pause: UInt32 = 1_000
         repeat {
             diffs = compare(final: final)
             if diffs.isEmpty { return [] }
             if diffs.contains(where: { $0.field == "process" }) { return diffs }  // a crash will not heal
-            usleep(3_000)
+            // Poll again soon, then less often: settling usually takes a few milliseconds, and every
+            // poll costs the nodes work too.
+            usleep(pause)
+            pause = min(pause * 2, 25_000)
         } while Date() < deadline
         return diffs
     }
@@ -300,6 +304,7 @@ public final class ClusterRun: @unchecked Sendable {
             }
         }
 
+        if !diffs.isEmpty { return diffs }  // clients learn from servers: ask them once servers agree
         for c in topology.clients {
             guard var want = model.expectedClient(c.name), let p = clients[c.name] else { continue }
             let override = final ? topology.expect[c.name] : nil
@@ -385,24 +390,36 @@ public final class ClusterRun: @unchecked Sendable {
 
     // MARK: Teardown
 
-    /// Stops every node in reverse launch order (clients, then leaf servers, then the root):
-    /// SIGTERM, then SIGKILL after `grace`. Returns each node's exit.
+    /// Stops every node in reverse order: all clients first, then servers level by level from the
+    /// leaves up to the root (the nodes of one level in parallel). SIGTERM (clients: end of input,
+    /// which makes them quit), then SIGKILL after `grace`. Returns each node's exit, in launch order.
     public func teardown(grace: TimeInterval = 2, force: Bool = false) -> [ExitRecord] {
         let order = lock.withLock { launchOrder }
-        var records: [ExitRecord] = []
-        var seen = Set<String>()
-        for name in order.reversed() where !seen.contains(name) {
-            seen.insert(name)
-            guard let p = servers[name]?.process ?? clients[name] else { continue }
-            if p.isRunning {
-                if force { p.signal(SIGKILL); _ = p.waitForExit(timeout: 5) }
-                else if clients[name] != nil { p.closeStdin(); if p.waitForExit(timeout: grace) == nil { p.stop(grace: grace) } }
-                else { p.stop(grace: grace) }
+        var names: [String] = []
+        for n in order where !names.contains(n) { names.append(n) }
+        func depth(_ server: String) -> Int {
+            var d = 0, cur = topology.server(named: server)?.upstream
+            while let c = cur, d < 10_000 { d += 1; cur = topology.server(named: c)?.upstream }
+            return d
+        }
+        var waves: [[NodeProcess]] = [names.compactMap { clients[$0] }]
+        let byDepth = Dictionary(grouping: names.filter { servers[$0] != nil }, by: depth)
+        for d in byDepth.keys.sorted(by: >) { waves.append(byDepth[d]!.compactMap { servers[$0]?.process }) }
+        for wave in waves {
+            let running = wave.filter(\.isRunning)
+            for p in running {
+                if force { p.signal(SIGKILL) } else if clients[p.name] != nil { p.closeStdin() } else { p.signal(SIGTERM) }
             }
-            records.append(ExitRecord(node: name, pid: p.pid, status: p.exitStatus?.description ?? "running"))
+            let deadline = Date().addingTimeInterval(force ? 5 : grace)
+            while running.contains(where: \.isRunning), Date() < deadline { usleep(2_000) }
+            for p in running where p.isRunning { p.signal(SIGKILL) }
+            for p in running { _ = p.waitForExit(timeout: 5) }
         }
         writeTimeline()
-        return records.reversed()
+        return names.compactMap { name in
+            guard let p = servers[name]?.process ?? clients[name] else { return nil }
+            return ExitRecord(node: name, pid: p.pid, status: p.exitStatus?.description ?? "running")
+        }
     }
 
     /// Merges every node's JSON log into one time-ordered file, `timeline.log`.
@@ -424,15 +441,35 @@ public final class ClusterRun: @unchecked Sendable {
     }
 }
 
-/// Seconds since the epoch for "YYYY-MM-DDTHH:MM:SS.ffffffZ".
+/// Seconds since the epoch for "YYYY-MM-DDTHH:MM:SS[.ffffff]Z" (the nodes' log format), parsed by
+/// hand: a timeline merges thousands of lines, and a date formatter per line costs more than the run.
 func parseTimestamp(_ s: String) -> Double? {
-    let f = ISO8601DateFormatter()
-    f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    if let d = f.date(from: s.count > 24 ? String(s.prefix(23)) + "Z" : s) {
-        let micro = s.count > 24 ? (Double("0." + s.dropFirst(20).prefix(6)) ?? 0) : 0
-        return floor(d.timeIntervalSince1970) + micro
+    let u = Array(s.utf8)
+    guard u.count >= 20, u[4] == UInt8(ascii: "-"), u[10] == UInt8(ascii: "T") else { return nil }
+    func num(_ a: Int, _ b: Int) -> Int? {
+        var v = 0
+        for i in a..<b {
+            let d = Int(u[i]) - 48
+            guard (0...9).contains(d) else { return nil }
+            v = v * 10 + d
+        }
+        return v
     }
-    return nil
+    guard let y = num(0, 4), let mo = num(5, 7), let d = num(8, 10), let h = num(11, 13), let mi = num(14, 16),
+          let se = num(17, 19) else { return nil }
+    var t = tm()
+    t.tm_year = Int32(y - 1900); t.tm_mon = Int32(mo - 1); t.tm_mday = Int32(d)
+    t.tm_hour = Int32(h); t.tm_min = Int32(mi); t.tm_sec = Int32(se)
+    var fraction = 0.0, scale = 0.1, i = 19
+    if i < u.count, u[i] == UInt8(ascii: ".") {
+        i += 1
+        while i < u.count, let digit = Optional(Int(u[i]) - 48), (0...9).contains(digit) {
+            fraction += Double(digit) * scale
+            scale /= 10
+            i += 1
+        }
+    }
+    return Double(timegm(&t)) + fraction
 }
 
 extension NSLock {

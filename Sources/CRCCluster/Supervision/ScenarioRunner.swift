@@ -35,7 +35,9 @@ public enum ScenarioRunner {
         result.logDir = run.runDir.path
         defer { _ = run.teardown() }
         do {
+            options.onProgress?("\(topology.displayName): launching")
             try run.launchAll()
+            options.onProgress?("\(topology.displayName): launched; checking")
             var diffs = run.check()
             if !diffs.isEmpty {
                 result.failedAt = "after launch"
@@ -43,6 +45,7 @@ public enum ScenarioRunner {
                 return result
             }
             for (i, step) in topology.steps.enumerated() {
+                options.onProgress?("\(topology.displayName): step \(i + 1): \(step.summary)")
                 try run.perform(step)
                 diffs = run.check()
                 if !diffs.isEmpty {
@@ -51,7 +54,9 @@ public enum ScenarioRunner {
                     return result
                 }
             }
+            options.onProgress?("\(topology.displayName): final check")
             diffs = run.check(final: true)
+            options.onProgress?("\(topology.displayName): tearing down")
             if !diffs.isEmpty {
                 result.failedAt = "final state"
                 result.differences = diffs
