@@ -73,7 +73,7 @@ let package = Package(
         .executableTarget(
             name: "crc-server",
             dependencies: [
-                "CRCServer",
+                "CRCServer", "CRCCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -81,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "crc-client",
             dependencies: [
-                "CRCClient",
+                "CRCClient", "CRCCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,3 +1,5 @@
 import CRCClient
+import CRCCore
 
+dieWithParentIfAsked()
 ClientCLI.main()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CRCClient
 import CRCCluster
+import CRCCore
 import CRCServer
 import Foundation
 
@@ -21,6 +22,11 @@ struct CRCClusterCommand: ParsableCommand {
         logs/<run-id>/<node>.log and logs/<run-id>/timeline.log; logs/latest is the newest run.
         """,
         subcommands: [Up.self, Test.self, Validate.self, Gen.self, ServerCLI.self, ClientCLI.self])
+
+    static func main() {
+        dieWithParentIfAsked()  // when running as an embedded node of another crc-cluster
+        main(nil)
+    }
 }
 
 /// Where node executables come from.

@@ -1,3 +1,5 @@
+import CRCCore
 import CRCServer
 
+dieWithParentIfAsked()
 ServerCLI.main()

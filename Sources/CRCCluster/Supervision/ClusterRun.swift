@@ -41,6 +41,9 @@ public struct RunOptions: Sendable {
     public var settleTimeout: TimeInterval = 5
     public var onOutput: (@Sendable (String, NodeProcess.Stream, String) -> Void)?
     public var onProgress: (@Sendable (String) -> Void)?
+    /// The default node commands are this package's executables, which arm their own parent-death
+    /// signal; set false when `serverCommand`/`clientCommand` name other programs.
+    public var nodesArmParentDeath = true
 
     public init(serverCommand: [String], clientCommand: [String], logRoot: URL) {
         self.serverCommand = serverCommand
@@ -124,7 +127,9 @@ public final class ClusterRun: @unchecked Sendable {
     }
 
     private func makeProcess(_ name: String, command: [String], arguments: [String]) -> NodeProcess {
-        let p = NodeProcess(name: name, executable: command[0], arguments: Array(command.dropFirst()) + arguments)
+        let ours = command == options.serverCommand || command == options.clientCommand
+        let p = NodeProcess(name: name, executable: command[0], arguments: Array(command.dropFirst()) + arguments,
+                            parentDeath: ours && options.nodesArmParentDeath ? .selfArmed : .setpriv)
         if let sink = options.onOutput {
             p.onLine = { proc, stream, line in sink(proc.name, stream, line) }
         }

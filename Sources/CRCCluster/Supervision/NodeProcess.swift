@@ -29,12 +29,27 @@ public final class NodeProcess: @unchecked Sendable {
 
     public static let setprivPath: String? = FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") ? "/usr/bin/setpriv" : nil
 
+    /// How a child is made to die with its launcher.
+    public enum ParentDeath: Sendable {
+        /// The child is one of this package's executables: it arms the parent-death signal itself
+        /// (environment `CRC_DIE_WITH_PARENT`), which spares an extra exec.
+        case selfArmed
+        /// Any other program: started through `setpriv --pdeathsig KILL` (util-linux).
+        case setpriv
+    }
+
     public init(name: String, executable: String, arguments: [String], workingDirectory: URL? = nil,
-                environment: [String: String]? = nil) {
+                environment: [String: String]? = nil, parentDeath: ParentDeath = .setpriv) {
         self.name = name
         self.executable = executable
         self.arguments = arguments
-        if let setpriv = Self.setprivPath {
+        var env = environment ?? ProcessInfo.processInfo.environment
+        env["CRC_DIE_WITH_PARENT"] = nil
+        if parentDeath == .selfArmed {
+            env["CRC_DIE_WITH_PARENT"] = String(getpid())
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+        } else if let setpriv = Self.setprivPath {
             process.executableURL = URL(fileURLWithPath: setpriv)
             process.arguments = ["--pdeathsig", "KILL", "--", executable] + arguments
         } else {
@@ -42,7 +57,7 @@ public final class NodeProcess: @unchecked Sendable {
             process.arguments = arguments
         }
         if let workingDirectory { process.currentDirectoryURL = workingDirectory }
-        if let environment { process.environment = environment }
+        process.environment = env
         process.standardInput = stdinPipe
         process.standardOutput = stdoutPipe
         process.standardError = stderrPipe
