@@ -16,6 +16,10 @@ public struct ClientConfiguration: Sendable {
     public var logFile: String?
     /// One JSON object a line on stdout instead of text for a person.
     public var json: Bool
+    /// Set when many clients share one process (`ClientHost`): events carry this name as "client",
+    /// joins and leaves are not printed (they stay in the log file and the state), and the end of
+    /// the session is an "exited" event rather than the end of the process.
+    public var hostedName: String?
 
     public init(id: UInt32, username: String, info: String, serverHost: String, serverPort: Int,
                 logFile: String? = nil, json: Bool = false) {
@@ -47,10 +51,18 @@ public final class ClientSession: @unchecked Sendable {
     private let logFile: UnsafeMutablePointer<FILE>?
     private let done: EventLoopPromise<ClientExitCode>
     private var quitting = false
+    private var logDirty = false
+
+    /// Log lines are flushed once per burst of input rather than once per event.
+    func flushLog() {
+        guard logDirty, let logFile else { return }
+        fflush(logFile)
+        logDirty = false
+    }
 
     public var finished: EventLoopFuture<ClientExitCode> { done.futureResult }
 
-    init(config: ClientConfiguration, eventLoop: EventLoop) throws {
+    public init(config: ClientConfiguration, eventLoop: EventLoop) throws {
         self.config = config
         self.eventLoop = eventLoop
         self.state = ClientState(id: config.id, name: config.username, info: config.info)
@@ -111,6 +123,7 @@ public final class ClientSession: @unchecked Sendable {
     // MARK: From the user
 
     public func handle(line: String) {
+        defer { flushLog() }
         switch ClientCommand.parse(line) {
         case .empty:
             break
@@ -160,6 +173,40 @@ public final class ClientSession: @unchecked Sendable {
     }
 
     func emitState() {
+        if config.json, config.logFile == nil || config.hostedName != nil {
+            // Built by hand: with thousands of users a state is large, and it is asked for often.
+            var out = "{\"chat_log\":["
+            for (i, e) in state.chatLog.enumerated() {
+                if i > 0 { out += "," }
+                out += "{\"from\":\(e.from),\"text\":"
+                JSONValue.quote(e.text, into: &out)
+                out += "}"
+            }
+            out += "]"
+            if let hosted = config.hostedName {
+                out += ",\"client\":"
+                JSONValue.quote(hosted, into: &out)
+            }
+            out += ",\"event\":\"state\",\"id\":\(config.id),\"name\":"
+            JSONValue.quote(config.username, into: &out)
+            out += ",\"registered\":\(state.isRegistered),\"status_log\":["
+            for (i, t) in state.statusLog.enumerated() {
+                if i > 0 { out += "," }
+                JSONValue.quote(t, into: &out)
+            }
+            out += "],\"users\":["
+            for (i, u) in state.users.values.sorted(by: { $0.id < $1.id }).enumerated() {
+                if i > 0 { out += "," }
+                out += "{\"id\":\(u.id),\"info\":"
+                JSONValue.quote(u.info, into: &out)
+                out += ",\"name\":"
+                JSONValue.quote(u.name, into: &out)
+                out += "}"
+            }
+            out += "]}"
+            writeOut(out)
+            return
+        }
         let obj: [String: JSONValue] = [
             "event": "state", "id": .id(config.id), "name": .string(config.username), "registered": .bool(state.isRegistered),
             "users": .array(state.users.values.sorted { $0.id < $1.id }.map(Self.json)),
@@ -187,6 +234,10 @@ public final class ClientSession: @unchecked Sendable {
     func finish(_ code: ClientExitCode) {
         guard !finishedAlready else { return }
         finishedAlready = true
+        flushLog()
+        if let hosted = config.hostedName {
+            writeOut(Self.encode(["event": "exited", "client": .string(hosted), "code": .int(Int(code.rawValue))]))
+        }
         done.succeed(code)
         channel?.close(promise: nil)
     }
@@ -196,7 +247,14 @@ public final class ClientSession: @unchecked Sendable {
     }
 
     private func emit(_ object: [String: JSONValue], human: String) {
-        if config.json {
+        if let hosted = config.hostedName {
+            let event = object["event"]
+            if event != "user_joined" && event != "user_left" {
+                var tagged = object
+                tagged["client"] = .string(hosted)
+                writeOut(Self.encode(tagged))
+            }
+        } else if config.json {
             writeOut(Self.encode(object))
         } else if !human.isEmpty {
             writeOut(human)
@@ -205,7 +263,7 @@ public final class ClientSession: @unchecked Sendable {
             var stamped = object
             stamped["ts"] = .string(Self.now())
             fputs(Self.encode(stamped) + "\n", logFile)
-            fflush(logFile)
+            logDirty = true
         }
     }
 
@@ -259,6 +317,11 @@ final class ClientHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         session.received(Self.unwrapInboundIn(data))
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        session.flushLog()
+        context.fireChannelReadComplete()
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -35,7 +35,7 @@ public enum ServerApp {
         }
         var configuredLogger = Logger(label: "crc-server") { label in
             var text = StreamLogHandler.standardError(label: label)
-            text.logLevel = config.logLevel
+            text.logLevel = max(config.stderrLevel ?? config.logLevel, config.logLevel)
             guard let jsonSink else { return text }
             var json = JSONLogHandler(sink: jsonSink)
             json.logLevel = config.logLevel

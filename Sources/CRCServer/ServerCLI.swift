@@ -64,6 +64,9 @@ public struct ServerCLI: ParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Option(name: .customLong("stderr-level"), help: "Level of the text on stderr, if it should differ from --log-level (for example info, while the file gets debug).")
+    var stderrLevel: String?
+
     @Option(name: .customLong("max-text-bytes"), help: "Largest chat/status/quit text accepted from a peer.")
     var maxTextBytes: Int = Limits.defaultMaxTextLength
 
@@ -85,6 +88,9 @@ public struct ServerCLI: ParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical.")
         }
+        if let l = stderrLevel, Logger.Level(rawValue: l) == nil {
+            throw ValidationError("--stderr-level must be one of trace, debug, info, notice, warning, error, critical.")
+        }
         guard maxTextBytes > 0 else { throw ValidationError("--max-text-bytes must be positive.") }
     }
 
@@ -95,6 +101,7 @@ public struct ServerCLI: ParsableCommand {
         config.monitorPort = monitorPort
         config.logFile = logFile
         config.logLevel = Logger.Level(rawValue: logLevel)!
+        config.stderrLevel = stderrLevel.flatMap(Logger.Level.init(rawValue:))
         config.limits = Limits(maxTextLength: maxTextBytes)
         let code = ServerApp.run(config)
         if code != .ok { throw ExitCode(code.rawValue) }

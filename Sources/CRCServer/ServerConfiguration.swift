@@ -13,6 +13,8 @@ public struct ServerConfiguration: Sendable {
     public var monitorPort: Int?
     public var logFile: String?
     public var logLevel: Logger.Level = .info
+    /// Level of the text log on stderr; nil means `logLevel`.
+    public var stderrLevel: Logger.Level?
     public var limits: Limits = .default
 
     public init(id: UInt32, name: String, info: String, port: Int) {

@@ -21,7 +21,7 @@ struct CRCClusterCommand: ParsableCommand {
         itself; a node's `command:` in the topology overrides either. Each run writes
         logs/<run-id>/<node>.log and logs/<run-id>/timeline.log; logs/latest is the newest run.
         """,
-        subcommands: [Up.self, Test.self, Validate.self, Gen.self, ServerCLI.self, ClientCLI.self])
+        subcommands: [Up.self, Test.self, Validate.self, Gen.self, ServerCLI.self, ClientCLI.self, ClientHostCommand.self])
 
     static func main() {
         dieWithParentIfAsked()  // when running as an embedded node of another crc-cluster
@@ -31,7 +31,7 @@ struct CRCClusterCommand: ParsableCommand {
 
 /// Where node executables come from.
 func defaultCommands() -> (server: [String], client: [String]) {
-    let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    let me = selfPath()
     let dir = (me as NSString).deletingLastPathComponent
     let server = dir + "/crc-server", client = dir + "/crc-client"
     let fm = FileManager.default
@@ -51,6 +51,64 @@ func loadOrExit(_ path: String) throws -> Topology {
 struct CommonOptions: ParsableArguments {
     @Option(help: "Folder for run logs.") var logs = "logs"
     @Option(help: "Seconds the network may take to settle after a step.") var settleTimeout: Double = 5
+    @Option(help: ArgumentHelp("Clients per process. 1 (the default) runs every client as its own crc-client; more shares processes, for thousands of clients.",
+                                valueName: "n"))
+    var clientsPerProcess = 1
+    @Option(help: ArgumentHelp("What servers print to the terminal (their log files always get everything): debug, info, warning, error.",
+                               valueName: "level"))
+    var serverOutput = "info"
+
+    func validate() throws {
+        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(serverOutput) else {
+            throw ValidationError("--server-output must be one of debug, info, warning, error")
+        }
+        guard clientsPerProcess >= 1 else { throw ValidationError("--clients-per-process must be at least 1") }
+        guard settleTimeout > 0 else { throw ValidationError("--settle-timeout must be positive") }
+    }
+
+    func runOptions() -> RunOptions {
+        let commands = defaultCommands()
+        var options = RunOptions(serverCommand: commands.server, clientCommand: commands.client, logRoot: URL(fileURLWithPath: logs))
+        options.settleTimeout = settleTimeout
+        options.clientsPerProcess = clientsPerProcess
+        options.serverStderrLevel = serverOutput
+        options.hostCommand = [selfPath(), "crc-client-host"]
+        return options
+    }
+}
+
+func selfPath() -> String {
+    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+}
+
+/// Hidden: runs many clients in one process (see `ClientHost`). crc-cluster starts it.
+struct ClientHostCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "crc-client-host", shouldDisplay: false)
+
+    @Option(help: "JSON array of clients: id, name, info, server_host, server_port, log_file.") var spec: String
+
+    struct Spec: Decodable {
+        var id: UInt32
+        var name: String
+        var info: String
+        var serverHost: String
+        var serverPort: Int
+        var logFile: String?
+    }
+
+    func run() throws {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let specs = try decoder.decode([Spec].self, from: Data(contentsOf: URL(fileURLWithPath: spec)))
+        let configs = specs.map {
+            var c = ClientConfiguration(id: $0.id, username: $0.name, info: $0.info, serverHost: $0.serverHost,
+                                        serverPort: $0.serverPort, logFile: $0.logFile, json: true)
+            c.hostedName = $0.name
+            return c
+        }
+        let code = ClientHost.run(configs)
+        if code != 0 { throw ExitCode(code) }
+    }
 }
 
 // MARK: - up
@@ -83,13 +141,14 @@ struct Up: ParsableCommand {
         let topology = try loadOrExit(file)
         let console = Console(color: noColor ? false : nil, prefix: !noPrefix)
         console.register(topology.servers.map(\.name) + topology.clients.map(\.name))
-        let commands = defaultCommands()
-        var options = RunOptions(serverCommand: commands.server, clientCommand: commands.client,
-                                 logRoot: URL(fileURLWithPath: common.logs))
-        options.settleTimeout = common.settleTimeout
+        var options = common.runOptions()
         let quiet = exitWhenSettled
         options.onOutput = { node, stream, line in
             if !quiet { console.line(node, line, stream: stream) }
+        }
+        let started = Date()
+        options.onPhase = { phase in
+            console.say(String(format: "%.2f s: ", Date().timeIntervalSince(started)) + phase)
         }
         let run = try ClusterRun(topology: topology, options: options, runID: ClusterRun.makeRunID(topology.displayName))
 
@@ -107,7 +166,7 @@ struct Up: ParsableCommand {
                     stopRequested.signal()
                 } else {
                     console.say("forcing: killing every node")
-                    for name in run.launchOrder { (run.servers[name]?.process ?? run.clients[name])?.signal(SIGKILL) }
+                    for name in run.launchOrder { (run.servers[name]?.process ?? run.clients[name]?.process)?.signal(SIGKILL) }
                 }
             }
             s.resume()
@@ -119,6 +178,7 @@ struct Up: ParsableCommand {
         do {
             console.say("starting \(topology.servers.count) servers and \(topology.clients.count) clients from \(file); logs in \(run.runDir.path)")
             try run.launchAll()
+            options.onPhase?("checking that every node converged")
             let diffs = run.check()
             if !diffs.isEmpty {
                 failed = true
@@ -134,7 +194,7 @@ struct Up: ParsableCommand {
         if !failed {
             printSummary(run, console: console, settled: settled)
             if exitWhenSettled {
-                let pids = run.launchOrder.compactMap { (run.servers[$0]?.process ?? run.clients[$0])?.pid }
+                let pids = Array(Set(run.launchOrder.compactMap { (run.servers[$0]?.process ?? run.clients[$0]?.process)?.pid }))
                 let rss = pids.map(residentKiB).reduce(0, +)
                 let pss = pids.map(proportionalKiB).reduce(0, +)
                 console.plain(String(format: "settled: %d servers, %d clients in %.2f s; resident memory %.1f MiB in all (RSS), %.1f MiB proportional (PSS)",
@@ -238,9 +298,7 @@ struct Test: ParsableCommand {
         }
         if invalid { throw ExitCode(2) }
 
-        let commands = defaultCommands()
-        var options = RunOptions(serverCommand: commands.server, clientCommand: commands.client, logRoot: URL(fileURLWithPath: common.logs))
-        options.settleTimeout = common.settleTimeout
+        var options = common.runOptions()
         let console = Console(color: nil, prefix: false)
         let results = ResultsBox(count: topologies.count)
         let t0 = Date()

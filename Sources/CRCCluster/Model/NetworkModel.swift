@@ -144,13 +144,26 @@ public struct NetworkModel: Sendable {
 
     public func expectedServer(_ name: String) -> ServerState? {
         guard isLive(name) else { return nil }
-        let component = servers(inComponentOf: name)
-        var hosts: [UInt32: UInt32] = [:]
-        for s in component where s != name {
-            hosts[serverID[s]!] = serverID[firstHop(from: name, to: s)]!
+        // One breadth-first walk from this server gives every other server's first hop.
+        var firstHop: [String: String] = [name: name]
+        var queue = [name]
+        var head = 0
+        let adjacency = self.adjacency()
+        while head < queue.count {
+            let s = queue[head]
+            head += 1
+            for n in adjacency[s] ?? [] where firstHop[n] == nil {
+                firstHop[n] = s == name ? n : firstHop[s]!
+                queue.append(n)
+            }
         }
-        for c in topology.clients where isLive(c.name) && component.contains(c.server) {
-            hosts[c.id] = c.server == name ? c.id : serverID[firstHop(from: name, to: c.server)]!
+        var hosts: [UInt32: UInt32] = [:]
+        for (s, hop) in firstHop where s != name {
+            hosts[serverID[s]!] = serverID[hop]!
+        }
+        for c in topology.clients where isLive(c.name) {
+            guard let hop = firstHop[c.server] else { continue }
+            hosts[c.id] = c.server == name ? c.id : serverID[hop]!
         }
         let neighbours = Set(neighbours(of: name).map { serverID[$0]! })
         let clients = Set(topology.clients.filter { $0.server == name && isLive($0.name) }.map(\.id))
@@ -177,6 +190,16 @@ public struct NetworkModel: Sendable {
 
     // MARK: Tree
 
+    /// Every live link, both ways.
+    func adjacency() -> [String: [String]] {
+        var out: [String: [String]] = [:]
+        for (child, up) in uplink {
+            out[child, default: []].append(up)
+            out[up, default: []].append(child)
+        }
+        return out
+    }
+
     public func neighbours(of server: String) -> [String] {
         var out: [String] = []
         if let up = uplink[server] { out.append(up) }
@@ -188,8 +211,9 @@ public struct NetworkModel: Sendable {
         guard isLive(server) else { return [] }
         var seen: Set<String> = [server]
         var queue = [server]
+        let adjacency = self.adjacency()
         while let s = queue.popLast() {
-            for n in neighbours(of: s) where !seen.contains(n) {
+            for n in adjacency[s] ?? [] where !seen.contains(n) {
                 seen.insert(n)
                 queue.append(n)
             }

@@ -41,6 +41,14 @@ public struct RunOptions: Sendable {
     public var settleTimeout: TimeInterval = 5
     public var onOutput: (@Sendable (String, NodeProcess.Stream, String) -> Void)?
     public var onProgress: (@Sendable (String) -> Void)?
+    /// Clients per process: 1 runs each client as its own crc-client; more groups them into shared
+    /// host processes (`hostCommand`), for networks of thousands of clients.
+    public var clientsPerProcess = 1
+    public var hostCommand: [String] = []
+    /// What servers print on stderr (their files always get every event, at debug level).
+    public var serverStderrLevel = "info"
+    /// Coarse progress: one line per launch phase.
+    public var onPhase: (@Sendable (String) -> Void)?
     /// The default node commands are this package's executables, which arm their own parent-death
     /// signal; set false when `serverCommand`/`clientCommand` name other programs.
     public var nodesArmParentDeath = true
@@ -73,7 +81,9 @@ public final class ClusterRun: @unchecked Sendable {
     public let options: RunOptions
     public private(set) var model: NetworkModel
     public private(set) var servers: [String: ServerNode] = [:]
-    public private(set) var clients: [String: NodeProcess] = [:]
+    public private(set) var clients: [String: ClientEndpoint] = [:]
+    /// Processes that host many clients each (with `clientsPerProcess` > 1).
+    public private(set) var clientHosts: [NodeProcess] = []
     /// Every node in the order it was started (teardown goes the other way).
     public private(set) var launchOrder: [String] = []
     private var chatFlows: [String: Int] = [:]   // "server|src|dst|next" → chats that server must have logged
@@ -114,8 +124,10 @@ public final class ClusterRun: @unchecked Sendable {
             try startServers(wave.map(\.name))
             pending.removeAll { s in wave.contains { $0.name == s.name } }
         }
+        options.onPhase?("\(servers.count) servers ready")
         let initialClients = topology.clients.filter { $0.start ?? true }
         try startClients(initialClients.filter { !($0.refused ?? false) }.map(\.name))
+        options.onPhase?("\(clients.count) clients registered")
         for s in initialServers where s.refused ?? false { try startServers([s.name]) }
         for c in initialClients where c.refused ?? false { try startClients([c.name]) }
     }
@@ -142,7 +154,7 @@ public final class ClusterRun: @unchecked Sendable {
             let spec = topology.server(named: name)!
             var args = ["--id", "\(spec.id)", "--servername", spec.name, "--port", "\(spec.port ?? 0)",
                         "--info", spec.info ?? "", "--log-file", logFile(name).path,
-                        "--monitor-port", "0", "--log-level", "debug"]
+                        "--monitor-port", "0", "--log-level", "debug", "--stderr-level", options.serverStderrLevel]
             if let up = spec.upstream {
                 guard let upNode = servers[up], upNode.process.isRunning else {
                     throw ClusterError("cannot start server '\(name)': its upstream '\(up)' is not running")
@@ -177,7 +189,8 @@ public final class ClusterRun: @unchecked Sendable {
     }
 
     func startClients(_ names: [String]) throws {
-        var started: [(String, NodeProcess)] = []
+        if options.clientsPerProcess > 1, names.count > 1 { return try startHostedClients(names) }
+        var started: [(String, ClientEndpoint)] = []
         for name in names {
             let spec = topology.client(named: name)!
             guard let server = servers[spec.server], server.process.isRunning else {
@@ -188,15 +201,54 @@ public final class ClusterRun: @unchecked Sendable {
             let p = makeProcess(name, command: commandFor(server: false, node: name), arguments: args)
             try p.start()
             lock.withLock { launchOrder.append(name) }
-            clients[name] = p
-            started.append((name, p))
+            let endpoint = ClientEndpoint(name: name, process: p, hosted: false)
+            clients[name] = endpoint
+            started.append((name, endpoint))
         }
+        try awaitRegistration(started)
+    }
+
+    /// Clients grouped into host processes of `clientsPerProcess` each.
+    func startHostedClients(_ names: [String]) throws {
+        var started: [(String, ClientEndpoint)] = []
+        var index = clientHosts.count
+        for chunk in stride(from: 0, to: names.count, by: options.clientsPerProcess).map({ Array(names[$0..<min($0 + options.clientsPerProcess, names.count)]) }) {
+            var specs: [[String: Any]] = []
+            for name in chunk {
+                let spec = topology.client(named: name)!
+                guard let server = servers[spec.server], server.process.isRunning else {
+                    throw ClusterError("cannot start client '\(name)': its server '\(spec.server)' is not running")
+                }
+                specs.append(["id": Int(spec.id), "name": spec.name, "info": spec.info ?? "", "server_host": "127.0.0.1",
+                              "server_port": server.port, "log_file": logFile(name).path])
+            }
+            index += 1
+            let hostName = "clients-\(index)"
+            let specFile = runDir.appendingPathComponent("\(hostName).json")
+            try JSONSerialization.data(withJSONObject: specs).write(to: specFile)
+            let p = NodeProcess(name: hostName, executable: options.hostCommand[0],
+                                arguments: Array(options.hostCommand.dropFirst()) + ["--spec", specFile.path],
+                                parentDeath: options.nodesArmParentDeath ? .selfArmed : .setpriv)
+            if let sink = options.onOutput { p.onLine = { proc, stream, line in sink(proc.name, stream, line) } }
+            try p.start()
+            clientHosts.append(p)
+            for name in chunk {
+                lock.withLock { launchOrder.append(name) }
+                let endpoint = ClientEndpoint(name: name, process: p, hosted: true)
+                clients[name] = endpoint
+                started.append((name, endpoint))
+            }
+        }
+        try awaitRegistration(started)
+    }
+
+    private func awaitRegistration(_ started: [(String, ClientEndpoint)]) throws {
         for (name, p) in started {
             let expected = model.start(name)
             let event = expected == .refused ? "refused" : "registered"
             guard p.waitForEvent(event, timeout: options.settleTimeout) != nil else {
                 let why = p.exitStatus.map { "it ended with \($0)" } ?? "no '\(event)' event within \(options.settleTimeout) s"
-                throw ClusterError("client '\(name)' was expected to be \(expected == .refused ? "refused" : "welcomed"): \(why)\n\(tail(of: p))")
+                throw ClusterError("client '\(name)' was expected to be \(expected == .refused ? "refused" : "welcomed"): \(why)\n\(tail(of: p.process, node: name))")
             }
             options.onProgress?("client \(name) \(expected == .refused ? "refused, as expected" : "registered") (pid \(p.pid))")
         }
@@ -213,14 +265,23 @@ public final class ClusterRun: @unchecked Sendable {
         case .stop(let name), .kill(let name):
             let killed: Bool
             if case .kill = step { killed = true } else { killed = false }
-            let process = servers[name]?.process ?? clients[name]
-            guard let process, process.isRunning else { throw ClusterError("cannot \(killed ? "kill" : "stop") '\(name)': it is not running") }
-            let orphans = model.stop(name, killed: killed)
-            process.signal(killed ? SIGKILL : SIGTERM)
-            guard let status = process.waitForExit(timeout: options.settleTimeout) else {
+            let status: NodeProcess.ExitStatus?
+            if let server = servers[name]?.process, server.isRunning {
+                _ = model.stop(name, killed: killed)
+                server.signal(killed ? SIGKILL : SIGTERM)
+                status = server.waitForExit(timeout: options.settleTimeout)
+            } else if let client = clients[name], client.isRunning {
+                _ = model.stop(name, killed: killed)
+                client.signal(killed ? SIGKILL : SIGTERM)
+                status = client.waitForExit(timeout: options.settleTimeout)
+            } else {
+                throw ClusterError("cannot \(killed ? "kill" : "stop") '\(name)': it is not running")
+            }
+            guard let status else {
                 throw ClusterError("'\(name)' did not stop within \(options.settleTimeout) s after \(killed ? "SIGKILL" : "SIGTERM")")
             }
-            if !killed, status != .exited(0) { throw ClusterError("'\(name)' stopped with \(status), expected exit 0\n\(tail(of: process))") }
+            if !killed, status != .exited(0) { throw ClusterError("'\(name)' stopped with \(status), expected exit 0") }
+            let orphans = topology.clients.filter { $0.server == name && model.status[$0.name] == .disconnected }.map(\.name)
             for o in orphans {
                 if let c = clients[o], c.waitForExit(timeout: options.settleTimeout) == nil {
                     throw ClusterError("client '\(o)' kept running after its server '\(name)' went away")
@@ -229,7 +290,7 @@ public final class ClusterRun: @unchecked Sendable {
         case .quit(let name, let text):
             guard let p = clients[name], p.isRunning else { throw ClusterError("cannot quit '\(name)': it is not running") }
             model.quit(name)
-            p.send(line: "quit \(text)")
+            p.send("quit \(text)")
             guard let status = p.waitForExit(timeout: options.settleTimeout) else {
                 throw ClusterError("client '\(name)' did not exit after quitting")
             }
@@ -246,7 +307,7 @@ public final class ClusterRun: @unchecked Sendable {
             case .senderNotLive:
                 break
             }
-            p.send(line: "msg \(destination) \(text)")
+            p.send("msg \(destination) \(text)")
         }
     }
 
@@ -258,8 +319,12 @@ public final class ClusterRun: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(options.settleTimeout)
         var diffs: [Difference] = []
         var pause: UInt32 = 1_000
+        var round = 0
         repeat {
+            let t0 = Date()
             diffs = compare(final: final)
+            round += 1
+            options.onPhase?(String(format: "check round %d: %d differences (%.2f s)", round, diffs.count, Date().timeIntervalSince(t0)))
             if diffs.isEmpty { return [] }
             if diffs.contains(where: { $0.field == "process" }) { return diffs }  // a crash will not heal
             // Poll again soon, then less often: settling usually takes a few milliseconds, and every
@@ -273,10 +338,14 @@ public final class ClusterRun: @unchecked Sendable {
     func compare(final: Bool) -> [Difference] {
         var diffs: [Difference] = []
         // Nodes the model expects alive must be alive.
-        for name in model.liveServers + model.liveClients {
-            let p = servers[name]?.process ?? clients[name]
-            if let p, let status = p.exitStatus {
+        for name in model.liveServers {
+            if let p = servers[name]?.process, let status = p.exitStatus {
                 diffs.append(Difference(node: name, field: "process", detail: "exited unexpectedly (\(status))\n\(tail(of: p))"))
+            }
+        }
+        for name in model.liveClients {
+            if let c = clients[name], let status = c.exitStatus {
+                diffs.append(Difference(node: name, field: "process", detail: "exited unexpectedly (\(status))\n\(tail(of: c.process, node: name))"))
             }
         }
         if !diffs.isEmpty { return diffs }
@@ -310,6 +379,13 @@ public final class ClusterRun: @unchecked Sendable {
         }
 
         if !diffs.isEmpty { return diffs }  // clients learn from servers: ask them once servers agree
+        // Ask every live client for its state at once, then read the answers.
+        var marks: [String: Int] = [:]
+        for c in topology.clients where model.status[c.name] == .live {
+            guard let p = clients[c.name] else { continue }
+            marks[c.name] = p.mark
+            p.send("state")
+        }
         for c in topology.clients {
             guard var want = model.expectedClient(c.name), let p = clients[c.name] else { continue }
             let override = final ? topology.expect[c.name] : nil
@@ -318,12 +394,10 @@ public final class ClusterRun: @unchecked Sendable {
             if let l = override?.chatLog { want.chatLog = l }
             let got: (users: Set<UInt32>, status: [String], chats: [String])
             if model.status[c.name] == .refused {
-                let events = p.stdoutLines.compactMap(NodeProcess.parseJSON)
+                let events = p.events
                 got = ([], events.filter { $0["event"] as? String == "refused" }.compactMap { $0["text"] as? String }, [])
             } else {
-                let mark = p.stdoutLines.count
-                p.send(line: "state")
-                guard let s = p.waitForEvent("state", from: mark, timeout: 2) else {
+                guard let s = p.waitForEvent("state", from: marks[c.name] ?? 0, timeout: 5) else {
                     diffs.append(Difference(node: c.name, field: "state", detail: "no answer to the state command"))
                     continue
                 }
@@ -385,10 +459,11 @@ public final class ClusterRun: @unchecked Sendable {
     }
 
     /// The last lines a node wrote (stderr, then its log file), for failure reports.
-    public func tail(of p: NodeProcess, lines: Int = 8) -> String {
-        var out = p.stderrLines.suffix(lines).map { "    \(p.name) stderr: \($0)" }
-        if let text = try? String(contentsOf: logFile(p.name), encoding: .utf8) {
-            out += text.split(separator: "\n").suffix(lines).map { "    \(p.name) log: \($0)" }
+    public func tail(of p: NodeProcess, node: String? = nil, lines: Int = 8) -> String {
+        let name = node ?? p.name
+        var out = p.stderrLines.suffix(lines).map { "    \(name) stderr: \($0)" }
+        if let text = try? String(contentsOf: logFile(name), encoding: .utf8) {
+            out += text.split(separator: "\n").suffix(lines).map { "    \(name) log: \($0)" }
         }
         return out.joined(separator: "\n")
     }
@@ -407,13 +482,15 @@ public final class ClusterRun: @unchecked Sendable {
             while let c = cur, d < 10_000 { d += 1; cur = topology.server(named: c)?.upstream }
             return d
         }
-        var waves: [[NodeProcess]] = [names.compactMap { clients[$0] }]
+        // Clients first: each leaves (hosts end their input, so all their clients quit).
+        let own = names.compactMap { clients[$0] }.filter { !$0.hosted }.map(\.process)
+        var waves: [[NodeProcess]] = [own + clientHosts]
         let byDepth = Dictionary(grouping: names.filter { servers[$0] != nil }, by: depth)
         for d in byDepth.keys.sorted(by: >) { waves.append(byDepth[d]!.compactMap { servers[$0]?.process }) }
         for wave in waves {
             let running = wave.filter(\.isRunning)
             for p in running {
-                if force { p.signal(SIGKILL) } else if clients[p.name] != nil { p.closeStdin() } else { p.signal(SIGTERM) }
+                if force { p.signal(SIGKILL) } else if clients[p.name] != nil || clientHosts.contains(where: { $0 === p }) { p.closeStdin() } else { p.signal(SIGTERM) }
             }
             let deadline = Date().addingTimeInterval(force ? 5 : grace)
             while running.contains(where: \.isRunning), Date() < deadline { usleep(2_000) }
@@ -422,8 +499,11 @@ public final class ClusterRun: @unchecked Sendable {
         }
         writeTimeline()
         return names.compactMap { name in
-            guard let p = servers[name]?.process ?? clients[name] else { return nil }
-            return ExitRecord(node: name, pid: p.pid, status: p.exitStatus?.description ?? "running")
+            if let p = servers[name]?.process {
+                return ExitRecord(node: name, pid: p.pid, status: p.exitStatus?.description ?? "running")
+            }
+            guard let c = clients[name] else { return nil }
+            return ExitRecord(node: name, pid: c.pid, status: c.exitStatus?.description ?? "running")
         }
     }
 
@@ -435,8 +515,10 @@ public final class ClusterRun: @unchecked Sendable {
             let node = String(f.dropLast(4))
             guard let text = try? String(contentsOf: runDir.appendingPathComponent(f), encoding: .utf8) else { continue }
             for line in text.split(separator: "\n") {
-                guard let o = NodeProcess.parseJSON(String(line)) else { continue }
-                let ts = (o["ts"] as? String).flatMap(parseTimestamp) ?? (o["ts"] as? Double) ?? 0
+                // Only the timestamp is needed: find it without parsing the whole line.
+                guard let r = line.range(of: "\"ts\":\"") else { continue }
+                let rest = line[r.upperBound...]
+                let ts = rest.firstIndex(of: "\"").flatMap { parseTimestamp(String(rest[..<$0])) } ?? 0
                 entries.append((ts, "\(node)\t\(line)"))
             }
         }

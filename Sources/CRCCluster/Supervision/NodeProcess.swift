@@ -102,8 +102,70 @@ public final class NodeProcess: @unchecked Sendable {
         condition.unlock()
     }
 
+    private var hostedExits: [String: Int32] = [:]
+
+    /// For a process hosting many clients: the exit code a hosted client reported, if it ended.
+    public func hostedExit(_ client: String) -> Int32? {
+        condition.lock()
+        defer { condition.unlock() }
+        return hostedExits[client]
+    }
+
+    private var linesByClient: [String: [Int]] = [:]
+
+    /// The "client" of a hosted client's event line, read from the line's first bytes (its keys
+    /// are sorted, and "client" comes after the short "chat_log" at most).
+    static func hostedClient(of line: String) -> String? {
+        let head = line.utf8.prefix(512)
+        let key = Array("\"client\":\"".utf8)
+        let bytes = Array(head)
+        guard bytes.count > key.count else { return nil }
+        var i = 0
+        while i + key.count <= bytes.count {
+            if bytes[i] == key[0], Array(bytes[i..<(i + key.count)]) == key {
+                var j = i + key.count
+                var name: [UInt8] = []
+                while j < bytes.count, bytes[j] != UInt8(ascii: "\"") {
+                    if bytes[j] == UInt8(ascii: "\\") { return nil }  // escaped names: fall back to parsing
+                    name.append(bytes[j])
+                    j += 1
+                }
+                return j < bytes.count ? String(decoding: name, as: UTF8.self) : nil
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    /// Waits for an event of one hosted client, looking only at that client's lines.
+    public func waitForHostedEvent(client: String, event: String, from: Int, timeout: TimeInterval,
+                                   matching: ([String: Any]) -> Bool) -> [String: Any]? {
+        let deadline = Date().addingTimeInterval(timeout)
+        condition.lock()
+        defer { condition.unlock() }
+        var seen = 0
+        while true {
+            let indices = linesByClient[client] ?? []
+            while seen < indices.count {
+                let i = indices[seen]
+                seen += 1
+                guard i >= from, let o = Self.parseJSON(outLines[i]), o["event"] as? String == event, matching(o) else { continue }
+                return o
+            }
+            if closedStreams >= 2 { return nil }
+            if !condition.wait(until: deadline) { return nil }
+        }
+    }
+
     private func appendLine(_ line: String, _ stream: Stream) {
         if stream == .stdout { outLines.append(line) } else { errLines.append(line) }
+        if stream == .stdout, let client = Self.hostedClient(of: line) {
+            linesByClient[client, default: []].append(outLines.count - 1)
+        }
+        if stream == .stdout, line.hasSuffix("\"event\":\"exited\"}"), let o = Self.parseJSON(line),
+           let client = o["client"] as? String, let code = o["code"] as? Int {
+            hostedExits[client] = Int32(code)
+        }
         onLine?(self, stream, line)
     }
 
