@@ -76,6 +76,61 @@ final class ClusterProcessTests: XCTestCase {
         XCTAssertEqual(p.stderrLines, ["\(file.path):2:32: server 'a': upstream 'nowhere' is not a server in this file"])
     }
 
+    /// A port already taken and a missing executable: one clear message naming the node and the
+    /// cause, a non-zero exit, and nothing left running.
+    func testPortTakenAndMissingExecutableAreReportedClearly() throws {
+        let blocker = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(blocker) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = 0
+        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(blocker, $0, len) } }
+        listen(blocker, 1)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(blocker, $0, &len) } }
+        let taken = Int(UInt16(bigEndian: addr.sin_port))
+
+        let portFile = tmp.appendingPathComponent("port.yaml")
+        try "servers:\n  - {id: 1, name: a}\n  - {id: 2, name: b, upstream: a, port: \(taken)}\n".write(to: portFile, atomically: true, encoding: .utf8)
+        let p = try cluster(["up", portFile.path, "--logs", tmp.appendingPathComponent("logs").path])
+        XCTAssertEqual(p.waitForExit(timeout: 30), .exited(1))
+        _ = p.waitForLine(timeout: 5) { _ in false }
+        let err = p.stderrLines.joined(separator: "\n")
+        XCTAssertTrue(err.contains("server 'b' never became ready: it ended with exit 1"), err)
+        XCTAssertTrue(err.contains("cannot listen on 127.0.0.1:\(taken): Address already in use"), err)
+        XCTAssertFalse(p.stdoutLines.contains { $0.hasSuffix(" running") }, "every node stopped: \(p.stdoutLines)")
+
+        let exeFile = tmp.appendingPathComponent("exe.yaml")
+        try "servers:\n  - {id: 1, name: a, command: [/nonexistent/crc-server]}\n".write(to: exeFile, atomically: true, encoding: .utf8)
+        let q = try cluster(["up", exeFile.path, "--logs", tmp.appendingPathComponent("logs").path])
+        XCTAssertEqual(q.waitForExit(timeout: 30), .exited(1))
+        _ = q.waitForLine(timeout: 5) { _ in false }
+        XCTAssertTrue(q.stderrLines.contains { $0.contains("a: executable not found or not executable: /nonexistent/crc-server") },
+                      q.stderrLines.joined(separator: "\n"))
+    }
+
+    /// A node's `command:` runs another program with the same options (here our own server given
+    /// by path, so it is started through setpriv like any foreign implementation).
+    func testCommandOverrideRunsTheGivenProgram() throws {
+        let file = tmp.appendingPathComponent("override.yaml")
+        let server = Self.binDir.appendingPathComponent("crc-server").path
+        try """
+        servers:
+          - {id: 1, name: a, command: [\(server)]}
+          - {id: 2, name: b, upstream: a, command: [\(server)]}
+        clients:
+          - {id: 101, name: x, server: a}
+          - {id: 102, name: y, server: b}
+        steps:
+          - chat: {from: x, to: y, text: via override}
+        """.write(to: file, atomically: true, encoding: .utf8)
+        let p = try cluster(["test", file.path, "--logs", tmp.appendingPathComponent("logs").path])
+        XCTAssertEqual(p.waitForExit(timeout: 60), .exited(0))
+        _ = p.waitForLine(timeout: 5) { _ in false }
+        XCTAssertTrue(p.stdoutLines.contains { $0.hasPrefix("PASS override") }, p.stdoutLines.joined(separator: "\n"))
+    }
+
     /// `up` streams prefixed output; Ctrl-C stops every node gracefully and prints the exit table;
     /// a SIGKILLed crc-cluster leaves no node behind.
     func testUpThenInterruptAndKill() throws {

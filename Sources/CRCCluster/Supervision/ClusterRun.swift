@@ -180,7 +180,8 @@ public final class ClusterRun: @unchecked Sendable {
             }
             guard let ready = p.waitForEvent("ready", timeout: options.settleTimeout),
                   let port = ready["port"] as? Int else {
-                let why = p.exitStatus.map { "it ended with \($0)" } ?? "it did not report ready within \(options.settleTimeout) s"
+                // Its output ended or the deadline passed: if it is exiting, say how it ended.
+                let why = p.waitForExit(timeout: 1).map { "it ended with \($0)" } ?? "it did not report ready within \(options.settleTimeout) s"
                 throw ClusterError("server '\(name)' never became ready: \(why)\n\(tail(of: p))")
             }
             servers[name] = ServerNode(process: p, port: port, monitorPort: ready["monitor_port"] as? Int, logFile: logFile(name))
@@ -247,7 +248,7 @@ public final class ClusterRun: @unchecked Sendable {
             let expected = model.start(name)
             let event = expected == .refused ? "refused" : "registered"
             guard p.waitForEvent(event, timeout: options.settleTimeout) != nil else {
-                let why = p.exitStatus.map { "it ended with \($0)" } ?? "no '\(event)' event within \(options.settleTimeout) s"
+                let why = p.waitForExit(timeout: 1).map { "it ended with \($0)" } ?? "no '\(event)' event within \(options.settleTimeout) s"
                 throw ClusterError("client '\(name)' was expected to be \(expected == .refused ? "refused" : "welcomed"): \(why)\n\(tail(of: p.process, node: name))")
             }
             options.onProgress?("client \(name) \(expected == .refused ? "refused, as expected" : "registered") (pid \(p.pid))")
