@@ -58,6 +58,7 @@ let package = Package(
             name: "CRCClient",
             dependencies: [
                 "CRCProtocol", "CRCCore",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -5,6 +5,9 @@ public enum ClientCommand: Equatable, Sendable {
     case message(to: String, text: String)
     case users
     case state
+    /// A short form of `state` for programs: the number of users and a fingerprint of their ids
+    /// (`usersDigest`), with the chat and status logs.
+    case digest
     case quit(text: String)
     case help
     case empty
@@ -14,7 +17,7 @@ public enum ClientCommand: Equatable, Sendable {
     Commands (the leading / is optional):
       /msg <id|name> <text>   send a chat (also: MESSAGE <id> <text>)
       /users                  list the users this client knows
-      /state                  print this client's state as JSON
+      /state                  print this client's state as JSON (/digest: a short form for programs)
       /quit [text]            leave the network with a message (also: QUIT <text>; Ctrl-D)
       /help                   this list
     """
@@ -33,6 +36,8 @@ public enum ClientCommand: Equatable, Sendable {
             return .users
         case "state":
             return .state
+        case "digest":
+            return .digest
         case "quit", "exit", "q":
             return .quit(text: String(rest))
         case "help", "?":

@@ -6,6 +6,7 @@ import Glibc
 #endif
 import NIOCore
 import NIOPosix
+import NIOConcurrencyHelpers
 
 public struct ClientConfiguration: Sendable {
     public var id: UInt32
@@ -146,6 +147,10 @@ public final class ClientSession: @unchecked Sendable {
             }
         case .state:
             emitState()
+        case .digest:
+            emit(["event": "digest", "users": .int(state.users.count), "users_digest": .string(usersDigest(state.users.keys)),
+                  "chat_log": .array(state.chatLog.map { ["from": .id($0.from), "text": .string($0.text)] }),
+                  "status_log": .array(state.statusLog.map { .string($0) })], human: "")
         case .message(let to, let text):
             let destination: UInt32
             if let n = UInt32(to) {
@@ -269,15 +274,33 @@ public final class ClientSession: @unchecked Sendable {
 
     static func encode(_ object: [String: JSONValue]) -> String { JSONValue.object(object).text }
 
-    static func now() -> String {
+    private static let clock = TimestampCache()
+
+    static func now() -> String { clock.now() }
+}
+
+/// Log timestamps; the date and time part is formatted once per second.
+final class TimestampCache: @unchecked Sendable {
+    private var second: Int = -1
+    private var prefix = ""
+    private let lock = NIOLockedValueBox(())
+
+    func now() -> String {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
-        var t = time_t(ts.tv_sec)
-        var tmv = tm()
-        gmtime_r(&t, &tmv)
-        return isoTimestamp(year: Int(tmv.tm_year) + 1900, month: Int(tmv.tm_mon) + 1, day: Int(tmv.tm_mday),
-                            hour: Int(tmv.tm_hour), minute: Int(tmv.tm_min), second: Int(tmv.tm_sec),
-                            microsecond: Int(ts.tv_nsec / 1000))
+        let micros = String(Int(ts.tv_nsec / 1000))
+        return lock.withLockedValue { _ in
+            if Int(ts.tv_sec) != second {
+                second = Int(ts.tv_sec)
+                var t = time_t(ts.tv_sec)
+                var tmv = tm()
+                gmtime_r(&t, &tmv)
+                let full = isoTimestamp(year: Int(tmv.tm_year) + 1900, month: Int(tmv.tm_mon) + 1, day: Int(tmv.tm_mday),
+                                        hour: Int(tmv.tm_hour), minute: Int(tmv.tm_min), second: Int(tmv.tm_sec), microsecond: 0)
+                prefix = String(full.dropLast(7))  // up to and including the "."
+            }
+            return prefix + String(repeating: "0", count: 6 - micros.count) + micros + "Z"
+        }
     }
 }
 

@@ -102,3 +102,25 @@ public struct ClientState: Sendable {
         }
     }
 }
+
+/// An order-independent fingerprint of a set of user ids: the wrapping sum of a 64-bit mix of each.
+/// Programs that poll many clients compare fingerprints and fetch whole lists only on a mismatch.
+public func usersDigest<S: Sequence>(_ ids: S) -> String where S.Element == UInt32 {
+    digest(ids.lazy.map { UInt64($0) })
+}
+
+/// The same fingerprint over (host id, first link) pairs: a server's routing table in one word.
+public func hostsDigest<S: Sequence>(_ pairs: S) -> String where S.Element == (UInt32, UInt32) {
+    digest(pairs.lazy.map { UInt64($0.0) << 32 | UInt64($0.1) })
+}
+
+func digest<S: Sequence>(_ values: S) -> String where S.Element == UInt64 {
+    var sum: UInt64 = 0
+    for v in values {
+        var z = v &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        sum &+= z ^ (z >> 31)
+    }
+    return String(sum, radix: 16)
+}

@@ -93,3 +93,23 @@ extension ServerCore {
             statusLog: statusLog, links: links)
     }
 }
+
+/// A short form of a server's state (`GET /digest`): counts and fingerprints instead of lists, for
+/// programs that poll many servers; they fetch `/state` only when a digest differs.
+public struct ServerDigest: Codable, Sendable, Equatable {
+    public var hosts: Int
+    public var hostsDigest: String
+    public var adjacentServers: [UInt32]
+    public var adjacentClients: [UInt32]
+    public var statusLog: [String]
+    public var firstMessages: [String]
+
+    public init(_ s: ServerSnapshot) {
+        hosts = s.hosts.count
+        hostsDigest = CRCCore.hostsDigest(s.hosts.map { ($0.id, $0.firstLink) })
+        adjacentServers = s.adjacentServers
+        adjacentClients = s.adjacentClients
+        statusLog = s.statusLog
+        firstMessages = s.links.filter { $0.direction == "inbound" && $0.peerKind == "server" }.compactMap(\.firstMessageHex).sorted()
+    }
+}

@@ -5,6 +5,7 @@ import NIOHTTP1
 
 /// The monitoring endpoint, in the manner of nats-server's: plain HTTP, JSON answers.
 ///   GET /state    the server's whole state (`ServerSnapshot`)
+///   GET /digest   counts and fingerprints of it (`ServerDigest`), for programs polling many servers
 ///   GET /healthz  {"status":"ok"}
 final class MonitorHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
@@ -38,11 +39,14 @@ final class MonitorHandler: ChannelInboundHandler {
             case "/state", "/state/":
                 let body = (try? Self.encoder.encode(runtime.snapshot())) ?? Data("{}".utf8)
                 respond(context: context, status: .ok, body: body)
+            case "/digest", "/digest/":
+                let body = (try? Self.encoder.encode(ServerDigest(runtime.snapshot()))) ?? Data("{}".utf8)
+                respond(context: context, status: .ok, body: body)
             case "/healthz":
                 respond(context: context, status: .ok, body: Data("{\"status\":\"ok\"}".utf8))
             default:
                 respond(context: context, status: .notFound,
-                        body: Data("{\"error\":\"not found\",\"endpoints\":[\"/state\",\"/healthz\"]}".utf8))
+                        body: Data("{\"error\":\"not found\",\"endpoints\":[\"/state\",\"/digest\",\"/healthz\"]}".utf8))
             }
         }
     }

@@ -261,7 +261,7 @@ public final class ServerRuntime: @unchecked Sendable {
         case .ownRegistrationRefused(let text):
             logger.error("own_registration_refused", metadata: ["text": .string(text)])
         case .forwarded(let type, let source, let to):
-            logger.debug("forwarded", metadata: ["type": .string("\(type)"), "source": .stringConvertible(source),
+            logger.trace("forwarded", metadata: ["type": .string("\(type)"), "source": .stringConvertible(source),
                                                  "to": .array(to.map { .stringConvertible($0) })])
         case .chatRouted(let source, let destination, let nextHop):
             logger.debug("chat", metadata: ["source": .stringConvertible(source), "destination": .stringConvertible(destination), "next_hop": .stringConvertible(nextHop)])

@@ -354,12 +354,21 @@ public final class ClusterRun: @unchecked Sendable {
         for name in model.liveServers {
             guard var want = model.expectedServer(name), let node = servers[name] else { continue }
             guard let port = node.monitorPort else { continue }
+            let override = final ? topology.expect[name] : nil
+            // The digest first; the whole state only when something differs (to say what).
+            if override == nil || (override?.hosts == nil && override?.adjacentServers == nil && override?.adjacentClients == nil && override?.statusLog == nil),
+               !(final && topology.firstMessages[name] != nil),
+               let d = try? MonitorClient.fetchDigest(port: port),
+               d.hosts == want.hosts.count, d.hostsDigest == hostsDigest(want.hosts.map { ($0.key, $0.value) }),
+               Set(d.adjacentServers) == want.adjacentServers, Set(d.adjacentClients) == want.adjacentClients,
+               d.statusLog == want.statusLog, d.firstMessages == model.expectedFirstMessages(name).sorted() {
+                continue
+            }
             let state: ServerSnapshot
             do { state = try MonitorClient.fetchState(port: port) } catch {
                 diffs.append(Difference(node: name, field: "state", detail: "cannot read /state: \(error)"))
                 continue
             }
-            let override = final ? topology.expect[name] : nil
             if let hosts = override?.hosts { want.hosts = Dictionary(uniqueKeysWithValues: hosts.map { ($0, want.hosts[$0] ?? 0) }) }
             let got = Dictionary(state.hosts.map { ($0.id, $0.firstLink) }, uniquingKeysWith: { a, _ in a })
             diffs += setDiff(name, "hosts", want: Set(want.hosts.keys), got: Set(got.keys))
@@ -380,12 +389,13 @@ public final class ClusterRun: @unchecked Sendable {
         }
 
         if !diffs.isEmpty { return diffs }  // clients learn from servers: ask them once servers agree
-        // Ask every live client for its state at once, then read the answers.
+        // Ask every live client for a digest of its state at once, then read the answers; a client
+        // whose digest differs is asked for its whole state, to say exactly what differs.
         var marks: [String: Int] = [:]
         for c in topology.clients where model.status[c.name] == .live {
             guard let p = clients[c.name] else { continue }
             marks[c.name] = p.mark
-            p.send("state")
+            p.send("digest")
         }
         for c in topology.clients {
             guard var want = model.expectedClient(c.name), let p = clients[c.name] else { continue }
@@ -398,7 +408,19 @@ public final class ClusterRun: @unchecked Sendable {
                 let events = p.events
                 got = ([], events.filter { $0["event"] as? String == "refused" }.compactMap { $0["text"] as? String }, [])
             } else {
-                guard let s = p.waitForEvent("state", from: marks[c.name] ?? 0, timeout: 5) else {
+                guard let d = p.waitForEvent("digest", from: marks[c.name] ?? 0, timeout: 5) else {
+                    diffs.append(Difference(node: c.name, field: "state", detail: "no answer to the digest command"))
+                    continue
+                }
+                let dChats = ((d["chat_log"] as? [[String: Any]]) ?? []).compactMap { $0["text"] as? String }
+                let dStatus = (d["status_log"] as? [String]) ?? []
+                if d["users"] as? Int == want.users.count, d["users_digest"] as? String == usersDigest(want.users),
+                   dChats == want.chatLog, dStatus == want.statusLog {
+                    continue
+                }
+                let mark = p.mark
+                p.send("state")
+                guard let s = p.waitForEvent("state", from: mark, timeout: 5) else {
                     diffs.append(Difference(node: c.name, field: "state", detail: "no answer to the state command"))
                     continue
                 }
@@ -508,24 +530,43 @@ public final class ClusterRun: @unchecked Sendable {
         }
     }
 
-    /// Merges every node's JSON log into one time-ordered file, `timeline.log`.
+    /// Merges every node's JSON log into one time-ordered file, `timeline.log`. Works on bytes: a
+    /// large network's logs hold millions of lines.
     public func writeTimeline() {
-        var entries: [(Double, String)] = []
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: runDir.path)) ?? []
+        var entries: [(ts: Double, node: Int, line: ArraySlice<UInt8>)] = []
+        var nodes: [[UInt8]] = []
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: runDir.path)) ?? []).sorted()
+        let key = Array("\"ts\":\"".utf8)
         for f in files where f.hasSuffix(".log") && f != "timeline.log" {
-            let node = String(f.dropLast(4))
-            guard let text = try? String(contentsOf: runDir.appendingPathComponent(f), encoding: .utf8) else { continue }
-            for line in text.split(separator: "\n") {
-                // Only the timestamp is needed: find it without parsing the whole line.
-                guard let r = line.range(of: "\"ts\":\"") else { continue }
-                let rest = line[r.upperBound...]
-                let ts = rest.firstIndex(of: "\"").flatMap { parseTimestamp(String(rest[..<$0])) } ?? 0
-                entries.append((ts, "\(node)\t\(line)"))
+            guard let data = FileManager.default.contents(atPath: runDir.appendingPathComponent(f).path) else { continue }
+            let bytes = [UInt8](data)
+            nodes.append(Array(f.dropLast(4).utf8))
+            let node = nodes.count - 1
+            var start = 0
+            while start < bytes.count {
+                let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
+                let line = bytes[start..<end]
+                var ts = 0.0
+                if let k = line.firstRange(of: key) {
+                    let valueStart = k.upperBound
+                    if let q = line[valueStart...].firstIndex(of: UInt8(ascii: "\"")) {
+                        ts = parseTimestamp(String(decoding: line[valueStart..<q], as: UTF8.self)) ?? 0
+                    }
+                }
+                if !line.isEmpty { entries.append((ts, node, line)) }
+                start = end + 1
             }
         }
-        entries.sort { $0.0 < $1.0 }
-        let text = entries.map { $0.1 }.joined(separator: "\n") + (entries.isEmpty ? "" : "\n")
-        try? text.write(to: runDir.appendingPathComponent("timeline.log"), atomically: true, encoding: .utf8)
+        entries.sort { $0.ts < $1.ts }
+        var out: [UInt8] = []
+        out.reserveCapacity(entries.reduce(0) { $0 + $1.line.count + 24 })
+        for e in entries {
+            out += nodes[e.node]
+            out.append(0x09)
+            out += e.line
+            out.append(0x0A)
+        }
+        FileManager.default.createFile(atPath: runDir.appendingPathComponent("timeline.log").path, contents: Data(out))
     }
 }
 

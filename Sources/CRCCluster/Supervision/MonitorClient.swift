@@ -17,6 +17,11 @@ public enum MonitorClient {
         return try decoder.decode(ServerSnapshot.self, from: body)
     }
 
+    public static func fetchDigest(host: String = "127.0.0.1", port: Int, timeout: TimeInterval = 2) throws -> ServerDigest {
+        let body = try get(host: host, port: port, path: "/digest", timeout: timeout)
+        return try decoder.decode(ServerDigest.self, from: body)
+    }
+
     /// A minimal blocking HTTP/1.0 GET over loopback; returns the body.
     public static func get(host: String, port: Int, path: String, timeout: TimeInterval) throws -> Data {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
