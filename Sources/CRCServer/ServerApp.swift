@@ -60,6 +60,10 @@ public enum ServerApp {
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.socketOption(.so_keepalive), value: 1)
+                .childChannelOption(ChannelOptions.Types.SocketOption(level: .init(IPPROTO_TCP), name: .init(TCP_KEEPIDLE)), value: SocketOptionValue(config.keepaliveIdle))
+                .childChannelOption(ChannelOptions.Types.SocketOption(level: .init(IPPROTO_TCP), name: .init(TCP_KEEPINTVL)), value: SocketOptionValue(config.keepaliveInterval))
+                .childChannelOption(ChannelOptions.Types.SocketOption(level: .init(IPPROTO_TCP), name: .init(TCP_KEEPCNT)), value: SocketOptionValue(config.keepaliveCount))
                 .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16_384, maximum: 262_144))
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
@@ -105,6 +109,10 @@ public enum ServerApp {
             do {
                 _ = try ClientBootstrap(group: group)
                     .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .channelOption(.socketOption(.so_keepalive), value: 1)
+                    .channelOption(ChannelOptions.Types.SocketOption(level: .init(IPPROTO_TCP), name: .init(TCP_KEEPIDLE)), value: SocketOptionValue(config.keepaliveIdle))
+                    .channelOption(ChannelOptions.Types.SocketOption(level: .init(IPPROTO_TCP), name: .init(TCP_KEEPINTVL)), value: SocketOptionValue(config.keepaliveInterval))
+                    .channelOption(ChannelOptions.Types.SocketOption(level: .init(IPPROTO_TCP), name: .init(TCP_KEEPCNT)), value: SocketOptionValue(config.keepaliveCount))
                     .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16_384, maximum: 262_144))
                     .connectTimeout(.seconds(5))
                     .channelInitializer { channel in

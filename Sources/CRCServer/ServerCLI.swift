@@ -1,6 +1,7 @@
 import ArgumentParser
 import CRCProtocol
 import Logging
+import NIOCore
 
 /// The command line of the executable (also embedded in crc-cluster).
 public struct ServerCLI: ParsableCommand {
@@ -64,6 +65,21 @@ public struct ServerCLI: ParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Option(name: .customLong("register-timeout"), help: "Seconds a new connection may take to register before it is closed.")
+    var registerTimeout: Double = 20
+
+    @Option(name: .customLong("max-connections"), help: "Connections beyond this many are closed when accepted.")
+    var maxConnections = 4096
+
+    @Option(name: .customLong("max-client-queue"), help: "Bytes a client may leave unread before it is disconnected as a slow consumer.")
+    var maxClientQueue = 1 << 20
+
+    @Option(name: .customLong("max-server-queue"), help: "Bytes a neighbour server may leave unread before its link is closed.")
+    var maxServerQueue = 64 << 20
+
+    @Option(name: .customLong("keepalive-idle"), help: "Seconds of silence before TCP keepalive probes a peer (a vanished peer is dropped after this + 15 s).")
+    var keepaliveIdle = 10
+
     @Option(name: .customLong("stderr-level"), help: "Level of the text on stderr, if it should differ from --log-level (for example info, while the file gets debug).")
     var stderrLevel: String?
 
@@ -91,6 +107,11 @@ public struct ServerCLI: ParsableCommand {
         if let l = stderrLevel, Logger.Level(rawValue: l) == nil {
             throw ValidationError("--stderr-level must be one of trace, debug, info, notice, warning, error, critical.")
         }
+        guard registerTimeout > 0 else { throw ValidationError("--register-timeout must be positive.") }
+        guard maxConnections > 0, maxClientQueue > 0, maxServerQueue > 0 else {
+            throw ValidationError("--max-connections, --max-client-queue and --max-server-queue must be positive.")
+        }
+        guard keepaliveIdle > 0 else { throw ValidationError("--keepalive-idle must be positive.") }
         guard maxTextBytes > 0 else { throw ValidationError("--max-text-bytes must be positive.") }
     }
 
@@ -103,6 +124,11 @@ public struct ServerCLI: ParsableCommand {
         config.logLevel = Logger.Level(rawValue: logLevel)!
         config.stderrLevel = stderrLevel.flatMap(Logger.Level.init(rawValue:))
         config.limits = Limits(maxTextLength: maxTextBytes)
+        config.registerTimeout = .milliseconds(Int64(registerTimeout * 1000))
+        config.maxConnections = maxConnections
+        config.maxClientQueueBytes = maxClientQueue
+        config.maxServerQueueBytes = maxServerQueue
+        config.keepaliveIdle = keepaliveIdle
         let code = ServerApp.run(config)
         if code != .ok { throw ExitCode(code.rawValue) }
     }

@@ -1,5 +1,6 @@
 import CRCProtocol
 import Logging
+import NIOCore
 
 public struct ServerConfiguration: Sendable {
     public var id: UInt32
@@ -16,6 +17,19 @@ public struct ServerConfiguration: Sendable {
     /// Level of the text log on stderr; nil means `logLevel`.
     public var stderrLevel: Logger.Level?
     public var limits: Limits = .default
+    /// A connection that has not registered within this time is closed (IRC servers use 20-30 s).
+    public var registerTimeout: TimeAmount = .seconds(20)
+    /// Connections beyond this many are closed as soon as they are accepted.
+    public var maxConnections = 4096
+    /// A client that lets more than this many bytes queue up (it stopped reading) is disconnected.
+    public var maxClientQueueBytes = 1 << 20
+    /// The same for a server link, which carries everyone's traffic.
+    public var maxServerQueueBytes = 64 << 20
+    /// TCP keepalive: a peer that vanished without closing is detected after about
+    /// idle + interval × count seconds and handled like a closed link.
+    public var keepaliveIdle = 10
+    public var keepaliveInterval = 5
+    public var keepaliveCount = 3
 
     public init(id: UInt32, name: String, info: String, port: Int) {
         self.id = id

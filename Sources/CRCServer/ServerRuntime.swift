@@ -52,7 +52,10 @@ public final class ServerRuntime: @unchecked Sendable {
     /// Succeeds with a reason when the server must stop with an error (its id was refused).
     public var fatalFuture: EventLoopFuture<String> { fatal.futureResult }
 
+    let configuration: ServerConfiguration
+
     public init(configuration: ServerConfiguration, eventLoop: EventLoop, logger: Logger) {
+        self.configuration = configuration
         self.eventLoop = eventLoop
         self.logger = logger
         self.core = ServerCore(id: configuration.id, name: configuration.name, info: configuration.info,
@@ -75,8 +78,14 @@ public final class ServerRuntime: @unchecked Sendable {
 
     // MARK: Link lifecycle (called by LinkHandler)
 
-    func linkOpened(channel: Channel, outbound: Bool) -> LinkContext {
+    func linkOpened(channel: Channel, outbound: Bool) -> LinkContext? {
         eventLoop.preconditionInEventLoop()
+        if !outbound, links.count >= configuration.maxConnections {
+            logger.warning("connection_refused", metadata: ["remote": .string(channel.remoteAddress?.description ?? "?"),
+                                                            "reason": .string("already \(links.count) connections (--max-connections)")])
+            channel.close(promise: nil)
+            return nil
+        }
         let id = LinkID(nextLink)
         nextLink += 1
         let ctx = LinkContext(id: id, channel: channel, outbound: outbound,
@@ -87,6 +96,15 @@ public final class ServerRuntime: @unchecked Sendable {
         core.linkOpened(id, outbound: outbound, into: &actions)
         runActions()
         flush()
+        if !outbound {
+            let timeout = configuration.registerTimeout
+            eventLoop.scheduleTask(in: timeout) { [self] in
+                guard let ctx = links[id], core.peers[id] == .unregistered else { return }
+                logger.warning("register_timeout", metadata: ["link": .stringConvertible(id.rawValue), "remote": .string(ctx.remote),
+                                                              "reason": .string("did not register within \(timeout.nanoseconds / 1_000_000) ms")])
+                ctx.channel.close(promise: nil)
+            }
+        }
         return ctx
     }
 
@@ -236,6 +254,18 @@ public final class ServerRuntime: @unchecked Sendable {
         ctx.pending = ctx.channel.allocator.buffer(capacity: max(1024, buffer.readableBytes))
         ctx.dirty = false
         ctx.channel.writeAndFlush(buffer, promise: nil)
+        // What the peer has not taken yet stays queued here: bound it, so a peer that stops
+        // reading cannot make the server hold everyone's traffic for it.
+        if let queued = try? ctx.channel.syncOptions?.getOption(.bufferedWritableBytes) {
+            let isServer: Bool
+            if case .server = core.peers[link] { isServer = true } else { isServer = false }
+            let limit = isServer ? configuration.maxServerQueueBytes : configuration.maxClientQueueBytes
+            if queued > limit {
+                logger.warning("slow_consumer", metadata: ["link": .stringConvertible(link.rawValue), "remote": .string(ctx.remote),
+                                                           "queued_bytes": .stringConvertible(queued), "limit": .stringConvertible(limit)])
+                ctx.channel.close(mode: .all, promise: nil)
+            }
+        }
     }
 
     private func log(_ event: ServerEvent) {
@@ -334,8 +364,9 @@ final class LinkEventsHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        _ = runtime.linkOpened(channel: context.channel, outbound: outbound)
-        context.fireChannelActive()
+        if runtime.linkOpened(channel: context.channel, outbound: outbound) != nil {
+            context.fireChannelActive()
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {

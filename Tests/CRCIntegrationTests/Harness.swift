@@ -27,8 +27,9 @@ final class Harness {
         var log: URL
     }
 
-    func startServer(id: UInt32, name: String, upstream: Server? = nil, file: StaticString = #filePath, line: UInt = #line) throws -> Server {
-        var args = ["--id", "\(id)", "--servername", name, "--port", "0", "--monitor-port", "0", "--info", "info of \(name)",
+    func startServer(id: UInt32, name: String, upstream: Server? = nil, extra: [String] = [],
+                     file: StaticString = #filePath, line: UInt = #line) throws -> Server {
+        var args = extra + ["--id", "\(id)", "--servername", name, "--port", "0", "--monitor-port", "0", "--info", "info of \(name)",
                     "--log-file", logDir.appendingPathComponent("\(name).log").path, "--log-level", "debug"]
         if let upstream { args += ["--connect_to_host", "127.0.0.1", "--connect_to_port", "\(upstream.port)"] }
         let p = NodeProcess(name: name, executable: Self.binDir.appendingPathComponent("crc-server").path, arguments: args)
