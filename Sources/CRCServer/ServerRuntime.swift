@@ -256,7 +256,8 @@ public final class ServerRuntime: @unchecked Sendable {
         ctx.channel.writeAndFlush(buffer, promise: nil)
         // What the peer has not taken yet stays queued here: bound it, so a peer that stops
         // reading cannot make the server hold everyone's traffic for it.
-        if let queued = try? ctx.channel.syncOptions?.getOption(.bufferedWritableBytes) {
+        // (Only worth asking once the channel reports it is not writable: past its 64 KiB mark.)
+        if !ctx.channel.isWritable, let queued = try? ctx.channel.syncOptions?.getOption(.bufferedWritableBytes) {
             let isServer: Bool
             if case .server = core.peers[link] { isServer = true } else { isServer = false }
             let limit = isServer ? configuration.maxServerQueueBytes : configuration.maxClientQueueBytes
