@@ -27,6 +27,8 @@ let package = Package(
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
         ),
+        // Whole-line, unbuffered output to stdout/stderr, shared by every executable.
+        .target(name: "CRCTerminal"),
         // Wire format: message types, encoder, incremental decoder, limits. No I/O.
         .target(
             name: "CRCProtocol",
@@ -43,7 +45,7 @@ let package = Package(
         .target(
             name: "CRCServer",
             dependencies: [
-                "CRCCore", "CRCProtocol",
+                "CRCCore", "CRCProtocol", "CRCTerminal",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -57,7 +59,7 @@ let package = Package(
         .target(
             name: "CRCClient",
             dependencies: [
-                "CRCProtocol", "CRCCore",
+                "CRCProtocol", "CRCCore", "CRCTerminal",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -68,7 +70,7 @@ let package = Package(
         .target(
             name: "CRCCluster",
             dependencies: [
-                "CYaml", "CRCProtocol", "CRCCore",
+                "CYaml", "CRCProtocol", "CRCCore", "CRCTerminal",
             ]
         ),
         .executableTarget(

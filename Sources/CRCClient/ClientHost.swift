@@ -1,5 +1,6 @@
 import CRCCore
 import CRCProtocol
+import CRCTerminal
 import Dispatch
 import NIOCore
 import NIOPosix
@@ -28,23 +29,11 @@ public enum ClientHost {
                 let session = try ClientSession(config: config, eventLoop: loop)
                 sessions[config.hostedName!] = session
                 futures.append(session.finished)
-                let address = config.serverHost == "localhost" || !(config.serverHost.contains(".") || config.serverHost.contains(":"))
-                    ? "127.0.0.1" : config.serverHost
-                ClientBootstrap(group: group)
-                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                    // Generous: one loop serves every hosted client, and a large network keeps it busy.
-                    .connectTimeout(.seconds(60))
-                    .channelInitializer { channel in
-                        channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(MessageDecoder()))
-                            try channel.pipeline.syncOperations.addHandler(ClientHandler(session: session))
-                        }
-                    }
-                    .connect(host: address, port: config.serverPort)
-                    .whenFailure { error in
-                        writeErr("crc-client host: \(config.username) cannot reach \(address):\(config.serverPort): \(ClientApp.describe(error))")
-                        session.finish(.failure)
-                    }
+                // Generous: one loop serves every hosted client, and a large network keeps it busy.
+                ClientApp.connect(session, group: group, timeout: .seconds(60)).whenFailure { error in
+                    writeErr("crc-client host: \(config.username) cannot reach \(ClientApp.serverAddress(config.serverHost)):\(config.serverPort): \(ClientApp.describe(error))")
+                    session.finish(.failure)
+                }
             } catch {
                 writeErr("crc-client host: \(error)")
                 return ClientExitCode.failure.rawValue

@@ -1,5 +1,6 @@
 import CRCCore
 import CRCProtocol
+import CRCTerminal
 import Dispatch
 #if canImport(Glibc)
 import Glibc
@@ -304,25 +305,6 @@ final class TimestampCache: @unchecked Sendable {
     }
 }
 
-/// One line to stdout in a single write(2), so lines never interleave.
-func writeOut(_ text: String) {
-    writeFD(1, text + "\n")
-}
-
-func writeErr(_ text: String) {
-    writeFD(2, text + "\n")
-}
-
-func writeFD(_ fd: Int32, _ text: String) {
-    var bytes = Array(text.utf8)
-    var off = 0
-    while off < bytes.count {
-        let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
-        if n <= 0 { return }
-        off += n
-    }
-}
-
 public struct ClientError: Error, CustomStringConvertible {
     public var description: String
     public init(_ d: String) { description = d }
@@ -371,19 +353,9 @@ public enum ClientApp {
             writeErr("crc-client: \(error)")
             return .failure
         }
-        let address = config.serverHost == "localhost" || !(config.serverHost.contains(".") || config.serverHost.contains(":"))
-            ? "127.0.0.1" : config.serverHost
+        let address = serverAddress(config.serverHost)
         do {
-            _ = try ClientBootstrap(group: group)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .connectTimeout(.seconds(5))
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(MessageDecoder()))
-                        try channel.pipeline.syncOperations.addHandler(ClientHandler(session: session))
-                    }
-                }
-                .connect(host: address, port: config.serverPort).wait()
+            _ = try connect(session, group: group, timeout: .seconds(5)).wait()
         } catch {
             try? loop.submit { session.finish(.failure) }.wait()
             writeErr("crc-client: cannot reach server \(config.serverHost) at \(address):\(config.serverPort): \(describe(error))")
@@ -409,6 +381,25 @@ public enum ClientApp {
         let code = (try? session.finished.wait()) ?? .failure
         sources.forEach { $0.cancel() }
         return code
+    }
+
+    /// The seed names servers by name and means this machine; addresses and dotted names are real.
+    static func serverAddress(_ host: String) -> String {
+        host == "localhost" || !(host.contains(".") || host.contains(":")) ? "127.0.0.1" : host
+    }
+
+    /// Opens `session`'s connection to its server; the session registers once it is up.
+    static func connect(_ session: ClientSession, group: EventLoopGroup, timeout: TimeAmount) -> EventLoopFuture<Channel> {
+        ClientBootstrap(group: group)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(timeout)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(MessageDecoder()))
+                    try channel.pipeline.syncOperations.addHandler(ClientHandler(session: session))
+                }
+            }
+            .connect(host: serverAddress(session.config.serverHost), port: session.config.serverPort)
     }
 
     static func describe(_ error: Error) -> String {

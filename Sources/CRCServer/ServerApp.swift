@@ -1,5 +1,6 @@
 import CRCCore
 import CRCProtocol
+import CRCTerminal
 import Dispatch
 #if canImport(Glibc)
 import Glibc
@@ -190,16 +191,5 @@ public enum ServerApp {
 }
 
 public func printError(_ line: String) {
-    writeFully(2, line + "\n")
-}
-
-/// Writes all of `text` to a file descriptor (stdout/stderr), unbuffered.
-public func writeFully(_ fd: Int32, _ text: String) {
-    var bytes = Array(text.utf8)
-    var off = 0
-    while off < bytes.count {
-        let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
-        if n <= 0 { return }
-        off += n
-    }
+    writeErr(line)
 }

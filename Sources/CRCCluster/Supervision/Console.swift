@@ -1,3 +1,4 @@
+import CRCTerminal
 import Foundation
 
 /// Line-buffered, optionally coloured output shared by every node's stream: each line is written
@@ -34,23 +35,14 @@ public final class Console: @unchecked Sendable {
                 out = color ? "\u{1B}[\(colors[node] ?? "0")m\(padded) |\u{1B}[0m " : "\(padded) | "
             }
             out += text + "\n"
-            writeAll(1, out)
+            writeFully(1, out)
         }
     }
 
     public func say(_ text: String) { line("crc-cluster", text) }
 
-    public func plain(_ text: String) { lock.withLock { writeAll(1, text + "\n") } }
+    public func plain(_ text: String) { lock.withLock { writeFully(1, text + "\n") } }
 
-    public func error(_ text: String) { lock.withLock { writeAll(2, text + "\n") } }
+    public func error(_ text: String) { lock.withLock { writeFully(2, text + "\n") } }
 }
 
-func writeAll(_ fd: Int32, _ text: String) {
-    var bytes = Array(text.utf8)
-    var off = 0
-    while off < bytes.count {
-        let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
-        if n <= 0 { return }
-        off += n
-    }
-}
