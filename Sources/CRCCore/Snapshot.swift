@@ -1,16 +1,8 @@
 /// A server's whole state as its monitoring endpoint serves it (`GET /state`, JSON).
 /// Pure data, so the cluster tool and tests decode exactly what the server encodes.
 public struct ServerSnapshot: Codable, Sendable, Equatable {
-    public struct Host: Codable, Sendable, Equatable {
-        public var id: UInt32
-        public var kind: HostKind
-        public var name: String
-        public var info: String
-        public var firstLink: UInt32
-        public init(id: UInt32, kind: HostKind, name: String, info: String, firstLink: UInt32) {
-            self.id = id; self.kind = kind; self.name = name; self.info = info; self.firstLink = firstLink
-        }
-    }
+    /// A known host, as the server's table holds it.
+    public typealias Host = HostRecord
 
     public struct Link: Codable, Sendable, Equatable {
         public var link: UInt64
@@ -86,9 +78,7 @@ extension ServerCore {
         let upstreamID = upstreamLink.flatMap { peers[$0]?.peerID }
         return ServerSnapshot(
             id: id, name: name, info: info, port: port, upstream: upstreamID,
-            hosts: hosts.values.sorted { $0.id < $1.id }.map {
-                .init(id: $0.id, kind: $0.kind, name: $0.name, info: $0.info, firstLink: $0.firstLink)
-            },
+            hosts: hosts.values.sorted { $0.id < $1.id },
             adjacentServers: adjacentServers.keys.sorted(), adjacentClients: adjacentClients.keys.sorted(),
             statusLog: statusLog, links: links)
     }

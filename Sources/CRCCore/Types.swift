@@ -14,7 +14,7 @@ public enum HostKind: String, Sendable, Codable {
 }
 
 /// What a server knows about another machine in the network.
-public struct HostRecord: Hashable, Sendable {
+public struct HostRecord: Hashable, Sendable, Codable {
     public var id: UInt32
     public var kind: HostKind
     public var name: String

@@ -29,9 +29,10 @@ final class Harness {
 
     func startServer(id: UInt32, name: String, upstream: Server? = nil, extra: [String] = [],
                      file: StaticString = #filePath, line: UInt = #line) throws -> Server {
-        var args = extra + ["--id", "\(id)", "--servername", name, "--port", "0", "--monitor-port", "0", "--info", "info of \(name)",
+        var args = ["--id", "\(id)", "--servername", name, "--port", "0", "--monitor-port", "0", "--info", "info of \(name)",
                     "--log-file", logDir.appendingPathComponent("\(name).log").path, "--log-level", "debug"]
         if let upstream { args += ["--connect_to_host", "127.0.0.1", "--connect_to_port", "\(upstream.port)"] }
+        args += extra  // last, so that it overrides the defaults above
         let p = NodeProcess(name: name, executable: Self.binDir.appendingPathComponent("crc-server").path, arguments: args)
         processes.append(p)
         try p.start()
