@@ -87,6 +87,22 @@ final class ServerCoreTests: XCTestCase {
         XCTAssertFalse(actions.contains { if case .send = $0 { return true } else { return false } })
     }
 
+    func testAClientLinkCannotAnnounceOtherHostsOrQuitForThem() {
+        var core = ServerCore(id: 1, name: "a", info: "")
+        var actions: [Action] = []
+        core.linkOpened(LinkID(1), outbound: false, into: &actions)
+        core.linkOpened(LinkID(2), outbound: false, into: &actions)
+        core.receive(.clientRegistration(Registration(sourceID: 101, lastHopID: 0, name: "x", info: "")), on: LinkID(1), into: &actions)
+        core.receive(.clientRegistration(Registration(sourceID: 102, lastHopID: 0, name: "y", info: "")), on: LinkID(2), into: &actions)
+        actions.removeAll()
+        core.receive(.serverRegistration(Registration(sourceID: 7, lastHopID: 101, name: "fake", info: "")), on: LinkID(1), into: &actions)
+        core.receive(.clientRegistration(Registration(sourceID: 103, lastHopID: 101, name: "fake", info: "")), on: LinkID(1), into: &actions)
+        core.receive(.clientQuit(ClientQuit(sourceID: 102, text: "spoofed")), on: LinkID(1), into: &actions)
+        XCTAssertEqual(core.hosts.keys.sorted(), [101, 102], "nothing announced, nobody forgotten")
+        XCTAssertFalse(actions.contains { if case .send = $0 { return true } else { return false } }, "nothing relayed")
+        XCTAssertEqual(actions.filter { if case .log(.dropped) = $0 { return true } else { return false } }.count, 3)
+    }
+
     func testLargeSimulatedNetworkConverges() {
         // 300 servers in a balanced binary tree and 600 clients: every server learns every host.
         var sim = Simulation()
