@@ -51,7 +51,6 @@ public enum ServerApp {
         defer { try? group.syncShutdownGracefully() }
         let loop = group.next()
         let runtime = ServerRuntime(configuration: config, eventLoop: loop, logger: logger)
-        let limits = config.limits
         defer { try? loop.submit { runtime.abandon() }.wait() }
 
         // 1. Listen.
@@ -60,17 +59,9 @@ public enum ServerApp {
             listener = try ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-                .childChannelOption(.socketOption(.so_keepalive), value: 1)
-                .childChannelOption(ChannelOptions.Types.SocketOption(level: .init(IPPROTO_TCP), name: .init(TCP_KEEPIDLE)), value: SocketOptionValue(config.keepaliveIdle))
-                .childChannelOption(ChannelOptions.Types.SocketOption(level: .init(IPPROTO_TCP), name: .init(TCP_KEEPINTVL)), value: SocketOptionValue(config.keepaliveInterval))
-                .childChannelOption(ChannelOptions.Types.SocketOption(level: .init(IPPROTO_TCP), name: .init(TCP_KEEPCNT)), value: SocketOptionValue(config.keepaliveCount))
-                .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16_384, maximum: 262_144))
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(
-                            ByteToMessageHandler(ServerFrameDecoder(runtime: runtime, outbound: false, limits: limits)))
-                        try channel.pipeline.syncOperations.addHandler(LinkEventsHandler(runtime: runtime, outbound: false))
+                        try prepareLink(channel, runtime: runtime, config: config, outbound: false)
                     }
                 }
                 .bind(host: config.bindHost, port: config.port).wait()
@@ -109,18 +100,10 @@ public enum ServerApp {
             }
             do {
                 _ = try ClientBootstrap(group: group)
-                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                    .channelOption(.socketOption(.so_keepalive), value: 1)
-                    .channelOption(ChannelOptions.Types.SocketOption(level: .init(IPPROTO_TCP), name: .init(TCP_KEEPIDLE)), value: SocketOptionValue(config.keepaliveIdle))
-                    .channelOption(ChannelOptions.Types.SocketOption(level: .init(IPPROTO_TCP), name: .init(TCP_KEEPINTVL)), value: SocketOptionValue(config.keepaliveInterval))
-                    .channelOption(ChannelOptions.Types.SocketOption(level: .init(IPPROTO_TCP), name: .init(TCP_KEEPCNT)), value: SocketOptionValue(config.keepaliveCount))
-                    .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16_384, maximum: 262_144))
                     .connectTimeout(.seconds(5))
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(
-                                ByteToMessageHandler(ServerFrameDecoder(runtime: runtime, outbound: true, limits: limits)))
-                            try channel.pipeline.syncOperations.addHandler(LinkEventsHandler(runtime: runtime, outbound: true))
+                            try prepareLink(channel, runtime: runtime, config: config, outbound: true)
                         }
                     }
                     .connect(host: address, port: upstream.port).wait()
@@ -178,6 +161,24 @@ public enum ServerApp {
         sources.forEach { $0.cancel() }
         listener.close(promise: nil)
         return code
+    }
+
+    /// Every link, accepted or to the upstream: low-latency, keepalive-probed sockets whose bytes
+    /// are framed straight into the runtime.
+    static func prepareLink(_ channel: Channel, runtime: ServerRuntime, config: ServerConfiguration, outbound: Bool) throws {
+        func tcp(_ name: Int32) -> ChannelOptions.Types.SocketOption {
+            ChannelOptions.Types.SocketOption(level: .init(IPPROTO_TCP), name: .init(name))
+        }
+        guard let options = channel.syncOptions else { throw ChannelError.operationUnsupported }
+        try options.setOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+        try options.setOption(ChannelOptions.socketOption(.so_keepalive), value: 1)
+        try options.setOption(tcp(TCP_KEEPIDLE), value: SocketOptionValue(config.keepaliveIdle))
+        try options.setOption(tcp(TCP_KEEPINTVL), value: SocketOptionValue(config.keepaliveInterval))
+        try options.setOption(tcp(TCP_KEEPCNT), value: SocketOptionValue(config.keepaliveCount))
+        try options.setOption(ChannelOptions.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16_384, maximum: 262_144))
+        try channel.pipeline.syncOperations.addHandler(
+            ByteToMessageHandler(ServerFrameDecoder(runtime: runtime, outbound: outbound, limits: config.limits)))
+        try channel.pipeline.syncOperations.addHandler(LinkEventsHandler(runtime: runtime, outbound: outbound))
     }
 
     static func describe(_ error: Error) -> String {

@@ -75,26 +75,27 @@ final class ServerCoreTests: XCTestCase {
         XCTAssertEqual(sim.clients["u103"]?.chatLog.last, ChatEntry(from: 101, text: "real"))
     }
 
-    func testSpoofedChatFromAClientLinkIsDropped() {
+    /// A server with client 101 on link 1 and client 102 on link 2.
+    func twoAdjacentClients() -> ServerCore {
         var core = ServerCore(id: 1, name: "a", info: "")
         var actions: [Action] = []
         core.linkOpened(LinkID(1), outbound: false, into: &actions)
         core.linkOpened(LinkID(2), outbound: false, into: &actions)
         core.receive(.clientRegistration(Registration(sourceID: 101, lastHopID: 0, name: "x", info: "")), on: LinkID(1), into: &actions)
         core.receive(.clientRegistration(Registration(sourceID: 102, lastHopID: 0, name: "y", info: "")), on: LinkID(2), into: &actions)
-        actions.removeAll()
+        return core
+    }
+
+    func testSpoofedChatFromAClientLinkIsDropped() {
+        var core = twoAdjacentClients()
+        var actions: [Action] = []
         core.receive(.clientChat(ClientChat(sourceID: 102, destinationID: 101, text: "spoof")), on: LinkID(1), into: &actions)
         XCTAssertFalse(actions.contains { if case .send = $0 { return true } else { return false } })
     }
 
     func testAClientLinkCannotAnnounceOtherHostsOrQuitForThem() {
-        var core = ServerCore(id: 1, name: "a", info: "")
+        var core = twoAdjacentClients()
         var actions: [Action] = []
-        core.linkOpened(LinkID(1), outbound: false, into: &actions)
-        core.linkOpened(LinkID(2), outbound: false, into: &actions)
-        core.receive(.clientRegistration(Registration(sourceID: 101, lastHopID: 0, name: "x", info: "")), on: LinkID(1), into: &actions)
-        core.receive(.clientRegistration(Registration(sourceID: 102, lastHopID: 0, name: "y", info: "")), on: LinkID(2), into: &actions)
-        actions.removeAll()
         core.receive(.serverRegistration(Registration(sourceID: 7, lastHopID: 101, name: "fake", info: "")), on: LinkID(1), into: &actions)
         core.receive(.clientRegistration(Registration(sourceID: 103, lastHopID: 101, name: "fake", info: "")), on: LinkID(1), into: &actions)
         core.receive(.clientQuit(ClientQuit(sourceID: 102, text: "spoofed")), on: LinkID(1), into: &actions)

@@ -73,6 +73,30 @@ final class Harness {
         return last
     }
 
+    /// A blocking TCP connection to a loopback port (10 s receive timeout), for tests that speak
+    /// raw bytes; `receiveBuffer` shrinks the kernel's buffer to make a slow reader quickly.
+    static func rawConnect(port: Int, receiveBuffer: Int32? = nil) throws -> Int32 {
+        signal(SIGPIPE, SIG_IGN)  // a closed peer must fail a write, not kill the test run
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if var size = receiveBuffer {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
+        var tv = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc == 0 else {
+            close(fd)
+            throw SupervisionError("cannot connect to 127.0.0.1:\(port)")
+        }
+        return fd
+    }
+
     func shutdown() {
         for p in processes.reversed() { p.stop(grace: 2) }
         try? FileManager.default.removeItem(at: logDir)

@@ -67,18 +67,7 @@ final class RawPeer: @unchecked Sendable {
     var result = (received: 0, outOfOrder: 0)
 
     init(port: Int) throws {
-        signal(SIGPIPE, SIG_IGN)  // a closed peer must fail a write, not kill the test run
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
-        var tv = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard rc == 0 else { throw SupervisionError("connect to \(port) failed") }
+        fd = try Harness.rawConnect(port: port)
     }
 
     func close() { Glibc.close(fd) }
