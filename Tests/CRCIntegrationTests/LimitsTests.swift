@@ -101,6 +101,8 @@ final class LimitsTests: XCTestCase {
         // Everyone else is still served.
         let other = try harness.startClient(id: 104, name: "other", server: s)
         let mark = other.stdoutLines.count
+        // The watcher addresses "other" by name, so it must have heard of it first.
+        XCTAssertNotNil(watcher.waitForEvent("user_joined", timeout: harness.timeout) { $0["id"] as? Int == 104 })
         watcher.send(line: "msg other still here")
         XCTAssertEqual(other.waitForEvent("chat", from: mark, timeout: harness.timeout)?["text"] as? String, "still here")
     }

@@ -111,6 +111,7 @@ final class NetworkProcessTests: XCTestCase {
             close(fd)
         }
         let mark = bob.stdoutLines.count
+        XCTAssertNotNil(ann.waitForEvent("user_joined", timeout: h.timeout) { $0["id"] as? Int == 102 }, "ann addresses bob by name")
         ann.send(line: "msg bob still fine")
         XCTAssertEqual(bob.waitForEvent("chat", from: mark, timeout: h.timeout)?["text"] as? String, "still fine")
         let log = try String(contentsOf: a.log, encoding: .utf8)
