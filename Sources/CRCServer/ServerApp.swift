@@ -98,15 +98,19 @@ public enum ServerApp {
             if isSeedName {
                 logger.debug("upstream_seed_name", metadata: ["name": .string(upstream.host), "address": .string(address)])
             }
-            do {
-                _ = try ClientBootstrap(group: group)
+            let connect: @Sendable () -> EventLoopFuture<Channel> = {
+                ClientBootstrap(group: loop)
                     .connectTimeout(.seconds(5))
                     .channelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
                             try prepareLink(channel, runtime: runtime, config: config, outbound: true)
                         }
                     }
-                    .connect(host: address, port: upstream.port).wait()
+                    .connect(host: address, port: upstream.port)
+            }
+            try? loop.submit { runtime.connectUpstream = connect }.wait()
+            do {
+                _ = try connect().wait()
             } catch {
                 printError("crc-server: cannot reach upstream \(upstream.host) at \(address):\(upstream.port): \(describe(error))")
                 return .failure

@@ -33,6 +33,11 @@ public struct ServerCLI: ParsableCommand {
         EXIT STATUS: 0 after SIGINT/SIGTERM (the server announces its departure first);
         1 when it cannot start (port in use, upstream unreachable, log file unwritable);
         2 when the upstream refused its id as a duplicate; 64 for bad options.
+
+        LOST UPSTREAM: a server whose upstream link closes (the upstream stopped, crashed, or the
+        link was cut) forgets everything behind it, tells its side of the tree, and keeps trying to
+        reconnect to the same address (0.1 s, doubling to 1 s). When the upstream is back it
+        registers again and both sides exchange what they know. --no-rejoin disables this.
         """)
 
     @Option(name: .customLong("id"), help: "This server's 32-bit id, unique in the network (not 0).")
@@ -77,8 +82,18 @@ public struct ServerCLI: ParsableCommand {
     @Option(name: .customLong("max-server-queue"), help: "Bytes a neighbour server may leave unread before its link is closed.")
     var maxServerQueue = 64 << 20
 
-    @Option(name: .customLong("keepalive-idle"), help: "Seconds of silence before TCP keepalive probes a peer (a vanished peer is dropped after this + 15 s).")
+    @Option(name: .customLong("keepalive-idle"), help: "Seconds of silence before TCP keepalive probes a peer. A vanished peer is dropped after idle + interval × count seconds (10 + 5 × 3 by default).")
     var keepaliveIdle = 10
+
+    @Option(name: .customLong("keepalive-interval"), help: "Seconds between unanswered keepalive probes.")
+    var keepaliveInterval = 5
+
+    @Option(name: .customLong("keepalive-count"), help: "Unanswered keepalive probes after which the link is closed.")
+    var keepaliveCount = 3
+
+    @Flag(name: .customLong("rejoin"), inversion: .prefixedNo,
+          help: "When the link to the upstream is lost after joining, keep reconnecting to it (backing off from 0.1 s to 1 s) and rejoin once it is back.")
+    var rejoin = true
 
     @Option(name: .customLong("stderr-level"), help: "Level of the text on stderr, if it should differ from --log-level (for example info, while the file gets debug).")
     var stderrLevel: String?
@@ -111,7 +126,9 @@ public struct ServerCLI: ParsableCommand {
         guard maxConnections > 0, maxClientQueue > 0, maxServerQueue > 0 else {
             throw ValidationError("--max-connections, --max-client-queue and --max-server-queue must be positive.")
         }
-        guard keepaliveIdle > 0 else { throw ValidationError("--keepalive-idle must be positive.") }
+        guard keepaliveIdle > 0, keepaliveInterval > 0, keepaliveCount > 0 else {
+            throw ValidationError("--keepalive-idle, --keepalive-interval and --keepalive-count must be positive.")
+        }
         guard maxTextBytes > 0 else { throw ValidationError("--max-text-bytes must be positive.") }
     }
 
@@ -129,6 +146,9 @@ public struct ServerCLI: ParsableCommand {
         config.maxClientQueueBytes = maxClientQueue
         config.maxServerQueueBytes = maxServerQueue
         config.keepaliveIdle = keepaliveIdle
+        config.keepaliveInterval = keepaliveInterval
+        config.keepaliveCount = keepaliveCount
+        config.rejoinUpstream = rejoin
         let code = ServerApp.run(config)
         if code != .ok { throw ExitCode(code.rawValue) }
     }

@@ -30,6 +30,8 @@ public struct ServerConfiguration: Sendable {
     public var keepaliveIdle = 10
     public var keepaliveInterval = 5
     public var keepaliveCount = 3
+    /// After the upstream link is lost, keep reconnecting and rejoin once the upstream is back.
+    public var rejoinUpstream = true
 
     public init(id: UInt32, name: String, info: String, port: Int) {
         self.id = id

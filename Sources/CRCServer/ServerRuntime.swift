@@ -54,6 +54,14 @@ public final class ServerRuntime: @unchecked Sendable {
 
     let configuration: ServerConfiguration
 
+    /// Opens a new connection to the upstream (set when there is one): the first join, and every
+    /// rejoin after the upstream link was lost.
+    var connectUpstream: (@Sendable () -> EventLoopFuture<Channel>)?
+    private var hasJoined = false
+    private var rejoinDelay = ServerRuntime.firstRejoinDelay
+    static let firstRejoinDelay = TimeAmount.milliseconds(100)
+    static let maxRejoinDelay = TimeAmount.seconds(1)
+
     public init(configuration: ServerConfiguration, eventLoop: EventLoop, logger: Logger) {
         self.configuration = configuration
         self.eventLoop = eventLoop
@@ -120,9 +128,39 @@ public final class ServerRuntime: @unchecked Sendable {
     func linkClosed(_ link: LinkID) {
         guard let ctx = links.removeValue(forKey: link) else { return }
         byChannel[ObjectIdentifier(ctx.channel)] = nil
+        let wasJoinedUpstream: Bool
+        if ctx.outbound, case .server = core.peers[link] { wasJoinedUpstream = true } else { wasJoinedUpstream = false }
         core.linkClosed(link, into: &actions)
         runActions()
         flush()
+        if ctx.outbound, hasJoined, configuration.rejoinUpstream, !shuttingDown {
+            if wasJoinedUpstream {
+                rejoinDelay = Self.firstRejoinDelay
+                logger.warning("upstream_lost", metadata: ["remote": .string(ctx.remote), "retry_in_ms": .stringConvertible(rejoinDelay.nanoseconds / 1_000_000)])
+            } else {
+                // Connected, but closed before the upstream accepted us (a relay with its link cut).
+                backOff()
+            }
+            scheduleRejoin()
+        }
+    }
+
+    // MARK: Rejoining a lost upstream
+
+    private func backOff() {
+        rejoinDelay = min(rejoinDelay * 2, Self.maxRejoinDelay)
+    }
+
+    private func scheduleRejoin() {
+        eventLoop.scheduleTask(in: rejoinDelay) { [self] in
+            guard !shuttingDown, core.upstreamLink == nil, let connect = connectUpstream else { return }
+            logger.debug("rejoin_attempt", metadata: ["delay_ms": .stringConvertible(rejoinDelay.nanoseconds / 1_000_000)])
+            connect().whenFailure { [self] error in
+                logger.debug("rejoin_failed", metadata: ["error": .string(ServerApp.describe(error))])
+                backOff()
+                scheduleRejoin()
+            }
+        }
     }
 
     func protocolError(_ error: Error, on link: LinkID) {
@@ -285,7 +323,12 @@ public final class ServerRuntime: @unchecked Sendable {
                 "link": .stringConvertible(link.rawValue),
             ])
             if adjacent, host.kind == .server, link == core.upstreamLink {
-                joined.succeed(())
+                if hasJoined {
+                    logger.info("rejoined", metadata: ["upstream": .stringConvertible(host.id), "link": .stringConvertible(link.rawValue)])
+                } else {
+                    hasJoined = true
+                    joined.succeed(())
+                }
             }
         case .duplicateRefused(let id, let kind, let link):
             logger.warning("duplicate_refused", metadata: ["id": .stringConvertible(id), "kind": .string(kind.rawValue), "link": .stringConvertible(link.rawValue)])
