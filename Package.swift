@@ -71,6 +71,8 @@ let package = Package(
             name: "CRCCluster",
             dependencies: [
                 "CYaml", "CRCProtocol", "CRCCore", "CRCTerminal",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .executableTarget(

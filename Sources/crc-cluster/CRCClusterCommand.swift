@@ -269,7 +269,12 @@ struct Test: ParsableCommand {
         every client's users, status log and chat log; the path of every chat, hop by hop, in the
         servers' logs), plus any hand-written expectations, within the settle timeout.
 
-        EXIT STATUS: 0 when every scenario passes; 1 when any fails; 2 when a file is invalid.
+        Ctrl-C (or SIGTERM/SIGHUP) stops the run: scenarios running at that moment fail as
+        "interrupted", their networks are torn down as usual (logs and timeline kept), scenarios
+        not yet started are skipped, and the results so far are printed.
+
+        EXIT STATUS: 0 when every scenario passes; 1 when any fails; 2 when a file is invalid;
+        130 when interrupted.
         """)
 
     @Argument(help: "Scenario files or folders of them.") var paths: [String]
@@ -307,11 +312,30 @@ struct Test: ParsableCommand {
                 console.plain(String(format: "%7.3f  ", Date().timeIntervalSince(t0)) + message)
             }
         }
+        let interrupted = SignalCounter()
+        options.interrupted = { interrupted.count > 0 }
+        var sources: [DispatchSourceSignal] = []
+        for sig in [SIGINT, SIGTERM, SIGHUP] {
+            signal(sig, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler {
+                if interrupted.increment() == 1 {
+                    console.plain("interrupted: stopping the running scenarios (their logs are kept)")
+                }
+            }
+            s.resume()
+            sources.append(s)
+        }
+        defer { sources.forEach { $0.cancel() } }
         let queue = DispatchQueue(label: "crc-cluster.test", attributes: .concurrent)
         let slots = DispatchSemaphore(value: jobs)
         let group = DispatchGroup()
         for (i, t) in topologies.enumerated() {
             slots.wait()
+            if interrupted.count > 0 {
+                slots.signal()
+                break
+            }
             group.enter()
             let opts = options
             let thread = Thread {
@@ -330,10 +354,13 @@ struct Test: ParsableCommand {
         let all = results.all
         let failed = all.filter { !$0.passed }
         console.plain("")
-        console.plain("\(all.count - failed.count) passed, \(failed.count) failed (\(String(format: "%.2f", elapsed)) s)")
+        let skipped = topologies.count - all.count
+        console.plain("\(all.count - failed.count) passed, \(failed.count) failed" + (skipped > 0 ? ", \(skipped) not run" : "")
+                      + " (\(String(format: "%.2f", elapsed)) s)")
         if let junit {
             try ScenarioRunner.junit(all, seconds: elapsed).write(toFile: junit, atomically: true, encoding: .utf8)
         }
+        if interrupted.count > 0 { throw ExitCode(130) }
         if !failed.isEmpty { throw ExitCode(1) }
     }
 

@@ -30,7 +30,7 @@ final class ClusterProcessTests: XCTestCase {
         return p
     }
 
-    /// The seed's twenty scenarios and the example topologies, through `crc-cluster test`.
+    /// The seed's twenty scenarios, the example topologies and the fault scenarios, through `crc-cluster test`.
     func testSeedScenariosAndExamplesPass() throws {
         let junit = tmp.appendingPathComponent("junit.xml").path
         let p = try cluster(["test", "topologies", "--logs", tmp.appendingPathComponent("logs").path, "--junit", junit])
@@ -38,10 +38,10 @@ final class ClusterProcessTests: XCTestCase {
         _ = p.waitForLine(timeout: 5) { _ in false }
         let out = p.stdoutLines.joined(separator: "\n")
         XCTAssertEqual(status, .exited(0), out + p.stderrLines.joined(separator: "\n"))
-        XCTAssertEqual(p.stdoutLines.filter { $0.hasPrefix("PASS") }.count, 23, out)
-        XCTAssertTrue(out.contains("23 passed, 0 failed"), out)
+        XCTAssertEqual(p.stdoutLines.filter { $0.hasPrefix("PASS") }.count, 26, out)
+        XCTAssertTrue(out.contains("26 passed, 0 failed"), out)
         let xml = try String(contentsOfFile: junit, encoding: .utf8)
-        XCTAssertTrue(xml.contains("tests=\"23\" failures=\"0\""), xml)
+        XCTAssertTrue(xml.contains("tests=\"26\" failures=\"0\""), xml)
     }
 
     func testAWrongExpectationFailsWithWhatDiffered() throws {
@@ -157,6 +157,46 @@ final class ClusterProcessTests: XCTestCase {
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline, pids2.contains(where: alive) { usleep(10_000) }
         for pid in pids2 { XCTAssertFalse(alive(pid), "node \(pid) outlived a SIGKILLed crc-cluster") }
+        // Every node still left as if stopped, and its log is whole up to that point.
+        let run = URL(fileURLWithPath: logs + "/latest").resolvingSymlinksInPath()
+        let files = try FileManager.default.contentsOfDirectory(atPath: run.path).filter { $0.hasSuffix(".log") }
+        XCTAssertEqual(files.count, 10, "\(files)")
+        for f in files {
+            let text = try String(contentsOf: run.appendingPathComponent(f), encoding: .utf8)
+            XCTAssertTrue(text.hasSuffix("\n"), "\(f) ends mid-line")
+            for line in text.split(separator: "\n") { XCTAssertNotNil(NodeProcess.parseJSON(String(line)), "\(f): \(line)") }
+            let server = text.contains("\"event\":\"ready\"")
+            if server { XCTAssertTrue(text.contains("\"event\":\"signal\""), "\(f) did not log its departure") }
+        }
+
+        // SIGTERM acts like Ctrl-C.
+        let third = try cluster(["up", "topologies/line.yaml", "--logs", logs, "--no-color"])
+        XCTAssertNotNil(third.waitForLine(timeout: 60) { $0.contains("streaming output") })
+        let pids3 = nodePIDs(third.stdoutLines)
+        third.signal(SIGTERM)
+        XCTAssertEqual(third.waitForExit(timeout: 30), .exited(0))
+        _ = third.waitForLine(timeout: 5) { _ in false }
+        XCTAssertEqual(third.stdoutLines.drop { !$0.hasPrefix("NODE") }.filter { $0.hasSuffix("exit 0") }.count, 8)
+        for pid in pids3 { XCTAssertFalse(alive(pid), "node \(pid) outlived crc-cluster") }
+    }
+
+    /// Ctrl-C in the middle of `crc-cluster test`: the running scenario is torn down (no node left,
+    /// logs and timeline written), the rest are not started, and the exit status says so.
+    func testInterruptedTestRunCleansUpAndSaysSo() throws {
+        let logs = tmp.appendingPathComponent("logs").path
+        let p = try cluster(["test", "topologies/faults", "topologies/seed", "--jobs", "1", "--logs", logs, "-v"])
+        XCTAssertNotNil(p.waitForLine(timeout: 60) { $0.contains("step 1:") }, p.stderrLines.joined(separator: "\n"))
+        p.signal(SIGINT)
+        XCTAssertEqual(p.waitForExit(timeout: 30), .exited(130))
+        _ = p.waitForLine(timeout: 5) { _ in false }
+        let out = p.stdoutLines.joined(separator: "\n")
+        XCTAssertTrue(out.contains("interrupted"), out)
+        XCTAssertTrue(out.contains("not run"), out)
+        let run = URL(fileURLWithPath: logs + "/latest").resolvingSymlinksInPath()
+        XCTAssertTrue(FileManager.default.fileExists(atPath: run.appendingPathComponent("timeline.log").path))
+        let pids = nodePIDs(p.stdoutLines)  // -v reports each node's pid as it starts
+        XCTAssertFalse(pids.isEmpty, out)
+        for pid in pids { XCTAssertFalse(alive(pid), "node \(pid) outlived the interrupted run") }
     }
 
     func nodePIDs(_ lines: [String]) -> [Int32] {

@@ -50,6 +50,39 @@ final class NetworkModelTests: XCTestCase {
         XCTAssertEqual(m.chat(from: "frodo", to: "104", text: "?"), .unknownDestination(answeredBy: "theshire"))
     }
 
+    func testAKilledServerThatComesBackTakesBackItsDownstreamServers() throws {
+        var m = started(try tree())
+        XCTAssertEqual(m.stop("rivendale", killed: true), ["elrond"])
+        XCTAssertEqual(m.status["rivendale"], .killed)
+        // Its downstream servers live on, alone, and keep their own clients.
+        XCTAssertEqual(m.expectedServer("moria")?.hosts.keys.sorted(), [105])
+        XCTAssertEqual(m.expectedServer("moria")?.adjacentServers, [])
+        XCTAssertEqual(m.start("rivendale"), .live)
+        // Back with the same id: rivendale rejoins theshire and lothlorien and moria rejoin it.
+        XCTAssertEqual(m.expectedServer("rivendale")?.adjacentServers, [1, 4, 5])
+        XCTAssertEqual(m.expectedServer("moria")?.hosts[7], 2)
+        XCTAssertEqual(m.expectedClient("frodo")?.users, [102, 104, 105, 106, 107], "elrond was disconnected and is not back")
+        XCTAssertEqual(m.start("elrond"), .live)
+        XCTAssertEqual(m.expectedClient("frodo")?.users, [102, 103, 104, 105, 106, 107])
+    }
+
+    func testACutLinkSplitsTheTreeUntilHealed() throws {
+        var m = started(try tree())
+        m.cut("grey_havens")
+        XCTAssertEqual(m.expectedServer("theshire")?.hosts.keys.sorted(), [2, 4, 5, 101, 102, 103, 104, 105])
+        XCTAssertEqual(m.expectedServer("grey_havens")?.hosts.keys.sorted(), [6, 7, 106, 107])
+        XCTAssertEqual(m.chat(from: "frodo", to: "aragorn", text: "?"), .unknownDestination(answeredBy: "theshire"))
+        // Both ends stay up; a server below a cut link cannot be (re)started until it heals.
+        XCTAssertTrue(m.isLive("grey_havens"))
+        m.stop("grey_havens")
+        XCTAssertEqual(m.start("grey_havens"), .disconnected)
+        m.heal("grey_havens")
+        XCTAssertEqual(m.start("grey_havens"), .live)
+        XCTAssertEqual(m.expectedServer("edoras")?.hosts[1], 3)
+        guard case .delivered(_, let hops) = m.chat(from: "frodo", to: "aragorn", text: "!") else { return XCTFail("not delivered") }
+        XCTAssertEqual(hops.map(\.server), ["theshire", "grey_havens", "minastirith"])
+    }
+
     func testDuplicatesAreRefusedOnlyWithinTheComponent() throws {
         let t = try TopologyLoader.parse("""
         servers:

@@ -32,7 +32,50 @@ final class TopologyTests: XCTestCase {
         XCTAssertEqual(t.servers.map(\.name), ["a", "b"])
         XCTAssertEqual(t.servers[1].upstream, "a")
         XCTAssertEqual(t.servers[1].port, 40001)
-        XCTAssertEqual(t.steps, [.chat(from: "x", to: "999", text: "\"quoted\""), .quit(client: "x", text: "bye"), .settle])
+        XCTAssertEqual(t.steps.map(\.action), [.chat(from: "x", to: "999", text: "\"quoted\""), .quit(client: "x", text: "bye"), .settle])
+    }
+
+    func testFaultStepsDecodeWithTheirDeadlines() throws {
+        let t = try TopologyLoader.parse("""
+        servers:
+          - {id: 1, name: a}
+          - {id: 2, name: b, upstream: a}
+        steps:
+          - kill: b
+            within: 1
+          - restart: b
+          - cut: b
+            within: 0.5
+          - delay: {link: b, ms: 250}
+          - heal: b
+          - stop: a
+        """, file: "t.yaml")
+        XCTAssertEqual(t.steps.map(\.action), [.kill("b"), .restart("b"), .cut("b"), .delay("b", milliseconds: 250), .heal("b"), .stop("a")])
+        XCTAssertEqual(t.steps.map(\.within), [1, nil, 0.5, nil, nil, nil])
+        XCTAssertEqual(t.steps[0].summary, "kill b (within 1.0 s)")
+    }
+
+    func testLinkFaultsMustNameAServerWithAnUpstream() {
+        let e = errors("""
+        servers:
+          - {id: 1, name: a}
+          - {id: 2, name: b, upstream: a}
+        clients:
+          - {id: 3, name: x, server: a}
+        steps:
+          - cut: a
+          - heal: x
+          - delay: {link: nowhere, ms: 10}
+          - restart: ghost
+        """)
+        let text = e.joined(separator: "\n")
+        XCTAssertTrue(text.contains("step 1: 'a' is a root server"), text)
+        XCTAssertTrue(text.contains("step 2: links are named by the server below them; 'x' is not a server"), text)
+        XCTAssertTrue(text.contains("step 3: links are named by the server below them; 'nowhere' is not a server"), text)
+        XCTAssertTrue(text.contains("step 4: no node named 'ghost'"), text)
+        XCTAssertEqual(e.count, 4, text)
+        let bad = errors("servers:\n  - {id: 1, name: a}\nsteps:\n  - kill: a\n    within: -1\n")
+        XCTAssertEqual(bad, ["t.yaml:4:5: within must be a positive number of seconds for 'steps[0]'"])
     }
 
     func testSyntaxErrorsCarryFileLineAndColumn() {

@@ -41,8 +41,10 @@ public struct NetworkModel: Sendable {
 
     public let topology: Topology
     public private(set) var status: [String: Status] = [:]
-    /// Server → the upstream it is linked to, while both are up.
+    /// Server → the upstream it is linked to, while both are up and the link is not cut.
     private var uplink: [String: String] = [:]
+    /// Servers whose link to their upstream is cut.
+    public private(set) var cutLinks: Set<String> = []
     private var clientLogs: [String: (status: [String], chats: [String])] = [:]
     private let serverID: [String: UInt32]
     private let clientID: [String: UInt32]
@@ -61,25 +63,33 @@ public struct NetworkModel: Sendable {
 
     // MARK: Steps
 
-    /// Starts a node. Returns its status: live, or refused when its id is already in the part of
-    /// the network it joins.
+    /// Starts a node, or starts again one that stopped. Returns its status: live, or refused when
+    /// its id is already in the part of the network it joins.
+    ///
+    /// Servers rejoin a lost upstream on their own, so a server that comes back also takes back its
+    /// live downstream servers whose links are not cut.
     @discardableResult
     public mutating func start(_ name: String) -> Status {
         if let s = topology.server(named: name) {
-            guard let up = s.upstream else {
-                status[name] = .live
-                return .live
-            }
-            guard isLive(up) else {
-                status[name] = .disconnected  // its upstream is not there: it cannot join
-                return .disconnected
-            }
-            if hostIDs(inComponentOf: up).contains(s.id) {
-                status[name] = .refused
-                return .refused
+            if let up = s.upstream {
+                guard isLive(up) else {
+                    status[name] = .disconnected  // its upstream is not there: it cannot join
+                    return .disconnected
+                }
+                guard !cutLinks.contains(name) else {
+                    status[name] = .disconnected  // a server must join once before it can live alone
+                    return .disconnected
+                }
+                if hostIDs(inComponentOf: up).contains(s.id) {
+                    status[name] = .refused
+                    return .refused
+                }
+                uplink[name] = up
             }
             status[name] = .live
-            uplink[name] = up
+            for child in topology.servers where child.upstream == name && isLive(child.name) && !cutLinks.contains(child.name) {
+                uplink[child.name] = name
+            }
             return .live
         }
         guard let c = topology.client(named: name) else { return .notStarted }
@@ -113,6 +123,20 @@ public struct NetworkModel: Sendable {
         let orphans = topology.clients.filter { $0.server == name && isLive($0.name) }.map(\.name)
         for c in orphans { status[c] = .disconnected }
         return orphans
+    }
+
+    /// The link between `server` and its upstream is cut: the tree splits there.
+    public mutating func cut(_ server: String) {
+        cutLinks.insert(server)
+        uplink[server] = nil
+    }
+
+    /// The link is whole again: the server rejoins its upstream if both are up.
+    public mutating func heal(_ server: String) {
+        cutLinks.remove(server)
+        if let up = topology.server(named: server)?.upstream, isLive(server), isLive(up) {
+            uplink[server] = up
+        }
     }
 
     public mutating func quit(_ client: String) {

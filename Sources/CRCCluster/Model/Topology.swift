@@ -52,6 +52,14 @@ public enum Step: Sendable, Equatable {
     case start(String)
     case stop(String)
     case kill(String)
+    /// Stop a running node gracefully (if it runs) and start it again with the same id and port.
+    case restart(String)
+    /// Cut the link between a server and its upstream (through crc-cluster's relay on that link).
+    case cut(String)
+    /// Hold every byte on a server's upstream link for this many milliseconds, both ways.
+    case delay(String, milliseconds: Int)
+    /// Undo cut and delay on a server's upstream link.
+    case heal(String)
     case chat(from: String, to: String, text: String)
     case quit(client: String, text: String)
     case settle
@@ -61,10 +69,38 @@ public enum Step: Sendable, Equatable {
         case .start(let n): return "start \(n)"
         case .stop(let n): return "stop \(n)"
         case .kill(let n): return "kill \(n)"
+        case .restart(let n): return "restart \(n)"
+        case .cut(let n): return "cut \(n)'s upstream link"
+        case .delay(let n, let ms): return "delay \(n)'s upstream link by \(ms) ms"
+        case .heal(let n): return "heal \(n)'s upstream link"
         case .chat(let f, let t, let text): return "chat \(f) → \(t): \(text)"
         case .quit(let c, let text): return "quit \(c): \(text)"
         case .settle: return "settle"
         }
+    }
+
+    /// The server whose upstream link this step acts on, for link faults.
+    public var faultedLink: String? {
+        switch self {
+        case .cut(let n), .heal(let n), .delay(let n, _): return n
+        default: return nil
+        }
+    }
+}
+
+/// A step as written in a scenario: what to do, and optionally how soon the network must have
+/// settled afterwards (`within`, seconds; by default the run's settle timeout).
+public struct ScenarioStep: Sendable, Equatable {
+    public var action: Step
+    public var within: Double?
+
+    public init(_ action: Step, within: Double? = nil) {
+        self.action = action
+        self.within = within
+    }
+
+    public var summary: String {
+        within.map { "\(action.summary) (within \($0) s)" } ?? action.summary
     }
 }
 
@@ -81,30 +117,53 @@ struct QuitStepSpec: Decodable, YAMLKeyed {
     static let yamlKeys = ["client", "text"]
 }
 
+struct DelayStepSpec: Decodable, YAMLKeyed {
+    var link: String
+    var ms: Int
+    static let yamlKeys = ["link", "ms"]
+}
+
 struct StepSpec: Decodable, YAMLKeyed {
     var start: String?
     var stop: String?
     var kill: String?
+    var restart: String?
+    var cut: String?
+    var delay: DelayStepSpec?
+    var heal: String?
     var chat: ChatStepSpec?
     var quit: QuitStepSpec?
-    static let yamlKeys = ["start", "stop", "kill", "chat", "quit", "settle"]
+    var settle: String?
+    var within: Double?
+    static let yamlKeys = ["start", "stop", "kill", "restart", "cut", "delay", "heal", "chat", "quit", "settle", "within"]
 }
 
-extension Step: Decodable {
+extension ScenarioStep: Decodable {
+    static let forms = "settle, start: NODE, stop: NODE, kill: NODE, restart: NODE, cut: SERVER, delay: {link: SERVER, ms: N}, heal: SERVER, chat: {from, to, text}, quit: {client, text}; optionally with within: SECONDS"
+
     public init(from decoder: Decoder) throws {
         if let s = try? decoder.singleValueContainer().decode(String.self), s == "settle" {
-            self = .settle
+            self.init(.settle)
             return
         }
         let spec = try decoder.singleValueContainer().decode(StepSpec.self)
-        let given = [spec.start.map { Step.start($0) }, spec.stop.map { .stop($0) }, spec.kill.map { .kill($0) },
+        var given = [spec.start.map { Step.start($0) }, spec.stop.map { .stop($0) }, spec.kill.map { .kill($0) },
+                     spec.restart.map { .restart($0) }, spec.cut.map { .cut($0) },
+                     spec.delay.map { .delay($0.link, milliseconds: $0.ms) }, spec.heal.map { .heal($0) },
                      spec.chat.map { .chat(from: $0.from, to: $0.to, text: $0.text) },
                      spec.quit.map { .quit(client: $0.client, text: $0.text ?? "") }].compactMap { $0 }
+        if spec.settle != nil { given.append(.settle) }
         guard given.count == 1 else {
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
-                debugDescription: "a step is one of: settle, start: NODE, stop: NODE, kill: NODE, chat: {from, to, text}, quit: {client, text}"))
+                debugDescription: "a step is one of: \(Self.forms)"))
         }
-        self = given[0]
+        if let w = spec.within, !(w > 0) {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "within must be a positive number of seconds"))
+        }
+        if case .delay(_, let ms) = given[0], !(0...60_000).contains(ms) {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "delay ms must be 0-60000"))
+        }
+        self.init(given[0], within: spec.within)
     }
 }
 
@@ -130,7 +189,7 @@ public struct Topology: Decodable, Sendable, YAMLKeyed {
     public var description: String?
     public var servers: [ServerSpec]
     public var clients: [ClientSpec]
-    public var steps: [Step]
+    public var steps: [ScenarioStep]
     public var expect: [String: NodeExpectation]
     /// Byte-level expectations: for a server, the first message (hex) received on each inbound server link.
     public var firstMessages: [String: [String]]
@@ -146,7 +205,7 @@ public struct Topology: Decodable, Sendable, YAMLKeyed {
         self.name = name
         self.servers = servers
         self.clients = clients
-        self.steps = steps
+        self.steps = steps.map { ScenarioStep($0) }
         self.expect = [:]
         self.firstMessages = [:]
     }
@@ -157,7 +216,7 @@ public struct Topology: Decodable, Sendable, YAMLKeyed {
         description = try c.decodeIfPresent(String.self, forKey: .description)
         servers = try c.decodeIfPresent([ServerSpec].self, forKey: .servers) ?? []
         clients = try c.decodeIfPresent([ClientSpec].self, forKey: .clients) ?? []
-        steps = try c.decodeIfPresent([Step].self, forKey: .steps) ?? []
+        steps = try c.decodeIfPresent([ScenarioStep].self, forKey: .steps) ?? []
         expect = try c.decodeIfPresent([String: NodeExpectation].self, forKey: .expect) ?? [:]
         firstMessages = try c.decodeIfPresent([String: [String]].self, forKey: .firstMessages) ?? [:]
     }

@@ -115,9 +115,15 @@ public enum TopologyLoader {
         let clientNames = Set(t.clients.map(\.name))
         let nodeNames = serverNames.union(clientNames)
         for (i, step) in t.steps.enumerated() {
-            switch step {
-            case .start(let n), .stop(let n), .kill(let n):
+            switch step.action {
+            case .start(let n), .stop(let n), .kill(let n), .restart(let n):
                 if !nodeNames.contains(n) { fail(["steps", i], "step \(i + 1): no node named '\(n)'") }
+            case .cut(let n), .heal(let n), .delay(let n, _):
+                if let s = t.server(named: n) {
+                    if s.upstream == nil { fail(["steps", i], "step \(i + 1): '\(n)' is a root server; name the server below the link to act on") }
+                } else {
+                    fail(["steps", i], "step \(i + 1): links are named by the server below them; '\(n)' is not a server")
+                }
             case .chat(let from, let to, _):
                 if !clientNames.contains(from) { fail(["steps", i], "step \(i + 1): chats are sent by clients; '\(from)' is not a client") }
                 if UInt32(to) == nil && !clientNames.contains(to) {

@@ -1,5 +1,6 @@
 import CRCCore
 import Foundation
+import NIOPosix
 
 /// Something the network got wrong: which node, which field, what was missing or extra.
 public struct Difference: Sendable, CustomStringConvertible, Equatable {
@@ -52,6 +53,8 @@ public struct RunOptions: Sendable {
     /// The default node commands are this package's executables, which arm their own parent-death
     /// signal; set false when `serverCommand`/`clientCommand` name other programs.
     public var nodesArmParentDeath = true
+    /// True once the user asked the run to stop (Ctrl-C): checks and steps give up at once.
+    public var interrupted: (@Sendable () -> Bool)?
 
     public init(serverCommand: [String], clientCommand: [String], logRoot: URL) {
         self.serverCommand = serverCommand
@@ -89,11 +92,16 @@ public final class ClusterRun: @unchecked Sendable {
     private var chatFlows: [String: Int] = [:]   // "server|src|dst|next" → chats that server must have logged
     private var unknownAnswers: [String: Int] = [:]  // "server|src|dst" → unknown-id answers logged
     private let lock = NSLock()
+    /// Relays on the server links that the scenario cuts, delays or heals, by downstream server.
+    public private(set) var relays: [String: LinkRelay] = [:]
+    private var relayGroup: MultiThreadedEventLoopGroup?
+    private let relayedLinks: Set<String>
 
     public init(topology: Topology, options: RunOptions, runID: String) throws {
         self.topology = topology
         self.options = options
         self.model = NetworkModel(topology: topology)
+        relayedLinks = Set(topology.steps.compactMap(\.action.faultedLink))
         runDir = options.logRoot.appendingPathComponent(runID)
         try FileManager.default.createDirectory(at: runDir, withIntermediateDirectories: true)
         let latest = options.logRoot.appendingPathComponent("latest")
@@ -152,14 +160,19 @@ public final class ClusterRun: @unchecked Sendable {
         var started: [(String, NodeProcess)] = []
         for name in names {
             let spec = topology.server(named: name)!
-            var args = ["--id", "\(spec.id)", "--servername", spec.name, "--port", "\(spec.port ?? 0)",
+            // A server that comes back takes its old port, where its downstream servers look for it.
+            let port = spec.port ?? servers[name].flatMap { $0.port > 0 ? $0.port : nil } ?? 0
+            var args = ["--id", "\(spec.id)", "--servername", spec.name, "--port", "\(port)",
                         "--info", spec.info ?? "", "--log-file", logFile(name).path,
                         "--monitor-port", "0", "--log-level", "debug", "--stderr-level", options.serverStderrLevel]
             if let up = spec.upstream {
                 guard let upNode = servers[up], upNode.process.isRunning else {
                     throw ClusterError("cannot start server '\(name)': its upstream '\(up)' is not running")
                 }
-                args += ["--connect_to_host", "127.0.0.1", "--connect_to_port", "\(upNode.port)"]
+                if model.cutLinks.contains(name) {
+                    throw ClusterError("cannot start server '\(name)' while its upstream link is cut: heal it first")
+                }
+                args += ["--connect_to_host", "127.0.0.1", "--connect_to_port", "\(try relayPort(for: name, upstreamPort: upNode.port))"]
             }
             let p = makeProcess(name, command: commandFor(server: true, node: name), arguments: args)
             try p.start()
@@ -187,6 +200,21 @@ public final class ClusterRun: @unchecked Sendable {
             servers[name] = ServerNode(process: p, port: port, monitorPort: ready["monitor_port"] as? Int, logFile: logFile(name))
             options.onProgress?("server \(name) ready on port \(port) (pid \(p.pid))")
         }
+    }
+
+    /// The port a server dials for its upstream: the upstream itself, or the relay crc-cluster puts
+    /// on that link when a step cuts, delays or heals it.
+    private func relayPort(for server: String, upstreamPort: Int) throws -> Int {
+        guard relayedLinks.contains(server) else { return upstreamPort }
+        if let relay = relays[server] { return relay.port }
+        let group = relayGroup ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        relayGroup = group
+        let relay = LinkRelay(name: server, targetPort: upstreamPort, loop: group.next())
+        do { try relay.start() } catch {
+            throw ClusterError("cannot open a relay for the link of '\(server)': \(error)")
+        }
+        relays[server] = relay
+        return relay.port
     }
 
     func startClients(_ names: [String]) throws {
@@ -263,6 +291,21 @@ public final class ClusterRun: @unchecked Sendable {
             break
         case .start(let name):
             if topology.server(named: name) != nil { try startServers([name]) } else { try startClients([name]) }
+        case .restart(let name):
+            let running = servers[name]?.process.isRunning ?? clients[name]?.isRunning ?? false
+            if running { try perform(.stop(name)) }
+            try perform(.start(name))
+        case .cut(let name):
+            guard let relay = relays[name] else { throw ClusterError("no relay on the link of '\(name)': is it running?") }
+            model.cut(name)
+            relay.cut()
+        case .delay(let name, let ms):
+            guard let relay = relays[name] else { throw ClusterError("no relay on the link of '\(name)': is it running?") }
+            relay.setDelay(.milliseconds(Int64(ms)))
+        case .heal(let name):
+            guard let relay = relays[name] else { throw ClusterError("no relay on the link of '\(name)': is it running?") }
+            model.heal(name)
+            relay.heal()
         case .stop(let name), .kill(let name):
             let killed: Bool
             if case .kill = step { killed = true } else { killed = false }
@@ -316,8 +359,8 @@ public final class ClusterRun: @unchecked Sendable {
 
     /// Polls until the network matches the model (and, with `final`, the hand-written
     /// expectations), or the deadline passes; returns what still differs.
-    public func check(final: Bool = false) -> [Difference] {
-        let deadline = Date().addingTimeInterval(options.settleTimeout)
+    public func check(final: Bool = false, within: TimeInterval? = nil) -> [Difference] {
+        let deadline = Date().addingTimeInterval(within ?? options.settleTimeout)
         var diffs: [Difference] = []
         var pause: UInt32 = 1_000
         var round = 0
@@ -328,6 +371,7 @@ public final class ClusterRun: @unchecked Sendable {
             options.onPhase?(String(format: "check round %d: %d differences (%.2f s)", round, diffs.count, Date().timeIntervalSince(t0)))
             if diffs.isEmpty { return [] }
             if diffs.contains(where: { $0.field == "process" }) { return diffs }  // a crash will not heal
+            if options.interrupted?() == true { return diffs }
             // Poll again soon, then less often: settling usually takes a few milliseconds, and every
             // poll costs the nodes work too.
             usleep(pause)
@@ -520,6 +564,9 @@ public final class ClusterRun: @unchecked Sendable {
             for p in running where p.isRunning { p.signal(SIGKILL) }
             for p in running { _ = p.waitForExit(timeout: 5) }
         }
+        for relay in relays.values { relay.close() }
+        try? relayGroup?.syncShutdownGracefully()
+        relayGroup = nil
         writeTimeline()
         return names.compactMap { name in
             if let p = servers[name]?.process {

@@ -18,6 +18,11 @@ public enum ScenarioRunner {
     public static func run(_ topology: Topology, options: RunOptions) -> ScenarioResult {
         let start = Date()
         var result = runTimed(topology, options: options)
+        if !result.passed, result.error == nil, options.interrupted?() == true {
+            result.error = "interrupted \(result.failedAt.map { "while checking \($0)" } ?? "")"
+            result.failedAt = nil
+            result.differences = []
+        }
         result.seconds = Date().timeIntervalSince(start)
         return result
     }
@@ -45,14 +50,22 @@ public enum ScenarioRunner {
                 return result
             }
             for (i, step) in topology.steps.enumerated() {
+                if options.interrupted?() == true {
+                    result.error = "interrupted before step \(i + 1) (\(step.summary))"
+                    return result
+                }
                 options.onProgress?("\(topology.displayName): step \(i + 1): \(step.summary)")
-                try run.perform(step)
-                diffs = run.check()
+                try run.perform(step.action)
+                diffs = run.check(within: step.within)
                 if !diffs.isEmpty {
                     result.failedAt = "step \(i + 1) (\(step.summary))"
                     result.differences = diffs
                     return result
                 }
+            }
+            if options.interrupted?() == true {
+                result.error = "interrupted before the final check"
+                return result
             }
             options.onProgress?("\(topology.displayName): final check")
             diffs = run.check(final: true)

@@ -1,0 +1,167 @@
+import NIOCore
+import NIOPosix
+
+/// A small TCP relay that sits on one server link, in the manner of Toxiproxy: the downstream
+/// server connects to the relay, the relay connects to the upstream, and bytes flow both ways.
+/// crc-cluster uses it to cut, delay and heal a link without root.
+///
+/// - `cut()` closes every connection through the relay and closes new ones as soon as they are
+///   accepted, so the downstream server sees its upstream go away and keeps trying to rejoin.
+/// - `setDelay(_:)` holds every chunk of bytes for that long before passing it on, in order.
+/// - `heal()` undoes both.
+///
+/// Every connection and all of the relay's state live on one event loop.
+public final class LinkRelay: @unchecked Sendable {
+    public let name: String
+    private let loop: EventLoop
+    private let targetHost: String
+    private let targetPort: Int
+    private var listener: Channel?
+    private var pairs: [ObjectIdentifier: Channel] = [:]
+    private var isCut = false
+    fileprivate var delay: TimeAmount = .zero
+
+    /// The port the downstream server connects to.
+    public private(set) var port = 0
+
+    public init(name: String, targetHost: String = "127.0.0.1", targetPort: Int, loop: EventLoop) {
+        self.name = name
+        self.loop = loop
+        self.targetHost = targetHost
+        self.targetPort = targetPort
+    }
+
+    /// Starts listening on a free loopback port.
+    public func start() throws {
+        let channel = try ServerBootstrap(group: loop)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.autoRead, value: false)
+            .childChannelInitializer { [self] inbound in
+                inbound.eventLoop.makeCompletedFuture { try self.accepted(inbound) }
+            }
+            .bind(host: "127.0.0.1", port: 0).wait()
+        listener = channel
+        port = channel.localAddress?.port ?? 0
+    }
+
+    public func cut() {
+        try? loop.submit { [self] in
+            isCut = true
+            for channel in pairs.values { channel.close(promise: nil) }
+        }.wait()
+    }
+
+    public func setDelay(_ amount: TimeAmount) {
+        try? loop.submit { [self] in delay = amount }.wait()
+    }
+
+    public func heal() {
+        try? loop.submit { [self] in
+            isCut = false
+            delay = .zero
+        }.wait()
+    }
+
+    public func close() {
+        try? loop.submit { [self] in
+            for channel in pairs.values { channel.close(promise: nil) }
+            listener?.close(promise: nil)
+        }.wait()
+    }
+
+    // MARK: Connections
+
+    /// A downstream connection arrived: connect it through, or close it while the link is cut.
+    private func accepted(_ inbound: Channel) throws {
+        guard !isCut else {
+            inbound.close(promise: nil)
+            return
+        }
+        let toUpstream = Forwarder(relay: self)
+        let toDownstream = Forwarder(relay: self)
+        toDownstream.partner = inbound
+        try inbound.pipeline.syncOperations.addHandler(toUpstream)
+        track(inbound)
+        ClientBootstrap(group: inbound.eventLoop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { outbound in
+                outbound.eventLoop.makeCompletedFuture { try outbound.pipeline.syncOperations.addHandler(toDownstream) }
+            }
+            .connect(host: targetHost, port: targetPort)
+            .whenComplete { [self] result in
+                switch result {
+                case .success(let outbound):
+                    track(outbound)
+                    if isCut || !inbound.isActive {
+                        outbound.close(promise: nil)
+                        inbound.close(promise: nil)
+                        return
+                    }
+                    toUpstream.partner = outbound
+                    inbound.setOption(.autoRead, value: true).whenComplete { _ in }
+                case .failure:
+                    inbound.close(promise: nil)  // the upstream is down: so is this link
+                }
+            }
+    }
+
+    private func track(_ channel: Channel) {
+        pairs[ObjectIdentifier(channel)] = channel
+        channel.closeFuture.whenComplete { [self] _ in pairs[ObjectIdentifier(channel)] = nil }
+    }
+}
+
+/// Reads one side and writes to the other, each chunk after the relay's current delay, in order.
+private final class Forwarder: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    unowned let relay: LinkRelay
+    var partner: Channel?
+    private var queue: CircularBuffer<(due: NIODeadline, bytes: ByteBuffer)> = []
+    private var timerArmed = false
+    private var closeWhenDrained = false
+
+    init(relay: LinkRelay) { self.relay = relay }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let bytes = unwrapInboundIn(data)
+        if relay.delay == .zero, queue.isEmpty {
+            partner?.writeAndFlush(bytes, promise: nil)
+        } else {
+            queue.append((.now() + relay.delay, bytes))
+            arm(context.eventLoop)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if queue.isEmpty { partner?.close(promise: nil) } else { closeWhenDrained = true }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+
+    private func arm(_ loop: EventLoop) {
+        guard !timerArmed, let head = queue.first else { return }
+        timerArmed = true
+        loop.scheduleTask(deadline: head.due) { [self] in
+            timerArmed = false
+            drain(loop)
+        }
+    }
+
+    private func drain(_ loop: EventLoop) {
+        let now = NIODeadline.now()
+        while let head = queue.first, head.due <= now {
+            queue.removeFirst()
+            partner?.write(head.bytes, promise: nil)
+        }
+        partner?.flush()
+        if queue.isEmpty {
+            if closeWhenDrained { partner?.close(promise: nil) }
+        } else {
+            arm(loop)
+        }
+    }
+}
