@@ -108,7 +108,10 @@ let package = Package(
         ),
         .testTarget(name: "CRCProtocolTests", dependencies: ["CRCProtocol"]),
         .testTarget(name: "CRCCoreTests", dependencies: ["CRCCore"]),
-        .testTarget(name: "CRCIntegrationTests", dependencies: ["CRCCluster", "CRCCore", "CRCProtocol", "crc-server", "crc-client"]),
+        .testTarget(name: "CRCIntegrationTests", dependencies: [
+            "CRCCluster", "CRCCore", "CRCProtocol", "crc-server", "crc-client",
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         .testTarget(name: "CRCClusterTests", dependencies: ["CRCCluster", "crc-cluster", "crc-server", "crc-client"]),
     ]
 )

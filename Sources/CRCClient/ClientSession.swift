@@ -391,7 +391,7 @@ public enum ClientApp {
     /// Opens `session`'s connection to its server; the session registers once it is up.
     static func connect(_ session: ClientSession, group: EventLoopGroup, timeout: TimeAmount) -> EventLoopFuture<Channel> {
         ClientBootstrap(group: group)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .connectTimeout(timeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

@@ -174,7 +174,7 @@ public enum ServerApp {
             ChannelOptions.Types.SocketOption(level: .init(IPPROTO_TCP), name: .init(name))
         }
         guard let options = channel.syncOptions else { throw ChannelError.operationUnsupported }
-        try options.setOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+        try options.setOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1)
         try options.setOption(ChannelOptions.socketOption(.so_keepalive), value: 1)
         try options.setOption(tcp(TCP_KEEPIDLE), value: SocketOptionValue(config.keepaliveIdle))
         try options.setOption(tcp(TCP_KEEPINTVL), value: SocketOptionValue(config.keepaliveInterval))

@@ -83,7 +83,7 @@ public final class LinkRelay: @unchecked Sendable {
         try inbound.pipeline.syncOperations.addHandler(toUpstream)
         track(inbound)
         ClientBootstrap(group: inbound.eventLoop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { outbound in
                 outbound.eventLoop.makeCompletedFuture { try outbound.pipeline.syncOperations.addHandler(toDownstream) }
             }
