@@ -106,6 +106,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // libFuzzer target for the frame parser and the server core: scripts/fuzz.sh builds and runs it.
+        .executableTarget(
+            name: "crc-fuzz",
+            dependencies: [
+                "CRCProtocol", "CRCCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "CRCProtocolTests", dependencies: ["CRCProtocol"]),
         .testTarget(name: "CRCCoreTests", dependencies: ["CRCCore"]),
         .testTarget(name: "CRCIntegrationTests", dependencies: [
