@@ -67,6 +67,34 @@ final class ClusterProcessTests: XCTestCase {
         XCTAssertTrue(out.contains("logs: "), out)
     }
 
+    /// A node that dies in the middle of a scenario fails it at once, with its exit status and the
+    /// last lines of its log; nothing waits for it to come back.
+    func testANodeThatDiesFailsTheScenarioWithItsExitAndLogTail() throws {
+        let file = tmp.appendingPathComponent("dies.yaml")
+        let client = Self.binDir.appendingPathComponent("crc-client").path
+        // y's input is cut after its first command, so it quits (exit 0) after the first check.
+        try """
+        servers:
+          - {id: 1, name: a}
+        clients:
+          - {id: 101, name: x, server: a}
+          - {id: 102, name: y, server: a, command: [sh, -c, 'head -n 1 | exec "$0" "$@"', "\(client)"]}
+        steps:
+          - settle
+          - chat: {from: x, to: y, text: never sent}
+        """.write(to: file, atomically: true, encoding: .utf8)
+        let started = Date()
+        let p = try cluster(["test", file.path, "--logs", tmp.appendingPathComponent("logs").path])
+        XCTAssertEqual(p.waitForExit(timeout: 60), .exited(1))
+        XCTAssertLessThan(Date().timeIntervalSince(started), 30, "a dead node must not make the run wait out deadlines")
+        _ = p.waitForLine(timeout: 5) { _ in false }
+        let out = p.stdoutLines.joined(separator: "\n")
+        XCTAssertTrue(out.contains("FAIL dies"), out)
+        XCTAssertTrue(out.contains("differences step 1 (settle)"), out)
+        XCTAssertTrue(out.contains("y process: exited unexpectedly (exit 0)"), out)
+        XCTAssertTrue(out.contains("y log: "), "the tail of its log: \(out)")
+    }
+
     func testInvalidFileIsRejectedBeforeAnythingStarts() throws {
         let file = tmp.appendingPathComponent("bad.yaml")
         try "servers:\n  - {id: 1, name: a, upstream: nowhere}\n".write(to: file, atomically: true, encoding: .utf8)

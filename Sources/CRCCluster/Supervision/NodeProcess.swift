@@ -41,9 +41,10 @@ public final class NodeProcess: @unchecked Sendable {
     public init(name: String, executable: String, arguments: [String], workingDirectory: URL? = nil,
                 environment: [String: String]? = nil, parentDeath: ParentDeath = .setpriv) {
         self.name = name
+        var env = environment ?? ProcessInfo.processInfo.environment
+        let executable = Self.resolve(executable, path: env["PATH"])
         self.executable = executable
         self.arguments = arguments
-        var env = environment ?? ProcessInfo.processInfo.environment
         env["CRC_DIE_WITH_PARENT"] = nil
         if parentDeath == .selfArmed {
             env["CRC_DIE_WITH_PARENT"] = String(getpid())
@@ -63,6 +64,16 @@ public final class NodeProcess: @unchecked Sendable {
         process.standardError = stderrPipe
     }
 
+    /// A bare command name (`sh`, `python3`) is looked up in PATH, as a shell would.
+    static func resolve(_ command: String, path: String?) -> String {
+        guard !command.contains("/") else { return command }
+        for dir in (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") {
+            let candidate = "\(dir)/\(command)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return command
+    }
+
     public var pid: Int32 { process.processIdentifier }
     public var isRunning: Bool { process.isRunning }
 
@@ -71,7 +82,8 @@ public final class NodeProcess: @unchecked Sendable {
 
     public func start() throws {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
-            throw SupervisionError("\(name): executable not found or not executable: \(executable)")
+            throw SupervisionError("\(name): executable not found or not executable: \(executable)"
+                                   + (executable.contains("/") ? "" : " (not in PATH either)"))
         }
         for (pipe, stream) in [(stdoutPipe, Stream.stdout), (stderrPipe, Stream.stderr)] {
             pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
