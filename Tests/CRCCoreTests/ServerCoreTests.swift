@@ -104,6 +104,43 @@ final class ServerCoreTests: XCTestCase {
         XCTAssertEqual(actions.filter { if case .log(.dropped) = $0 { return true } else { return false } }.count, 3)
     }
 
+    /// Servers 2 (link 1) and 3 (link 2) are adjacent; server 5 and client 105 are behind 3.
+    func twoAdjacentServers() -> ServerCore {
+        var core = ServerCore(id: 1, name: "a", info: "")
+        var actions: [Action] = []
+        core.linkOpened(LinkID(1), outbound: false, into: &actions)
+        core.linkOpened(LinkID(2), outbound: false, into: &actions)
+        core.receive(.serverRegistration(Registration(sourceID: 2, lastHopID: 0, name: "b", info: "")), on: LinkID(1), into: &actions)
+        core.receive(.serverRegistration(Registration(sourceID: 3, lastHopID: 0, name: "c", info: "")), on: LinkID(2), into: &actions)
+        core.receive(.serverRegistration(Registration(sourceID: 5, lastHopID: 3, name: "e", info: "")), on: LinkID(2), into: &actions)
+        core.receive(.clientRegistration(Registration(sourceID: 105, lastHopID: 3, name: "u", info: "")), on: LinkID(2), into: &actions)
+        return core
+    }
+
+    func testAServerLinkCannotClaimOrQuitHostsBehindAnotherLink() {
+        var core = twoAdjacentServers()
+        let before = core.hosts
+        var actions: [Action] = []
+        // Server 2 re-announces hosts known through 3 (the duplicate rule) ...
+        core.receive(.serverRegistration(Registration(sourceID: 5, lastHopID: 2, name: "fake", info: "")), on: LinkID(1), into: &actions)
+        core.receive(.clientRegistration(Registration(sourceID: 105, lastHopID: 2, name: "fake", info: "")), on: LinkID(1), into: &actions)
+        XCTAssertEqual(core.hosts, before, "the real holders keep their names and first links")
+        XCTAssertTrue(actions.contains { if case .log(.duplicateRefused(5, _, _)) = $0 { return true } else { return false } })
+        XCTAssertTrue(actions.contains { if case .log(.duplicateRefused(105, _, _)) = $0 { return true } else { return false } })
+        // ... and quits for them, and chats in their name: all dropped, nothing relayed.
+        actions.removeAll()
+        core.receive(.serverQuit(ServerQuit(sourceID: 5, replacementID: 0, text: "spoofed")), on: LinkID(1), into: &actions)
+        core.receive(.clientQuit(ClientQuit(sourceID: 105, text: "spoofed")), on: LinkID(1), into: &actions)
+        core.receive(.clientChat(ClientChat(sourceID: 105, destinationID: 3, text: "spoofed")), on: LinkID(1), into: &actions)
+        XCTAssertEqual(core.hosts, before, "nobody forgotten")
+        XCTAssertFalse(actions.contains { if case .send = $0 { return true } else { return false } }, "nothing relayed")
+        XCTAssertEqual(actions.filter { if case .log(.dropped) = $0 { return true } else { return false } }.count, 3)
+        // The same quit through the right link is honoured.
+        actions.removeAll()
+        core.receive(.serverQuit(ServerQuit(sourceID: 5, replacementID: 0, text: "bye")), on: LinkID(2), into: &actions)
+        XCTAssertNil(core.hosts[5])
+    }
+
     func testLargeSimulatedNetworkConverges() {
         // 300 servers in a balanced binary tree and 600 clients: every server learns every host.
         var sim = Simulation()
