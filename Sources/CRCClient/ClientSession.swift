@@ -96,11 +96,9 @@ public final class ClientSession: @unchecked Sendable {
             emit(["event": "refused", "id": .id(config.id), "text": .string(text)], human: "!!! \(text)")
             finish(.idRefused)
         case .userJoined(let u):
-            emit(["event": "user_joined", "id": .id(u.id), "name": .string(u.name), "info": .string(u.info)],
-                 human: "--> \(u.name) (\(u.id)) joined")
+            emitMembership("user_joined", id: u.id, ("info", u.info), ("name", u.name), human: "--> \(u.name) (\(u.id)) joined")
         case .userLeft(let id, let name, let text):
-            emit(["event": "user_left", "id": .id(id), "name": .string(name), "text": .string(text)],
-                 human: "<-- \(name) (\(id)) left: \(text)")
+            emitMembership("user_left", id: id, ("name", name), ("text", text), human: "<-- \(name) (\(id)) left: \(text)")
         case .chat(let from, let name, let text):
             var obj: [String: JSONValue] = ["event": "chat", "from": .id(from), "text": .string(text)]
             if let name { obj["name"] = .string(name) }
@@ -252,18 +250,38 @@ public final class ClientSession: @unchecked Sendable {
         ["id": .id(u.id), "name": .string(u.name), "info": .string(u.info)]
     }
 
-    private func emit(_ object: [String: JSONValue], human: String) {
+    /// Joins and leaves: N² of them in a network of N clients, so they are written without
+    /// building a JSON object (the same text `emit` would give: keys in order), and not at all on
+    /// a hosted client's stdout (crc-cluster asks for digests instead).
+    private func emitMembership(_ event: String, id: UInt32, _ a: (key: String, value: String), _ b: (key: String, value: String),
+                                human: @autoclosure () -> String) {
+        func line(stamp: Bool) -> String {
+            var out = "{\"event\":\"\(event)\",\"id\":\(id),\"\(a.key)\":"
+            JSONValue.quote(a.value, into: &out)
+            out += ",\"\(b.key)\":"
+            JSONValue.quote(b.value, into: &out)
+            if stamp { out += ",\"ts\":\"" + Self.now() + "\"" }
+            return out + "}"
+        }
+        if config.hostedName == nil {
+            writeOut(config.json ? line(stamp: false) : human())
+        }
+        if let logFile {
+            fputs(line(stamp: true) + "\n", logFile)
+            logDirty = true
+        }
+    }
+
+    private func emit(_ object: [String: JSONValue], human: @autoclosure () -> String) {
         if let hosted = config.hostedName {
-            let event = object["event"]
-            if event != "user_joined" && event != "user_left" {
-                var tagged = object
-                tagged["client"] = .string(hosted)
-                writeOut(Self.encode(tagged))
-            }
+            var tagged = object
+            tagged["client"] = .string(hosted)
+            writeOut(Self.encode(tagged))
         } else if config.json {
             writeOut(Self.encode(object))
-        } else if !human.isEmpty {
-            writeOut(human)
+        } else {
+            let text = human()
+            if !text.isEmpty { writeOut(text) }
         }
         if let logFile {
             var stamped = object
@@ -275,34 +293,7 @@ public final class ClientSession: @unchecked Sendable {
 
     static func encode(_ object: [String: JSONValue]) -> String { JSONValue.object(object).text }
 
-    private static let clock = TimestampCache()
-
-    static func now() -> String { clock.now() }
-}
-
-/// Log timestamps; the date and time part is formatted once per second.
-final class TimestampCache: @unchecked Sendable {
-    private var second: Int = -1
-    private var prefix = ""
-    private let lock = NIOLockedValueBox(())
-
-    func now() -> String {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        let micros = String(Int(ts.tv_nsec / 1000))
-        return lock.withLockedValue { _ in
-            if Int(ts.tv_sec) != second {
-                second = Int(ts.tv_sec)
-                var t = time_t(ts.tv_sec)
-                var tmv = tm()
-                gmtime_r(&t, &tmv)
-                let full = isoTimestamp(year: Int(tmv.tm_year) + 1900, month: Int(tmv.tm_mon) + 1, day: Int(tmv.tm_mday),
-                                        hour: Int(tmv.tm_hour), minute: Int(tmv.tm_min), second: Int(tmv.tm_sec), microsecond: 0)
-                prefix = String(full.dropLast(7))  // up to and including the "."
-            }
-            return prefix + String(repeating: "0", count: 6 - micros.count) + micros + "Z"
-        }
-    }
+    static func now() -> String { LogClock.shared.now() }
 }
 
 public struct ClientError: Error, CustomStringConvertible {

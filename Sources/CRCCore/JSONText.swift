@@ -86,13 +86,3 @@ public enum JSONValue: Sendable, Equatable, ExpressibleByStringLiteral, Expressi
         return out
     }
 }
-
-/// "YYYY-MM-DDTHH:MM:SS.ffffffZ" for a UTC time given as broken-down fields: the timestamp
-/// format of every node's JSON log, so that logs merge into one timeline by sorting.
-public func isoTimestamp(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, microsecond: Int) -> String {
-    func pad(_ v: Int, _ width: Int) -> String {
-        let s = String(v)
-        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
-    }
-    return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(microsecond, 6))Z"
-}

@@ -1,20 +1,40 @@
 import CRCCore
+import CRCTerminal
 import Logging
 import NIOConcurrencyHelpers
+import NIOCore
 #if canImport(Glibc)
 import Glibc
 #endif
-import Logging
 
-/// A swift-log handler that writes one JSON object a line: `ts`, `level`, `event` (the log
-/// message) and every metadata key. Integer metadata is written as JSON numbers.
-public struct JSONLogHandler: LogHandler {
-    public var logLevel: Logger.Level = .info
-    public var metadata: Logger.Metadata = [:]
-    private let sink: LineSink
+/// The server's log, both outputs in one swift-log handler: readable text on stderr and, with a
+/// log file, one JSON object a line (`ts`, `level`, `event` — the log message — then the event's
+/// metadata in key order, then the logger's own: `server`, `server_id`). Integer metadata is
+/// written as JSON numbers.
+///
+/// A busy server logs thousands of events a second, so the handler does little per line: the
+/// logger's metadata is rendered once, timestamps come from `LogClock`, and lines are buffered and
+/// written once per event-loop turn (see `LineSink`).
+public struct ServerLogHandler: LogHandler {
+    public var logLevel: Logger.Level {
+        get { min(textLevel, json == nil ? .critical : jsonLevel) }
+        set { textLevel = max(textLevel, newValue); jsonLevel = max(jsonLevel, newValue) }
+    }
+    public var metadata: Logger.Metadata = [:] {
+        didSet { render() }
+    }
+    private var textLevel: Logger.Level
+    private var jsonLevel: Logger.Level
+    private let text: LineSink
+    private let json: LineSink?
+    private var jsonSuffix = ""
+    private var textSuffix = ""
 
-    public init(sink: LineSink) {
-        self.sink = sink
+    public init(text: LineSink, textLevel: Logger.Level, json: LineSink?, jsonLevel: Logger.Level) {
+        self.text = text
+        self.textLevel = textLevel
+        self.json = json
+        self.jsonLevel = jsonLevel
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -22,32 +42,47 @@ public struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(event: LogEvent) {
-        var line = "{\"ts\":\(JSON.string(Self.timestamp())),\"level\":\(JSON.string(event.level.rawValue)),\"event\":\(JSON.string(event.message.description))"
-        let merged = event.metadata.map { metadata.merging($0) { $1 } } ?? metadata
-        for key in merged.keys.sorted() {
-            line += ",\(JSON.string(key)):\(JSON.value(merged[key]!))"
+    private mutating func render() {
+        jsonSuffix = ""
+        textSuffix = ""
+        for key in metadata.keys.sorted() {
+            jsonSuffix += "," + JSON.string(key) + ":" + JSON.value(metadata[key]!)
+            textSuffix += " \(key)=\(metadata[key]!)"
         }
-        line += "}\n"
-        sink.write(line)
     }
 
-    static func timestamp() -> String {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        var t = time_t(ts.tv_sec)
-        var tmv = tm()
-        gmtime_r(&t, &tmv)
-        return isoTimestamp(year: Int(tmv.tm_year) + 1900, month: Int(tmv.tm_mon) + 1, day: Int(tmv.tm_mday),
-                            hour: Int(tmv.tm_hour), minute: Int(tmv.tm_min), second: Int(tmv.tm_sec),
-                            microsecond: Int(ts.tv_nsec / 1000))
+    public func log(event: LogEvent) {
+        let ts = LogClock.shared.now()
+        let keys = event.metadata.map { $0.keys.sorted() } ?? []
+        if let json, event.level >= jsonLevel {
+            var line = "{\"ts\":\"" + ts + "\",\"level\":\"" + event.level.rawValue + "\",\"event\":"
+            JSONValue.quote(event.message.description, into: &line)
+            for key in keys {
+                line += ","
+                JSONValue.quote(key, into: &line)
+                line += ":" + JSON.value(event.metadata![key]!)
+            }
+            line += jsonSuffix + "}\n"
+            json.write(line)
+        }
+        if event.level >= textLevel {
+            var line = ts + " " + event.level.rawValue + " " + event.message.description
+            for key in keys { line += " \(key)=\(event.metadata![key]!)" }
+            line += textSuffix + "\n"
+            text.write(line)
+        }
     }
 }
 
-/// Appends whole lines to a file, each line flushed as it is written so followers see it at once.
+/// Appends whole lines to a file. Lines are buffered and written together once per turn of the
+/// event loop given to `flushOnTurn` (so a burst of events costs one write, and a reader following
+/// the file sees each burst a moment after it happened); without one, each line is written at once.
+/// `flush()` writes what is buffered; the server calls it before it exits.
 public final class LineSink: @unchecked Sendable {
     private let file: UnsafeMutablePointer<FILE>
     private let lock = NIOLock()
+    private var loop: EventLoop?
+    private var flushPending = false
 
     public init(path: String) throws {
         guard let f = fopen(path, "a") else {
@@ -56,9 +91,35 @@ public final class LineSink: @unchecked Sendable {
         file = f
     }
 
+    /// stderr, as a sink.
+    public static let standardError = LineSink(file: fdopen(2, "w"))
+
+    private init(file: UnsafeMutablePointer<FILE>) {
+        self.file = file
+    }
+
+    /// From now on, write once per turn of `loop` instead of once per line.
+    public func flushOnTurn(of loop: EventLoop) {
+        lock.withLock { self.loop = loop }
+    }
+
     public func write(_ line: String) {
-        lock.withLock {
+        let schedule: EventLoop? = lock.withLock {
             fputs(line, file)
+            guard let loop else {
+                fflush(file)
+                return nil
+            }
+            if flushPending { return nil }
+            flushPending = true
+            return loop
+        }
+        schedule?.execute { self.flush() }
+    }
+
+    public func flush() {
+        lock.withLock {
+            flushPending = false
             fflush(file)
         }
     }

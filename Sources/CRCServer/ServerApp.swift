@@ -34,13 +34,10 @@ public enum ServerApp {
             printError("crc-server: \(error)")
             return .failure
         }
-        var configuredLogger = Logger(label: "crc-server") { label in
-            var text = StreamLogHandler.standardError(label: label)
-            text.logLevel = max(config.stderrLevel ?? config.logLevel, config.logLevel)
-            guard let jsonSink else { return text }
-            var json = JSONLogHandler(sink: jsonSink)
-            json.logLevel = config.logLevel
-            return MultiplexLogHandler([text, json])
+        let textSink = LineSink.standardError
+        var configuredLogger = Logger(label: "crc-server") { _ in
+            ServerLogHandler(text: textSink, textLevel: max(config.stderrLevel ?? config.logLevel, config.logLevel),
+                             json: jsonSink, jsonLevel: config.logLevel)
         }
         configuredLogger.logLevel = config.logLevel
         configuredLogger[metadataKey: "server"] = .string(config.name)
@@ -50,6 +47,13 @@ public enum ServerApp {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
         let loop = group.next()
+        // Log lines are written once per turn of the loop, and whatever is left before exiting.
+        textSink.flushOnTurn(of: loop)
+        jsonSink?.flushOnTurn(of: loop)
+        defer {
+            textSink.flush()
+            jsonSink?.flush()
+        }
         let runtime = ServerRuntime(configuration: config, eventLoop: loop, logger: logger)
         defer { try? loop.submit { runtime.abandon() }.wait() }
 

@@ -55,7 +55,7 @@ final class FaultTests: XCTestCase {
         relay.heal()
         h.waitForState(alpha, "alpha knows beta and bob again") { Set($0.hosts.map(\.id)) == [2, 101, 102] }
         XCTAssertNotNil(ann.waitForEvent("user_joined", from: annMark, timeout: h.timeout) { $0["id"] as? Int == 102 })
-        XCTAssertTrue(log(beta).contains("\"event\":\"rejoined\""))
+        XCTAssertTrue(h.waitForLog(beta, containing: "\"event\":\"rejoined\""))
         let again = bob.stdoutLines.count
         ann.send(line: "msg 102 healed")
         XCTAssertEqual(bob.waitForEvent("chat", from: again, timeout: h.timeout)?["text"] as? String, "healed")

@@ -73,6 +73,22 @@ final class Harness {
         return last
     }
 
+    /// Waits until a server's JSON log has a line for which `matches` holds (servers write their
+    /// log once per event-loop turn, a moment after the event), or the deadline passes.
+    func waitForLog(_ server: Server, timeout: TimeInterval? = nil, _ matches: (Substring) -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout ?? self.timeout)
+        repeat {
+            let text = (try? String(contentsOf: server.log, encoding: .utf8)) ?? ""
+            if text.split(separator: "\n").contains(where: matches) { return true }
+            usleep(5_000)  // poll interval; the loop ends on the condition
+        } while Date() < deadline
+        return false
+    }
+
+    func waitForLog(_ server: Server, containing needle: String) -> Bool {
+        waitForLog(server) { $0.contains(needle) }
+    }
+
     /// A blocking TCP connection to a loopback port (10 s receive timeout), for tests that speak
     /// raw bytes; `receiveBuffer` shrinks the kernel's buffer to make a slow reader quickly.
     static func rawConnect(port: Int, receiveBuffer: Int32? = nil) throws -> Int32 {

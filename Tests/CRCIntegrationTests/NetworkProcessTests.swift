@@ -46,7 +46,7 @@ final class NetworkProcessTests: XCTestCase {
         let sc = h.waitForState(c, "gamma counted the chat") { s in s.links.contains { $0.peerID == 103 && $0.messagesOut >= 4 } }
         XCTAssertNotNil(sc)
         for (server, next) in [(a, 2), (b, 3), (c, 103)] {
-            let routed = try String(contentsOf: server.log, encoding: .utf8).split(separator: "\n").contains {
+            let routed = h.waitForLog(server) {
                 $0.contains("\"event\":\"chat\"") && $0.contains("\"next_hop\":\(next)") && $0.contains("\"destination\":103")
             }
             XCTAssertTrue(routed, "\(server.process.name) logged the chat with next hop \(next)")
@@ -114,9 +114,8 @@ final class NetworkProcessTests: XCTestCase {
         XCTAssertNotNil(ann.waitForEvent("user_joined", timeout: h.timeout) { $0["id"] as? Int == 102 }, "ann addresses bob by name")
         ann.send(line: "msg bob still fine")
         XCTAssertEqual(bob.waitForEvent("chat", from: mark, timeout: h.timeout)?["text"] as? String, "still fine")
-        let log = try String(contentsOf: a.log, encoding: .utf8)
-        XCTAssertTrue(log.contains("unknown message type 0x42"), "the reason is logged")
-        XCTAssertTrue(log.contains("exceeds the limit"), "the reason is logged")
+        XCTAssertTrue(h.waitForLog(a, containing: "unknown message type 0x42"), "the reason is logged")
+        XCTAssertTrue(h.waitForLog(a, containing: "exceeds the limit"), "the reason is logged")
         XCTAssertTrue(a.process.isRunning)
     }
 
