@@ -54,24 +54,33 @@ struct CommonOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Clients per process. 1 (the default) runs every client as its own crc-client; more shares processes, for thousands of clients.",
                                 valueName: "n"))
     var clientsPerProcess = 1
-    @Option(help: ArgumentHelp("What servers print to the terminal (their log files always get everything): debug, info, warning, error.",
+    @Option(help: ArgumentHelp("What servers print to the terminal (their log files always get everything): debug, info, warning, error. By default info, or warning for networks of more than \(CommonOptions.chattyNetwork) nodes, whose servers log a line for every host that joins.",
                                valueName: "level"))
-    var serverOutput = "info"
+    var serverOutput: String?
+
+    /// Above this many nodes, servers only print warnings unless asked: every join is a line at
+    /// every server, N² lines that nobody can read and that cost the run time.
+    static let chattyNetwork = 100
 
     func validate() throws {
-        guard ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(serverOutput) else {
+        if let level = serverOutput, !["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) {
             throw ValidationError("--server-output must be one of debug, info, warning, error")
         }
         guard clientsPerProcess >= 1 else { throw ValidationError("--clients-per-process must be at least 1") }
         guard settleTimeout > 0 else { throw ValidationError("--settle-timeout must be positive") }
     }
 
-    func runOptions() -> RunOptions {
+    /// The level servers print at, for a network of `nodes` nodes.
+    func serverOutputLevel(nodes: Int) -> String {
+        serverOutput ?? (nodes > Self.chattyNetwork ? "warning" : "info")
+    }
+
+    func runOptions(nodes: Int) -> RunOptions {
         let commands = defaultCommands()
         var options = RunOptions(serverCommand: commands.server, clientCommand: commands.client, logRoot: URL(fileURLWithPath: logs))
         options.settleTimeout = settleTimeout
         options.clientsPerProcess = clientsPerProcess
-        options.serverStderrLevel = serverOutput
+        options.serverStderrLevel = serverOutputLevel(nodes: nodes)
         options.hostCommand = [selfPath(), "crc-client-host"]
         return options
     }
@@ -141,7 +150,8 @@ struct Up: ParsableCommand {
         let topology = try loadOrExit(file)
         let console = Console(color: noColor ? false : nil, prefix: !noPrefix)
         console.register(topology.servers.map(\.name) + topology.clients.map(\.name))
-        var options = common.runOptions()
+        let nodes = topology.servers.count + topology.clients.count
+        var options = common.runOptions(nodes: nodes)
         let quiet = exitWhenSettled
         options.onOutput = { node, stream, line in
             if !quiet { console.line(node, line, stream: stream) }
@@ -177,6 +187,9 @@ struct Up: ParsableCommand {
         var failed = false
         do {
             console.say("starting \(topology.servers.count) servers and \(topology.clients.count) clients from \(file); logs in \(run.runDir.path)")
+            if common.serverOutput == nil, options.serverStderrLevel != "info" {
+                console.say("\(nodes) nodes: servers print warnings only (--server-output info prints every event; the logs have them all)")
+            }
             try run.launchAll()
             options.onPhase?("checking that every node converged")
             let diffs = run.check()
@@ -303,7 +316,7 @@ struct Test: ParsableCommand {
         }
         if invalid { throw ExitCode(2) }
 
-        var options = common.runOptions()
+        var options = common.runOptions(nodes: 0)
         let console = Console(color: nil, prefix: false)
         let results = ResultsBox(count: topologies.count)
         let t0 = Date()
@@ -337,7 +350,9 @@ struct Test: ParsableCommand {
                 break
             }
             group.enter()
-            let opts = options
+            var scenarioOptions = options
+            scenarioOptions.serverStderrLevel = common.serverOutputLevel(nodes: t.servers.count + t.clients.count)
+            let opts = scenarioOptions
             let thread = Thread {
                 let r = ScenarioRunner.run(t, options: opts)
                 results.set(i, r)
