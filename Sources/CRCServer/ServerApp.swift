@@ -27,6 +27,12 @@ public struct StartupError: Error, CustomStringConvertible {
 /// Runs one server until it is told to stop. All of it lives on a single event loop.
 public enum ServerApp {
     public static func run(_ config: ServerConfiguration) -> ServerExitCode {
+        #if os(Linux)
+        // Buffers over 512 KiB (large bursts of queued writes) get pages of their own, which go
+        // back to the system when freed. (glibc otherwise raises this threshold after the first
+        // such free, and later bursts leave their pages in the heap.)
+        _ = glibcMallopt(-3 /* M_MMAP_THRESHOLD */, 512 * 1024)
+        #endif
         let jsonSink: LineSink?
         do {
             jsonSink = try config.logFile.map { try LineSink(path: $0) }

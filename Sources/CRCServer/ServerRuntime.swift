@@ -191,6 +191,10 @@ public final class ServerRuntime: @unchecked Sendable {
         let idleFor = NIODeadline.now() - lastActivity
         if idleFor >= .seconds(1) {
             trimScheduled = false
+            // Outbound buffers keep the capacity of the largest burst they carried: let it go.
+            for ctx in links.values where !ctx.dirty && ctx.pending.capacity > 1024 {
+                ctx.pending = ctx.channel.allocator.buffer(capacity: 0)
+            }
             #if os(Linux)
             _ = glibcMallocTrim(0)
             #endif
@@ -440,4 +444,8 @@ final class LinkEventsHandler: ChannelInboundHandler {
 /// glibc's malloc_trim(3), which the Glibc module does not export.
 @_silgen_name("malloc_trim")
 func glibcMallocTrim(_ pad: Int) -> Int32
+
+/// glibc's mallopt(3).
+@_silgen_name("mallopt")
+func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
 #endif
