@@ -16,12 +16,12 @@ public struct ClientCLI: ParsableCommand {
           *** Welcome ...        --> name (id) joined        <-- name (id) left: text
           [name] chat text       !!! status text (unknown id, duplicate id)
 
-        With --json, every event is one JSON object a line on stdout, for programs (crc-cluster
-        drives clients this way): registered, refused, user_joined, user_left, chat, status,
-        disconnected, error, users, state. The `state` command prints known users, the chat log and
+        With --json, every event is one JSON object a line on stdout, for programs (crc-cluster \
+        drives clients this way): registered, refused, user_joined, user_left, chat, status, \
+        disconnected, error, users, state. The `state` command prints known users, the chat log and \
         the status log.
 
-        EXIT STATUS: 0 after /quit, end of input or SIGINT; 1 when the server cannot be reached;
+        EXIT STATUS: 0 after /quit, end of input or SIGINT; 1 when the server cannot be reached; \
         2 when the id was refused as a duplicate; 3 when the server closed the connection; 64 for bad options.
         """)
 

@@ -15,28 +15,28 @@ public struct ServerCLI: ParsableCommand {
           crc-server --id 1 --servername theshire --port 31101 --info "Home of the hobbits" --log-file theshire.log
           crc-server --id 2 --servername rivendale --port 0 --info x --connect_to_host theshire --connect_to_port 31101
 
-        UPSTREAM: in the seed, --connect_to_host is the upstream server's *name* and the address is
-        always this machine. A bare name without dots (theshire) therefore means 127.0.0.1; an IP
+        UPSTREAM: in the seed, --connect_to_host is the upstream server's *name* and the address is \
+        always this machine. A bare name without dots (theshire) therefore means 127.0.0.1; an IP \
         address, `localhost`, or a dotted host name is connected to as given.
 
-        READY: once listening (and, with an upstream, accepted by it) the server prints one JSON
-        line on stdout: {"event":"ready","id":..,"name":..,"host":..,"port":..,"monitor_port":..,"pid":..}.
+        READY: once listening (and, with an upstream, accepted by it) the server prints one JSON \
+        line on stdout: {"event":"ready","id":..,"name":..,"host":..,"port":..,"monitor_port":..,"pid":..}. \
         With --port 0 that line tells which port was chosen.
 
-        STATE: with --monitor-port, `GET http://HOST:PORT/state` returns the whole state as JSON
-        (known hosts with kind, name, info and first link; adjacent servers and clients; status log;
+        STATE: with --monitor-port, `GET http://HOST:PORT/state` returns the whole state as JSON \
+        (known hosts with kind, name, info and first link; adjacent servers and clients; status log; \
         per-link message and byte counters and bytes pending) without disturbing the server.
 
-        LOGS: readable text on stderr; with --log-file, one JSON object a line. At --log-level debug
+        LOGS: readable text on stderr; with --log-file, one JSON object a line. At --log-level debug \
         every routed chat and forwarded registration is logged with its next hop.
 
-        EXIT STATUS: 0 after SIGINT/SIGTERM (the server announces its departure first);
-        1 when it cannot start (port in use, upstream unreachable, log file unwritable);
+        EXIT STATUS: 0 after SIGINT/SIGTERM (the server announces its departure first); \
+        1 when it cannot start (port in use, upstream unreachable, log file unwritable); \
         2 when the upstream refused its id as a duplicate; 64 for bad options.
 
-        LOST UPSTREAM: a server whose upstream link closes (the upstream stopped, crashed, or the
-        link was cut) forgets everything behind it, tells its side of the tree, and keeps trying to
-        reconnect to the same address (0.1 s, doubling to 1 s). When the upstream is back it
+        LOST UPSTREAM: a server whose upstream link closes (the upstream stopped, crashed, or the \
+        link was cut) forgets everything behind it, tells its side of the tree, and keeps trying to \
+        reconnect to the same address (0.1 s, doubling to 1 s). When the upstream is back it \
         registers again and both sides exchange what they know. --no-rejoin disables this.
         """)
 

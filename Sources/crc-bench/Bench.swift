@@ -23,8 +23,9 @@ struct Relay: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Start a chain of crc-server processes, pipeline chats from a client on the first to a client on the last.",
         discussion: """
-        Prints messages per second and loss for N pipelined chats (median of --runs), latency p50/p99
+        Prints messages per second and loss for N pipelined chats (median of --runs), latency p50/p99 \
         with one message in flight, and each idle server's resident memory and CPU use.
+
         Build in release mode first: swift build -c release && .build/release/crc-bench relay
         """)
 

@@ -16,9 +16,9 @@ struct CRCClusterCommand: ParsableCommand {
         Run tests:    crc-cluster test topologies/seed --junit results.xml
         Make a tree:  crc-cluster gen --servers 100 --clients 1000 --shape balanced > big.yaml
 
-        Every node is its own process. crc-server and crc-client are taken from the folder of
-        crc-cluster when they are there (after `swift build`), otherwise crc-cluster runs them
-        itself; a node's `command:` in the topology overrides either. Each run writes
+        Every node is its own process. crc-server and crc-client are taken from the folder of \
+        crc-cluster when they are there (after `swift build`), otherwise crc-cluster runs them \
+        itself; a node's `command:` in the topology overrides either. Each run writes \
         logs/<run-id>/<node>.log and logs/<run-id>/timeline.log; logs/latest is the newest run.
         """,
         subcommands: [Up.self, Test.self, Validate.self, Gen.self, ServerCLI.self, ClientCLI.self, ClientHostCommand.self])
@@ -126,16 +126,16 @@ struct Up: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Start every server and client of a topology and stream their output until Ctrl-C.",
         discussion: """
-        Servers start once their upstream listens, clients once their server does; readiness is
-        reported by each process, never assumed. When the network has converged to what the
-        topology implies, a summary (tree, pids, ports, log files) is printed and every node's
+        Servers start once their upstream listens, clients once their server does; readiness is \
+        reported by each process, never assumed. When the network has converged to what the \
+        topology implies, a summary (tree, pids, ports, log files) is printed and every node's \
         output is streamed, prefixed with its name.
 
-        Ctrl-C (or SIGTERM/SIGHUP) stops the nodes gracefully in reverse order (clients, leaf
-        servers, root); a second Ctrl-C kills them at once. No node outlives crc-cluster, even if
+        Ctrl-C (or SIGTERM/SIGHUP) stops the nodes gracefully in reverse order (clients, leaf \
+        servers, root); a second Ctrl-C kills them at once. No node outlives crc-cluster, even if \
         it is killed with SIGKILL.
 
-        EXIT STATUS: 0 stopped by request; 1 a node failed to start, crashed, or the network did
+        EXIT STATUS: 0 stopped by request; 1 a node failed to start, crashed, or the network did \
         not converge; 2 the topology file is invalid.
         """)
 
@@ -277,16 +277,22 @@ struct Test: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run scenario files and folders; independent scenarios run in parallel.",
         discussion: """
-        After launch, after every step, and at the end, each scenario's network must converge to
-        what its topology implies (every server's hosts, first links, neighbours and status log;
-        every client's users, status log and chat log; the path of every chat, hop by hop, in the
+        After launch, after every step, and at the end, each scenario's network must converge to \
+        what its topology implies (every server's hosts, first links, neighbours and status log; \
+        every client's users, status log and chat log; the path of every chat, hop by hop, in the \
         servers' logs), plus any hand-written expectations, within the settle timeout.
 
-        Ctrl-C (or SIGTERM/SIGHUP) stops the run: scenarios running at that moment fail as
-        "interrupted", their networks are torn down as usual (logs and timeline kept), scenarios
+        STEPS: start/stop/kill/restart NODE; chat {from, to, text}; quit {client, text}; settle; \
+        and link faults, naming a link by the server below it: cut SERVER, delay {link: SERVER, \
+        ms: N}, heal SERVER (crc-cluster routes that link through a relay of its own to do it). \
+        Any step may add `within: SECONDS` to tighten the settle deadline after it. Servers rejoin \
+        a lost upstream by themselves, so a restarted server gets its subtree back.
+
+        Ctrl-C (or SIGTERM/SIGHUP) stops the run: scenarios running at that moment fail as \
+        "interrupted", their networks are torn down as usual (logs and timeline kept), scenarios \
         not yet started are skipped, and the results so far are printed.
 
-        EXIT STATUS: 0 when every scenario passes; 1 when any fails; 2 when a file is invalid;
+        EXIT STATUS: 0 when every scenario passes; 1 when any fails; 2 when a file is invalid; \
         130 when interrupted.
         """)
 
