@@ -44,6 +44,23 @@ final class ClusterProcessTests: XCTestCase {
         XCTAssertTrue(xml.contains("tests=\"26\" failures=\"0\""), xml)
     }
 
+    /// Many clients per process (the mode for thousands of clients) passes the same scenarios,
+    /// faults and restarts included: each hosted client keeps its own connection, state and log.
+    func testClientsSharingProcessesPassTheSameScenarios() throws {
+        let logs = tmp.appendingPathComponent("logs")
+        let p = try cluster(["test", "topologies/tree.yaml", "topologies/faults", "--clients-per-process", "3", "--logs", logs.path])
+        let status = p.waitForExit(timeout: 120)
+        _ = p.waitForLine(timeout: 5) { _ in false }
+        let out = p.stdoutLines.joined(separator: "\n")
+        XCTAssertEqual(status, .exited(0), out + p.stderrLines.joined(separator: "\n"))
+        XCTAssertTrue(out.contains("4 passed, 0 failed"), out)
+        // Hosted: far fewer client processes than clients, and still one log file per client.
+        let run = try FileManager.default.contentsOfDirectory(atPath: logs.path).filter { $0.contains("-tree-") }
+        let files = try FileManager.default.contentsOfDirectory(atPath: logs.appendingPathComponent(run[0]).path)
+        XCTAssertEqual(files.filter { $0.hasPrefix("clients-") && $0.hasSuffix(".json") }.count, 3, "\(files)")
+        XCTAssertTrue(files.contains("frodo.log"), "\(files)")
+    }
+
     func testAWrongExpectationFailsWithWhatDiffered() throws {
         let file = tmp.appendingPathComponent("wrong.yaml")
         try """
