@@ -9,8 +9,8 @@ import Glibc
 
 /// The server's log, both outputs in one swift-log handler: readable text on stderr and, with a
 /// log file, one JSON object a line (`ts`, `level`, `event` — the log message — then the event's
-/// metadata in key order, then the logger's own: `server`, `server_id`). Integer metadata is
-/// written as JSON numbers.
+/// metadata in key order, then the logger's own: `server`, `server_id`, names no event uses).
+/// Integer metadata is written as JSON numbers.
 ///
 /// A busy server logs thousands of events a second, so the handler does little per line: the
 /// logger's metadata is rendered once, timestamps come from `LogClock`, and lines are buffered and
@@ -47,8 +47,14 @@ public struct ServerLogHandler: LogHandler {
         textSuffix = ""
         for key in metadata.keys.sorted() {
             jsonSuffix += "," + JSON.string(key) + ":" + JSON.value(metadata[key]!)
-            textSuffix += " \(key)=\(metadata[key]!)"
+            textSuffix += " " + key + "=" + Self.textValue(metadata[key]!)
         }
+    }
+
+    static func textValue(_ value: Logger.Metadata.Value) -> String {
+        if case .array(let items) = value { return "[" + items.map(textValue).joined(separator: ",") + "]" }
+        let text = value.description
+        return text.isEmpty || text.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" }) ? JSON.string(text) : text
     }
 
     public func log(event: LogEvent) {
@@ -66,8 +72,11 @@ public struct ServerLogHandler: LogHandler {
             json.write(line)
         }
         if event.level >= textLevel {
-            var line = ts + " " + event.level.rawValue + " " + event.message.description
-            for key in keys { line += " \(key)=\(event.metadata![key]!)" }
+            // For a person: the time of day to the millisecond (the file has the full timestamp),
+            // and values quoted when they hold spaces.
+            let time = ts.dropFirst(11).prefix(12)
+            var line = time + " " + event.level.rawValue + " " + event.message.description
+            for key in keys { line += " " + key + "=" + Self.textValue(event.metadata![key]!) }
             line += textSuffix + "\n"
             text.write(line)
         }

@@ -89,7 +89,7 @@ public final class ServerRuntime: @unchecked Sendable {
     func linkOpened(channel: Channel, outbound: Bool) -> LinkContext? {
         eventLoop.preconditionInEventLoop()
         if !outbound, links.count >= configuration.maxConnections {
-            logger.warning("connection_refused", metadata: ["remote": .string(channel.remoteAddress?.description ?? "?"),
+            logger.warning("connection_refused", metadata: ["remote": .string(Self.describe(channel.remoteAddress)),
                                                             "reason": .string("already \(links.count) connections (--max-connections)")])
             channel.close(promise: nil)
             return nil
@@ -97,7 +97,7 @@ public final class ServerRuntime: @unchecked Sendable {
         let id = LinkID(nextLink)
         nextLink += 1
         let ctx = LinkContext(id: id, channel: channel, outbound: outbound,
-                              remote: channel.remoteAddress?.description ?? "?",
+                              remote: Self.describe(channel.remoteAddress),
                               pending: channel.allocator.buffer(capacity: 0))
         links[id] = ctx
         byChannel[ObjectIdentifier(channel)] = ctx
@@ -114,6 +114,12 @@ public final class ServerRuntime: @unchecked Sendable {
             }
         }
         return ctx
+    }
+
+    /// "127.0.0.1:40313" (NIO's own description reads "[IPv4]127.0.0.1/127.0.0.1:40313").
+    static func describe(_ address: SocketAddress?) -> String {
+        guard let address, let ip = address.ipAddress, let port = address.port else { return address?.description ?? "?" }
+        return address.protocol == .inet6 ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }
 
     @inline(__always)
@@ -356,7 +362,7 @@ public final class ServerRuntime: @unchecked Sendable {
         case .serverQuit(let id, let text):
             logger.info("server_quit", metadata: ["id": .stringConvertible(id), "text": .string(text)])
         case .hostsLost(let server, let lost):
-            logger.info("hosts_lost", metadata: ["server": .stringConvertible(server), "lost": .array(lost.map { .stringConvertible($0) })])
+            logger.info("hosts_lost", metadata: ["behind": .stringConvertible(server), "lost": .array(lost.map { .stringConvertible($0) })])
         case .dropped(let reason, let link):
             logger.warning("dropped", metadata: ["reason": .string(reason), "link": .stringConvertible(link.rawValue)])
         }
