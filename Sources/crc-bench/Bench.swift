@@ -188,17 +188,7 @@ final class RawClient: @unchecked Sendable {
 
     init(port: Int, id: UInt32) throws {
         self.id = id
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var one: Int32 = 1
-        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard rc == 0 else { throw SupervisionError("cannot connect to port \(port)") }
+        fd = try BlockingSocket.connect(port: port, noDelay: true)
         try writeAll(Array(Message.clientRegistration(Registration(sourceID: id, lastHopID: 0, name: "bench\(id)", info: "")).encoded.readableBytesView))
         _ = try readUntil(timeout: 10) { if case .status(let s) = $0, s.code == .welcome { return true }; return false }
     }

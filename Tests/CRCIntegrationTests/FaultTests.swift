@@ -47,7 +47,7 @@ final class FaultTests: XCTestCase {
         XCTAssertNotNil(ann.waitForEvent("user_left", timeout: h.timeout) { $0["id"] as? Int == 102 })
         XCTAssertNotNil(bob.waitForEvent("user_left", timeout: h.timeout) { $0["id"] as? Int == 101 })
         // beta keeps trying; the relay refuses it while the link is cut.
-        XCTAssertTrue(waitUntil(h.timeout) { self.log(beta).components(separatedBy: "\"event\":\"rejoin_attempt\"").count > 2 })
+        XCTAssertTrue(Harness.poll(timeout: h.timeout) { self.log(beta).components(separatedBy: "\"event\":\"rejoin_attempt\"").count > 2 })
         XCTAssertEqual(try MonitorClient.fetchState(port: alpha.monitorPort).adjacentServers, [])
 
         // Heal: beta's next attempt gets through; everyone knows everyone again.
@@ -99,7 +99,7 @@ final class FaultTests: XCTestCase {
         XCTAssertNotNil(p.waitForLine(timeout: harness.timeout) { $0 == "peer vanished" }, p.stderrLines.joined(separator: "\n"))
         let vanished = Date()
         // idle 1 s + 2 probes 1 s apart: about 3 s. Nothing else can close this link.
-        let dropped = waitUntil(15) {
+        let dropped = Harness.poll(timeout: 15) {
             ((try? String(contentsOfFile: serverLog, encoding: .utf8)) ?? "").contains("\"event\":\"client_quit\"")
         }
         let after = Date().timeIntervalSince(vanished)
@@ -108,15 +108,5 @@ final class FaultTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(after, 1, "dropped before keepalive could have probed")
         XCTAssertTrue(text.contains("\"text\":\"connection lost\""), text)
         XCTAssertTrue(text.contains("\"event\":\"link_down\""), text)
-    }
-
-    /// Polls `condition` until it holds or `timeout` seconds pass.
-    func waitUntil(_ timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(10_000)
-        }
-        return condition()
     }
 }

@@ -60,29 +60,35 @@ final class Harness {
     func waitForState(_ server: Server, timeout: TimeInterval? = nil, _ what: String,
                       file: StaticString = #filePath, line: UInt = #line,
                       until condition: (ServerSnapshot) -> Bool) -> ServerSnapshot? {
-        let deadline = Date().addingTimeInterval(timeout ?? self.timeout)
         var last: ServerSnapshot?
-        while Date() < deadline {
-            if let s = try? MonitorClient.fetchState(port: server.monitorPort) {
-                last = s
-                if condition(s) { return s }
-            }
-            usleep(5_000)  // poll interval, not a wait for state: the loop ends on the condition
+        let reached = Self.poll(timeout: timeout ?? self.timeout) {
+            guard let s = try? MonitorClient.fetchState(port: server.monitorPort) else { return false }
+            last = s
+            return condition(s)
         }
-        XCTFail("\(what): not reached before the deadline; last state: \(String(describing: last))", file: file, line: line)
+        if !reached {
+            XCTFail("\(what): not reached before the deadline; last state: \(String(describing: last))", file: file, line: line)
+        }
         return last
     }
 
     /// Waits until a server's JSON log has a line for which `matches` holds (servers write their
     /// log once per event-loop turn, a moment after the event), or the deadline passes.
     func waitForLog(_ server: Server, timeout: TimeInterval? = nil, _ matches: (Substring) -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout ?? self.timeout)
-        repeat {
-            let text = (try? String(contentsOf: server.log, encoding: .utf8)) ?? ""
-            if text.split(separator: "\n").contains(where: matches) { return true }
-            usleep(5_000)  // poll interval; the loop ends on the condition
-        } while Date() < deadline
-        return false
+        Self.poll(timeout: timeout ?? self.timeout) {
+            ((try? String(contentsOf: server.log, encoding: .utf8)) ?? "").split(separator: "\n").contains(where: matches)
+        }
+    }
+
+    /// Evaluates `condition` every few milliseconds until it holds (true) or `timeout` seconds
+    /// pass (false). The pause is a poll interval, not a wait for state: the loop ends on the condition.
+    static func poll(timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            if condition() { return true }
+            if Date() >= deadline { return false }
+            usleep(5_000)
+        }
     }
 
     func waitForLog(_ server: Server, containing needle: String) -> Bool {
@@ -92,25 +98,7 @@ final class Harness {
     /// A blocking TCP connection to a loopback port (10 s receive timeout), for tests that speak
     /// raw bytes; `receiveBuffer` shrinks the kernel's buffer to make a slow reader quickly.
     static func rawConnect(port: Int, receiveBuffer: Int32? = nil) throws -> Int32 {
-        signal(SIGPIPE, SIG_IGN)  // a closed peer must fail a write, not kill the test run
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        if var size = receiveBuffer {
-            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
-        }
-        var tv = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard rc == 0 else {
-            close(fd)
-            throw SupervisionError("cannot connect to 127.0.0.1:\(port)")
-        }
-        return fd
+        try BlockingSocket.connect(port: port, timeout: 10, receiveBuffer: receiveBuffer)
     }
 
     func shutdown() {

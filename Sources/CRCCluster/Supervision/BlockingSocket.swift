@@ -1,0 +1,42 @@
+import Foundation
+
+/// A blocking TCP connection, for the few places that speak to a node directly and simply:
+/// the monitoring client, the benchmark's raw clients, and tests that send raw bytes.
+public enum BlockingSocket {
+    /// Connects to `host:port` (an IPv4 address). `timeout` bounds each read and write;
+    /// `receiveBuffer` shrinks the kernel's buffer (to make a slow reader quickly).
+    public static func connect(host: String = "127.0.0.1", port: Int, timeout: TimeInterval? = nil,
+                               receiveBuffer: Int32? = nil, noDelay: Bool = false) throws -> Int32 {
+        signal(SIGPIPE, SIG_IGN)  // a closed peer must fail a write, not kill the process
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw SupervisionError("socket: \(String(cString: strerror(errno)))") }
+        if var size = receiveBuffer {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
+        if let timeout {
+            var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - floor(timeout)) * 1_000_000))
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        }
+        if noDelay {
+            var one: Int32 = 1
+            setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = in_port_t(UInt16(port).bigEndian)
+        guard inet_pton(AF_INET, host, &addr.sin_addr) == 1 else {
+            close(fd)
+            throw SupervisionError("bad address \(host)")
+        }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw SupervisionError("cannot connect to \(host):\(port): \(reason)")
+        }
+        return fd
+    }
+}
