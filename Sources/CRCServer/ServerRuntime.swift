@@ -134,8 +134,12 @@ public final class ServerRuntime: @unchecked Sendable {
     func linkClosed(_ link: LinkID) {
         guard let ctx = links.removeValue(forKey: link) else { return }
         byChannel[ObjectIdentifier(ctx.channel)] = nil
+        // Had the upstream accepted us on this link? (It may have announced its departure first.)
         let wasJoinedUpstream: Bool
-        if ctx.outbound, case .server = core.peers[link] { wasJoinedUpstream = true } else { wasJoinedUpstream = false }
+        switch core.peers[link] {
+        case .server, .departed: wasJoinedUpstream = ctx.outbound
+        default: wasJoinedUpstream = false
+        }
         core.linkClosed(link, into: &actions)
         runActions()
         flush()
