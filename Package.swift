@@ -28,7 +28,9 @@ let package = Package(
             providers: [.apt(["libyaml-dev"])]
         ),
         // Whole-line, unbuffered output to stdout/stderr, shared by every executable.
-        .target(name: "CRCTerminal"),
+        .target(name: "CRCTerminal", dependencies: ["CSystemShims"]),
+        // The few C calls Swift cannot make safely itself: posix_spawn set-up, prctl, glibc extensions.
+        .target(name: "CSystemShims"),
         // Wire format: message types, encoder, incremental decoder, limits. No I/O.
         .target(
             name: "CRCProtocol",
@@ -38,14 +40,14 @@ let package = Package(
         // The server's routing rules as a pure state machine: message-on-link in, actions out.
         .target(
             name: "CRCCore",
-            dependencies: ["CRCProtocol"],
+            dependencies: ["CRCProtocol", "CSystemShims"],
             swiftSettings: hotPath
         ),
         // SwiftNIO shell around CRCCore: listening, upstream link, framing, monitoring endpoint.
         .target(
             name: "CRCServer",
             dependencies: [
-                "CRCCore", "CRCProtocol", "CRCTerminal",
+                "CRCCore", "CRCProtocol", "CRCTerminal", "CSystemShims",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -70,7 +72,7 @@ let package = Package(
         .target(
             name: "CRCCluster",
             dependencies: [
-                "CYaml", "CRCProtocol", "CRCCore", "CRCTerminal",
+                "CYaml", "CRCProtocol", "CRCCore", "CRCTerminal", "CSystemShims",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -1,8 +1,6 @@
 #if os(Linux)
+import CSystemShims
 import Glibc
-
-@_silgen_name("prctl")
-private func linuxPrctl(_ option: Int32, _ arg2: UInt, _ arg3: UInt, _ arg4: UInt, _ arg5: UInt) -> Int32
 
 /// When the launcher asks for it (environment `CRC_DIE_WITH_PARENT=<launcher pid>`), the kernel
 /// sends this process SIGTERM as soon as its launcher dies, even by SIGKILL. crc-cluster sets it
@@ -10,7 +8,7 @@ private func linuxPrctl(_ option: Int32, _ arg2: UInt, _ arg3: UInt, _ arg4: UIn
 /// node still leaves as it does when stopped (announces its departure, finishes its log).
 public func dieWithParentIfAsked() {
     guard let value = getenv("CRC_DIE_WITH_PARENT"), let launcher = Int32(String(cString: value)) else { return }
-    _ = linuxPrctl(1 /* PR_SET_PDEATHSIG */, UInt(SIGTERM), 0, 0, 0)
+    _ = crc_set_parent_death_signal(SIGTERM)
     // The launcher may already be gone (we were reparented before the call): then go too.
     if getppid() != launcher { exit(1) }
 }

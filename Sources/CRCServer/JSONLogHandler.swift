@@ -1,5 +1,7 @@
 import CRCCore
 import CRCTerminal
+import CSystemShims
+import Dispatch
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -83,28 +85,49 @@ public struct ServerLogHandler: LogHandler {
     }
 }
 
-/// Appends whole lines to a file. Lines are buffered and written together once per turn of the
-/// event loop given to `flushOnTurn` (so a burst of events costs one write, and a reader following
-/// the file sees each burst a moment after it happened); without one, each line is written at once.
-/// `flush()` writes what is buffered; the server calls it before it exits.
-public final class LineSink: @unchecked Sendable {
-    private let file: UnsafeMutablePointer<FILE>
+/// Appends whole lines to a file descriptor. Lines are buffered and written together once per
+/// turn of the event loop given to `flushOnTurn` (so a burst of events costs one write, and a
+/// reader following the file sees each burst a moment after it happened); without one, each line
+/// is written at once. `finish(within:)` writes what is left before the server exits.
+///
+/// A server must never wait for whoever reads its stderr: when stderr is a pipe (a launcher such
+/// as crc-cluster reading it), the pipe is made non-blocking, lines the reader has not taken yet
+/// wait here up to `pipeBacklogLimit` bytes, and lines past that are dropped and counted (the log
+/// file, written in full, keeps every event). A pipe the reader drained gets a note of how many
+/// lines it missed.
+public final class LineSink: @unchecked Sendable {  // every mutable field is guarded by `lock`
+    private let fd: Int32
+    /// Never block on this descriptor (a pipe): keep a bounded backlog and drop past it.
+    private let lossy: Bool
     private let lock = NIOLock()
     private var loop: EventLoop?
     private var flushPending = false
+    private var retryPending = false
+    private var buffer: [UInt8] = []
+    private var written = 0
+    private var droppedLines = 0
+    /// How many bytes may wait for a slow pipe reader before lines are dropped.
+    public static let pipeBacklogLimit = 1 << 20
 
     public init(path: String) throws {
-        guard let f = fopen(path, "a") else {
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
             throw LineSinkError.cannotOpen(path: path, reason: String(cString: strerror(errno)))
         }
-        file = f
+        self.fd = fd
+        self.lossy = false
     }
 
-    /// stderr, as a sink.
-    public static let standardError = LineSink(file: fdopen(2, "w"))
+    /// stderr, as a sink; non-blocking (lossy past the backlog limit) when it is a pipe.
+    public static let standardError: LineSink = {
+        let pipe = crc_is_fifo(2) == 1
+        if pipe { _ = crc_set_nonblocking(2, 1) }
+        return LineSink(fd: 2, lossy: pipe)
+    }()
 
-    private init(file: UnsafeMutablePointer<FILE>) {
-        self.file = file
+    init(fd: Int32, lossy: Bool) {
+        self.fd = fd
+        self.lossy = lossy
     }
 
     /// From now on, write once per turn of `loop` instead of once per line.
@@ -112,11 +135,18 @@ public final class LineSink: @unchecked Sendable {
         lock.withLock { self.loop = loop }
     }
 
+    /// Lines dropped so far because the pipe's reader was too slow.
+    public var dropped: Int { lock.withLock { droppedLines } }
+
     public func write(_ line: String) {
         let schedule: EventLoop? = lock.withLock {
-            fputs(line, file)
+            if lossy, buffer.count - written + line.utf8.count > Self.pipeBacklogLimit {
+                droppedLines += 1
+            } else {
+                buffer.append(contentsOf: line.utf8)
+            }
             guard let loop else {
-                fflush(file)
+                drainLocked()
                 return nil
             }
             if flushPending { return nil }
@@ -126,10 +156,63 @@ public final class LineSink: @unchecked Sendable {
         schedule?.execute { self.flush() }
     }
 
+    /// Writes what is buffered, as far as the descriptor takes it without waiting.
     public func flush() {
-        lock.withLock {
+        let retry: EventLoop? = lock.withLock {
             flushPending = false
-            fflush(file)
+            drainLocked()
+            guard written < buffer.count, let loop, !retryPending else { return nil }
+            retryPending = true
+            return loop
+        }
+        // A pipe that is full now: try again shortly, without holding up the loop.
+        retry?.scheduleTask(in: .milliseconds(20)) {
+            self.lock.withLock { self.retryPending = false }
+            self.flush()
+        }
+    }
+
+    /// Before exit: writes what is left, waiting at most `seconds` for a slow pipe reader.
+    public func finish(within seconds: Double = 0.5) {
+        let deadline = Double(DispatchTime.now().uptimeNanoseconds) / 1e9 + seconds
+        while true {
+            let done: Bool = lock.withLock {
+                drainLocked()
+                return written >= buffer.count
+            }
+            let left = deadline - Double(DispatchTime.now().uptimeNanoseconds) / 1e9
+            if done || left <= 0 { return }
+            var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            _ = poll(&p, 1, Int32(max(1, left * 1000)))
+        }
+    }
+
+    private func drainLocked() {
+        if droppedLines > 0, lossy, written >= buffer.count {
+            // The reader caught up: tell it what it missed (the log file has every line).
+            buffer.append(contentsOf: "... \(droppedLines) log lines not shown: the reader of this output was too slow (the log file has them)\n".utf8)
+            droppedLines = 0
+        }
+        while written < buffer.count {
+            let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
+            if n > 0 {
+                written += n
+            } else if n < 0, errno == EINTR {
+                continue
+            } else {
+                if n < 0, errno != EAGAIN, errno != EWOULDBLOCK {
+                    // The reader is gone (EPIPE) or the disk failed: nothing more will get through.
+                    written = buffer.count
+                }
+                break
+            }
+        }
+        if written >= buffer.count {
+            buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 16)
+            written = 0
+        } else if written > 1 << 16 {
+            buffer.removeSubrange(0..<written)
+            written = 0
         }
     }
 }

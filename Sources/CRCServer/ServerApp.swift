@@ -1,6 +1,7 @@
 import CRCCore
 import CRCProtocol
 import CRCTerminal
+import CSystemShims
 import Dispatch
 #if canImport(Glibc)
 import Glibc
@@ -31,7 +32,7 @@ public enum ServerApp {
         // Buffers over 512 KiB (large bursts of queued writes) get pages of their own, which go
         // back to the system when freed. (glibc otherwise raises this threshold after the first
         // such free, and later bursts leave their pages in the heap.)
-        _ = glibcMallopt(-3 /* M_MMAP_THRESHOLD */, 512 * 1024)
+        _ = crc_set_mmap_threshold(512 * 1024)
         #endif
         let jsonSink: LineSink?
         do {
@@ -57,8 +58,8 @@ public enum ServerApp {
         textSink.flushOnTurn(of: loop)
         jsonSink?.flushOnTurn(of: loop)
         defer {
-            textSink.flush()
-            jsonSink?.flush()
+            jsonSink?.finish(within: 5)
+            textSink.finish(within: 0.5)
         }
         let runtime = ServerRuntime(configuration: config, eventLoop: loop, logger: logger)
         defer { try? loop.submit { runtime.abandon() }.wait() }

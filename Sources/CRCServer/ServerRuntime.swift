@@ -1,5 +1,6 @@
 import CRCCore
 import CRCProtocol
+import CSystemShims
 import Logging
 import NIOCore
 #if canImport(Glibc)
@@ -206,7 +207,7 @@ public final class ServerRuntime: @unchecked Sendable {
                 ctx.pending = ctx.channel.allocator.buffer(capacity: 0)
             }
             #if os(Linux)
-            _ = glibcMallocTrim(0)
+            _ = crc_malloc_trim(0)
             #endif
         } else {
             eventLoop.scheduleTask(in: .seconds(1) - idleFor) { [self] in self.trimIfIdle() }
@@ -449,13 +450,3 @@ final class LinkEventsHandler: ChannelInboundHandler {
         }
     }
 }
-
-#if os(Linux)
-/// glibc's malloc_trim(3), which the Glibc module does not export.
-@_silgen_name("malloc_trim")
-func glibcMallocTrim(_ pad: Int) -> Int32
-
-/// glibc's mallopt(3).
-@_silgen_name("mallopt")
-func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
-#endif

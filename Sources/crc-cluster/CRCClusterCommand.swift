@@ -162,26 +162,21 @@ struct Up: ParsableCommand {
         }
         let run = try ClusterRun(topology: topology, options: options, runID: ClusterRun.makeRunID(topology.displayName))
 
-        // Signals: the first asks for a graceful stop, the second forces it.
+        // Signals: the first asks for a graceful stop, the second forces it. A second signal within
+        // a second of the first is the same request arriving twice (`timeout -s INT` signals the
+        // child, then its group; a terminal's Ctrl-C reaches a whole pipeline), not a second press.
         let stopRequested = DispatchSemaphore(value: 0)
         let signals = SignalCounter()
-        var sources: [DispatchSourceSignal] = []
-        for sig in [SIGINT, SIGTERM, SIGHUP] {
-            signal(sig, SIG_IGN)
-            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            s.setEventHandler {
-                let n = signals.increment()
-                if n == 1 {
-                    console.say("stopping gracefully (press Ctrl-C again to force)")
-                    stopRequested.signal()
-                } else {
-                    console.say("forcing: killing every node")
-                    for name in run.launchOrder { (run.servers[name]?.process ?? run.clients[name]?.process)?.signal(SIGKILL) }
-                }
+        let sources = installSignalHandlers({ n in
+            if n == 1 {
+                console.say("stopping gracefully (press Ctrl-C again to force)")
+                stopRequested.signal()
+            } else {
+                console.say("forcing: killing every node")
+                run.killAll()
             }
-            s.resume()
-            sources.append(s)
-        }
+        }, counter: signals)
+        ChildReaper.becomeSubreaper()
 
         let t0 = Date()
         var failed = false
@@ -214,12 +209,23 @@ struct Up: ParsableCommand {
                                      topology.servers.count, topology.clients.count, settled, Double(rss) / 1024, Double(pss) / 1024))
             } else {
                 console.say("network settled in \(String(format: "%.2f", settled)) s; streaming output, Ctrl-C to stop")
-                stopRequested.wait()
+                // Until asked to stop, say at once when a node dies on its own.
+                var reported = Set<String>()
+                while stopRequested.wait(timeout: .now() + .milliseconds(100)) == .timedOut {
+                    for (node, status) in run.unexpectedExits() where !reported.contains(node) {
+                        reported.insert(node)
+                        failed = true
+                        console.error("crc-cluster: \(node) exited unexpectedly (\(status)); the network no longer matches the topology (exit status will be 1)")
+                    }
+                }
             }
         }
 
         let forced = signals.count > 1
         let records = run.teardown(grace: 3, force: forced)
+        if run.leftoversKilled > 0 {
+            console.say("killed \(run.leftoversKilled) process(es) that nodes had started and left running")
+        }
         console.plain("")
         console.plain("NODE                 PID      EXIT")
         for r in records {
@@ -256,11 +262,39 @@ struct Up: ParsableCommand {
     }
 }
 
-final class SignalCounter: @unchecked Sendable {
+/// Counts stop requests (SIGINT, SIGTERM, SIGHUP). A signal within `debounce` seconds of the
+/// previous counted one is the same request delivered twice and is not counted.
+final class SignalCounter: @unchecked Sendable {  // `n` and `last` are guarded by `lock`
     private let lock = NSLock()
     private var n = 0
-    func increment() -> Int { lock.lock(); defer { lock.unlock() }; n += 1; return n }
+    private var last: Date?
+    let debounce: TimeInterval
+    init(debounce: TimeInterval = 1) { self.debounce = debounce }
+    /// The count after this signal, or nil when it was a repeat of the previous one.
+    func increment(at now: Date = Date()) -> Int? {
+        lock.lock(); defer { lock.unlock() }
+        if let last, now.timeIntervalSince(last) < debounce { return nil }
+        last = now
+        n += 1
+        return n
+    }
     var count: Int { lock.lock(); defer { lock.unlock() }; return n }
+}
+
+/// Ignores SIGINT, SIGTERM and SIGHUP as signals and calls `handler` with the request count for
+/// each one counted (see `SignalCounter`). Keep the returned sources alive.
+func installSignalHandlers(_ handler: @escaping @Sendable (Int) -> Void, counter: SignalCounter) -> [DispatchSourceSignal] {
+    var sources: [DispatchSourceSignal] = []
+    for sig in [SIGINT, SIGTERM, SIGHUP] {
+        signal(sig, SIG_IGN)
+        let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+        s.setEventHandler {
+            if let n = counter.increment() { handler(n) }
+        }
+        s.resume()
+        sources.append(s)
+    }
+    return sources
 }
 
 func residentKiB(_ pid: Int32) -> Int { procField(pid, file: "status", key: "VmRSS:") }
@@ -333,18 +367,10 @@ struct Test: ParsableCommand {
         }
         let interrupted = SignalCounter()
         options.interrupted = { interrupted.count > 0 }
-        var sources: [DispatchSourceSignal] = []
-        for sig in [SIGINT, SIGTERM, SIGHUP] {
-            signal(sig, SIG_IGN)
-            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            s.setEventHandler {
-                if interrupted.increment() == 1 {
-                    console.plain("interrupted: stopping the running scenarios (their logs are kept)")
-                }
-            }
-            s.resume()
-            sources.append(s)
-        }
+        let sources = installSignalHandlers({ n in
+            if n == 1 { console.plain("interrupted: stopping the running scenarios (their logs are kept)") }
+        }, counter: interrupted)
+        ChildReaper.becomeSubreaper()
         defer { sources.forEach { $0.cancel() } }
         let queue = DispatchQueue(label: "crc-cluster.test", attributes: .concurrent)
         let slots = DispatchSemaphore(value: jobs)

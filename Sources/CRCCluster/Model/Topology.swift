@@ -187,8 +187,12 @@ public struct NodeExpectation: Decodable, Sendable, YAMLKeyed, Equatable {
 public struct Topology: Decodable, Sendable, YAMLKeyed {
     public var name: String?
     public var description: String?
-    public var servers: [ServerSpec]
-    public var clients: [ClientSpec]
+    public var servers: [ServerSpec] { didSet { reindex() } }
+    public var clients: [ClientSpec] { didSet { reindex() } }
+    /// Position of each name (the first node with it), so lookups by name cost O(1): a large
+    /// topology looks names up for every node.
+    private var serverIndex: [String: Int] = [:]
+    private var clientIndex: [String: Int] = [:]
     public var steps: [ScenarioStep]
     public var expect: [String: NodeExpectation]
     /// Byte-level expectations: for a server, the first message (hex) received on each inbound server link.
@@ -208,21 +212,30 @@ public struct Topology: Decodable, Sendable, YAMLKeyed {
         self.steps = steps.map { ScenarioStep($0) }
         self.expect = [:]
         self.firstMessages = [:]
+        reindex()
     }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decodeIfPresent(String.self, forKey: .name)
         description = try c.decodeIfPresent(String.self, forKey: .description)
-        servers = try c.decodeIfPresent([ServerSpec].self, forKey: .servers) ?? []
-        clients = try c.decodeIfPresent([ClientSpec].self, forKey: .clients) ?? []
-        steps = try c.decodeIfPresent([ScenarioStep].self, forKey: .steps) ?? []
+        servers = try c.decodeEach(ServerSpec.self, forKey: .servers) ?? []
+        clients = try c.decodeEach(ClientSpec.self, forKey: .clients) ?? []
+        steps = try c.decodeEach(ScenarioStep.self, forKey: .steps) ?? []
         expect = try c.decodeIfPresent([String: NodeExpectation].self, forKey: .expect) ?? [:]
         firstMessages = try c.decodeIfPresent([String: [String]].self, forKey: .firstMessages) ?? [:]
+        reindex()
     }
 
     public var displayName: String { name ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent }
 
-    public func server(named n: String) -> ServerSpec? { servers.first { $0.name == n } }
-    public func client(named n: String) -> ClientSpec? { clients.first { $0.name == n } }
+    public func server(named n: String) -> ServerSpec? { serverIndex[n].map { servers[$0] } }
+    public func client(named n: String) -> ClientSpec? { clientIndex[n].map { clients[$0] } }
+    /// Where a server is in `servers`.
+    public func serverPosition(named n: String) -> Int? { serverIndex[n] }
+
+    private mutating func reindex() {
+        serverIndex = Dictionary(servers.enumerated().map { ($0.element.name, $0.offset) }, uniquingKeysWith: { a, _ in a })
+        clientIndex = Dictionary(clients.enumerated().map { ($0.element.name, $0.offset) }, uniquingKeysWith: { a, _ in a })
+    }
 }

@@ -76,25 +76,22 @@ public enum TopologyLoader {
             }
             if let c = s.command, c.isEmpty { fail(["servers", i, "command"], "server '\(s.name)': command is empty") }
         }
-        // Loops: follow upstreams; a chain that revisits a server is a cycle.
-        var reported = Set<String>()
-        for s in t.servers {
-            var seen: [String] = [s.name]
-            var cur = s.upstream
-            while let c = cur, let next = t.server(named: c) {
-                if let loopStart = seen.firstIndex(of: c) {
-                    let cycle = Array(seen[loopStart...]) + [c]
-                    let key = Set(cycle).sorted().joined(separator: ",")
-                    if !reported.contains(key) {
-                        reported.insert(key)
-                        let i = t.servers.firstIndex { $0.name == c }!
-                        fail(["servers", i, "upstream"], "loop in server links: \(cycle.joined(separator: " → ")); the servers must form a tree")
-                    }
-                    break
-                }
-                seen.append(c)
-                cur = next.upstream
+        // Loops: follow upstreams, colouring servers as the walk goes (0 unvisited, 1 on the current
+        // walk, 2 done). A walk that meets its own colour has found a cycle. Linear in the servers.
+        var colour = [UInt8](repeating: 0, count: t.servers.count)
+        for start in t.servers.indices where colour[start] == 0 {
+            var walk: [Int] = []
+            var cur: Int? = start
+            while let i = cur, colour[i] == 0 {
+                colour[i] = 1
+                walk.append(i)
+                cur = t.servers[i].upstream.flatMap { t.serverPosition(named: $0) }
             }
+            if let i = cur, colour[i] == 1, let loopStart = walk.firstIndex(of: i) {
+                let cycle = walk[loopStart...].map { t.servers[$0].name } + [t.servers[i].name]
+                fail(["servers", i, "upstream"], "loop in server links: \(cycle.joined(separator: " → ")); the servers must form a tree")
+            }
+            for i in walk { colour[i] = 2 }
         }
         // Pinned ports.
         var portOwner: [Int: String] = [:]
@@ -135,11 +132,19 @@ public enum TopologyLoader {
                 break
             }
         }
-        for name in t.expect.keys where !nodeNames.contains(name) {
-            fail(["expect", name], "expectations for '\(name)', which is not a node in this file")
+        // These mappings can be as large as the network: find each key's place through one index.
+        func keyMarks(_ section: String) -> [String: Mark] {
+            guard case .mapping(let top, _)? = root, let sec = top.first(where: { $0.key == section }),
+                  case .mapping(let pairs, _) = sec.value else { return [:] }
+            return Dictionary(pairs.map { ($0.key, $0.keyMark) }, uniquingKeysWith: { a, _ in a })
         }
-        for name in t.firstMessages.keys where !serverNames.contains(name) {
-            fail(["first_messages", name], "first_messages for '\(name)', which is not a server in this file")
+        let expectMarks = keyMarks("expect")
+        for name in t.expect.keys.sorted() where !nodeNames.contains(name) {
+            errors.append(YAMLError(file: t.file, mark: expectMarks[name], message: "expectations for '\(name)', which is not a node in this file"))
+        }
+        let firstMarks = keyMarks("first_messages")
+        for name in t.firstMessages.keys.sorted() where !serverNames.contains(name) {
+            errors.append(YAMLError(file: t.file, mark: firstMarks[name], message: "first_messages for '\(name)', which is not a server in this file"))
         }
         return errors.sorted { ($0.mark?.line ?? 0, $0.mark?.column ?? 0) < ($1.mark?.line ?? 0, $1.mark?.column ?? 0) }
     }

@@ -1,4 +1,5 @@
 import CRCCore
+import CSystemShims
 import Foundation
 import NIOPosix
 
@@ -80,6 +81,7 @@ public final class ClusterRun: @unchecked Sendable {
     }
 
     public let topology: Topology
+    public let runID: String
     public let runDir: URL
     public let options: RunOptions
     public private(set) var model: NetworkModel
@@ -92,6 +94,8 @@ public final class ClusterRun: @unchecked Sendable {
     private var chatFlows: [String: Int] = [:]   // "server|src|dst|next" → chats that server must have logged
     private var unknownAnswers: [String: Int] = [:]  // "server|src|dst" → unknown-id answers logged
     private let lock = NSLock()
+    /// Processes the nodes had started and left running, killed at teardown.
+    public private(set) var leftoversKilled = 0
     /// Relays on the server links that the scenario cuts, delays or heals, by downstream server.
     public private(set) var relays: [String: LinkRelay] = [:]
     private var relayGroup: MultiThreadedEventLoopGroup?
@@ -101,6 +105,7 @@ public final class ClusterRun: @unchecked Sendable {
         self.topology = topology
         self.options = options
         self.model = NetworkModel(topology: topology)
+        self.runID = runID
         relayedLinks = Set(topology.steps.compactMap(\.action.faultedLink))
         runDir = options.logRoot.appendingPathComponent(runID)
         try FileManager.default.createDirectory(at: runDir, withIntermediateDirectories: true)
@@ -140,15 +145,58 @@ public final class ClusterRun: @unchecked Sendable {
         for c in initialClients where c.refused ?? false { try startClients([c.name]) }
     }
 
+    /// Every process started, under `lock` (the signal path reads it): for teardown and force-kill.
+    private var everyProcess: [NodeProcess] = []
+    /// The newest process of each node started by name, under `lock`, ready or not.
+    private var latest: [String: NodeProcess] = [:]
+
+    private func record(_ name: String, _ p: NodeProcess) {
+        lock.withLock {
+            launchOrder.append(name)
+            latest[name] = p
+            everyProcess.append(p)
+        }
+    }
+
+    /// Nodes the model expects running that have exited, with how they ended.
+    public func unexpectedExits() -> [(node: String, status: NodeProcess.ExitStatus)] {
+        var out: [(String, NodeProcess.ExitStatus)] = []
+        for name in model.liveServers.sorted() {
+            if let status = servers[name]?.process.exitStatus { out.append((name, status)) }
+        }
+        for name in model.liveClients.sorted() {
+            if let status = clients[name]?.exitStatus { out.append((name, status)) }
+        }
+        return out
+    }
+
+    /// SIGKILL to every process of the run and its process group, at once. Safe from any thread
+    /// (a second Ctrl-C).
+    public func killAll() {
+        for p in lock.withLock({ everyProcess }) {
+            p.signal(SIGKILL)
+            p.signalGroup(SIGKILL)
+        }
+    }
+
     private func commandFor(server: Bool, node: String) -> [String] {
         if server, let c = topology.server(named: node)?.command { return c }
         if !server, let c = topology.client(named: node)?.command { return c }
         return server ? options.serverCommand : options.clientCommand
     }
 
+    /// The environment of every process of this run: tagged with the run's id, so that whatever a
+    /// node starts (and leaves behind) is found and stopped at teardown.
+    private var nodeEnvironment: [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env[ChildReaper.runTagVariable] = runID
+        return env
+    }
+
     private func makeProcess(_ name: String, command: [String], arguments: [String]) -> NodeProcess {
         let ours = command == options.serverCommand || command == options.clientCommand
         let p = NodeProcess(name: name, executable: command[0], arguments: Array(command.dropFirst()) + arguments,
+                            environment: nodeEnvironment,
                             parentDeath: ours && options.nodesArmParentDeath ? .selfArmed : .setpriv)
         if let sink = options.onOutput {
             p.onLine = { proc, stream, line in sink(proc.name, stream, line) }
@@ -176,7 +224,7 @@ public final class ClusterRun: @unchecked Sendable {
             }
             let p = makeProcess(name, command: commandFor(server: true, node: name), arguments: args)
             try p.start()
-            lock.withLock { launchOrder.append(name) }
+            record(name, p)
             started.append((name, p))
         }
         for (name, p) in started {
@@ -229,7 +277,7 @@ public final class ClusterRun: @unchecked Sendable {
                         "--username", spec.name, "--info", spec.info ?? "", "--log-file", logFile(name).path, "--json"]
             let p = makeProcess(name, command: commandFor(server: false, node: name), arguments: args)
             try p.start()
-            lock.withLock { launchOrder.append(name) }
+            record(name, p)
             let endpoint = ClientEndpoint(name: name, process: p, hosted: false)
             clients[name] = endpoint
             started.append((name, endpoint))
@@ -257,10 +305,11 @@ public final class ClusterRun: @unchecked Sendable {
             try JSONSerialization.data(withJSONObject: specs).write(to: specFile)
             let p = NodeProcess(name: hostName, executable: options.hostCommand[0],
                                 arguments: Array(options.hostCommand.dropFirst()) + ["--spec", specFile.path],
-                                parentDeath: options.nodesArmParentDeath ? .selfArmed : .setpriv)
+                                environment: nodeEnvironment, parentDeath: options.nodesArmParentDeath ? .selfArmed : .setpriv)
             if let sink = options.onOutput { p.onLine = { proc, stream, line in sink(proc.name, stream, line) } }
             try p.start()
             clientHosts.append(p)
+            lock.withLock { everyProcess.append(p) }
             for name in chunk {
                 lock.withLock { launchOrder.append(name) }
                 let endpoint = ClientEndpoint(name: name, process: p, hosted: true)
@@ -553,28 +602,37 @@ public final class ClusterRun: @unchecked Sendable {
         // Clients first: each leaves (hosts end their input, so all their clients quit).
         let own = names.compactMap { clients[$0] }.filter { !$0.hosted }.map(\.process)
         var waves: [[NodeProcess]] = [own + clientHosts]
-        let byDepth = Dictionary(grouping: names.filter { servers[$0] != nil }, by: depth)
-        for d in byDepth.keys.sorted(by: >) { waves.append(byDepth[d]!.compactMap { servers[$0]?.process }) }
+        let started = lock.withLock { latest }
+        let byDepth = Dictionary(grouping: names.filter { topology.server(named: $0) != nil }, by: depth)
+        for d in byDepth.keys.sorted(by: >) { waves.append(byDepth[d]!.compactMap { started[$0] }) }
         for wave in waves {
             let running = wave.filter(\.isRunning)
             for p in running {
                 if force { p.signal(SIGKILL) } else if clients[p.name] != nil || clientHosts.contains(where: { $0 === p }) { p.closeStdin() } else { p.signal(SIGTERM) }
             }
             let deadline = Date().addingTimeInterval(force ? 5 : grace)
-            while running.contains(where: \.isRunning), Date() < deadline { usleep(2_000) }
+            for p in running { _ = p.waitForExit(timeout: max(0, deadline.timeIntervalSinceNow)) }
             for p in running where p.isRunning { p.signal(SIGKILL) }
             for p in running { _ = p.waitForExit(timeout: 5) }
         }
+        // Whatever a node started in its process group goes with it (restarted nodes' old groups too).
+        for p in lock.withLock({ everyProcess }) { p.signalGroup(SIGKILL) }
+        // And whatever left its group (setsid, double fork): every process tagged with this run.
+        leftoversKilled = ChildReaper.killTagged(runID)
         for relay in relays.values { relay.close() }
         try? relayGroup?.syncShutdownGracefully()
         relayGroup = nil
         writeTimeline()
-        return names.compactMap { name in
-            if let p = servers[name]?.process {
+        // One line per node of the topology: how it ended, or that it never started.
+        let everyNode = topology.servers.map(\.name) + topology.clients.map(\.name)
+        return (names + everyNode.filter { !names.contains($0) }).map { name in
+            if let c = clients[name] {
+                return ExitRecord(node: name, pid: c.pid, status: c.exitStatus?.description ?? "running")
+            }
+            if let p = started[name] {
                 return ExitRecord(node: name, pid: p.pid, status: p.exitStatus?.description ?? "running")
             }
-            guard let c = clients[name] else { return nil }
-            return ExitRecord(node: name, pid: c.pid, status: c.exitStatus?.description ?? "running")
+            return ExitRecord(node: name, pid: 0, status: "not started")
         }
     }
 
@@ -625,7 +683,7 @@ extension ClusterRun {
             guard let base = buf.baseAddress else { return }
             var offset = 0
             while offset < buf.count,
-                  let hit = memmem(base + offset, buf.count - offset, needle, needle.count) {
+                  let hit = crc_memmem(base + offset, buf.count - offset, needle, needle.count) {
                 let at = base.distance(to: UnsafeRawPointer(hit))
                 let start = (buf[..<at].lastIndex(of: 0x0A) ?? -1) + 1
                 let end = buf[at...].firstIndex(of: 0x0A) ?? buf.count
@@ -692,7 +750,3 @@ extension NSLock {
         return try body()
     }
 }
-
-/// glibc's memmem(3), which the Glibc module does not export (it is a GNU extension).
-@_silgen_name("memmem")
-private func memmem(_ haystack: UnsafeRawPointer, _ haystackLength: Int, _ needle: UnsafeRawPointer, _ needleLength: Int) -> UnsafeMutableRawPointer?

@@ -1,28 +1,34 @@
+import CRCTerminal
+import CSystemShims
 import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// One child process (a server or a client): started with Foundation's `Process`, its stdout and
-/// stderr captured line by line, its stdin writable. Waiting is always for an event with a deadline.
+/// One child process (a server or a client): started with `posix_spawn` (through `ChildReaper`)
+/// in a process group of its own, its stdout and stderr captured line by line, its stdin writable.
+/// Waiting is always for an event with a deadline.
 ///
 /// Children are started through `setpriv --pdeathsig KILL` when available, so they die with the
 /// process that started them even if it is killed with SIGKILL. Start them from a long-lived thread
 /// (the parent-death signal fires when the *thread* that forked the child exits).
-public final class NodeProcess: @unchecked Sendable {
+public final class NodeProcess: @unchecked Sendable {  // mutable state is guarded by `condition`
     public enum Stream: String, Sendable { case stdout, stderr }
 
     public let name: String
     public let executable: String
     public let arguments: [String]
-    private let process = Process()
-    private let stdinPipe = Pipe()
-    private let stdoutPipe = Pipe()
-    private let stderrPipe = Pipe()
+    private let launchPath: String
+    private let launchArguments: [String]
+    private let environment: [String: String]
+    private let workingDirectory: String?
+    private var stdinFD: Int32 = -1
+    private var sources: [DispatchSourceRead] = []
+    private var processID: pid_t = 0
     private let condition = NSCondition()
     private var outLines: [String] = []
     private var errLines: [String] = []
-    private var partial: [Stream: Data] = [:]
+    private var partial: [Stream: [UInt8]] = [:]
     private var closedStreams = 0
     /// Called for every complete line, on a background thread.
     public var onLine: (@Sendable (NodeProcess, Stream, String) -> Void)?
@@ -48,20 +54,17 @@ public final class NodeProcess: @unchecked Sendable {
         env["CRC_DIE_WITH_PARENT"] = nil
         if parentDeath == .selfArmed {
             env["CRC_DIE_WITH_PARENT"] = String(getpid())
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
+            launchPath = executable
+            launchArguments = arguments
         } else if let setpriv = Self.setprivPath {
-            process.executableURL = URL(fileURLWithPath: setpriv)
-            process.arguments = ["--pdeathsig", "KILL", "--", executable] + arguments
+            launchPath = setpriv
+            launchArguments = ["--pdeathsig", "KILL", "--", executable] + arguments
         } else {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
+            launchPath = executable
+            launchArguments = arguments
         }
-        if let workingDirectory { process.currentDirectoryURL = workingDirectory }
-        process.environment = env
-        process.standardInput = stdinPipe
-        process.standardOutput = stdoutPipe
-        process.standardError = stderrPipe
+        self.environment = env
+        self.workingDirectory = workingDirectory?.path
     }
 
     /// A bare command name (`sh`, `python3`) is looked up in PATH, as a shell would.
@@ -74,8 +77,8 @@ public final class NodeProcess: @unchecked Sendable {
         return command
     }
 
-    public var pid: Int32 { process.processIdentifier }
-    public var isRunning: Bool { process.isRunning }
+    public var pid: Int32 { condition.lock(); defer { condition.unlock() }; return processID }
+    public var isRunning: Bool { exitStatus == nil }
 
     /// The command line, for messages.
     public var commandLine: String { ([executable] + arguments).map(Self.shellQuote).joined(separator: " ") }
@@ -85,30 +88,75 @@ public final class NodeProcess: @unchecked Sendable {
             throw SupervisionError("\(name): executable not found or not executable: \(executable)"
                                    + (executable.contains("/") ? "" : " (not in PATH either)"))
         }
-        for (pipe, stream) in [(stdoutPipe, Stream.stdout), (stderrPipe, Stream.stderr)] {
-            pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-                let data = handle.availableData
-                self?.consume(data, from: stream)
-            }
+        var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
+        guard crc_pipe_cloexec(&inPipe) == 0 else { throw SupervisionError("\(name): cannot make a pipe: \(String(cString: strerror(errno)))") }
+        guard crc_pipe_cloexec(&outPipe) == 0 else {
+            inPipe.forEach { close($0) }
+            throw SupervisionError("\(name): cannot make a pipe: \(String(cString: strerror(errno)))")
         }
-        try process.run()
+        guard crc_pipe_cloexec(&errPipe) == 0 else {
+            (inPipe + outPipe).forEach { close($0) }
+            throw SupervisionError("\(name): cannot make a pipe: \(String(cString: strerror(errno)))")
+        }
+        let pid: pid_t
+        do {
+            pid = try ChildReaper.shared.spawn(path: launchPath, arguments: launchArguments, environment: environment,
+                                               workingDirectory: workingDirectory,
+                                               stdin: inPipe[0], stdout: outPipe[1], stderr: errPipe[1])
+        } catch {
+            (inPipe + outPipe + errPipe).forEach { close($0) }
+            throw SupervisionError("\(name): \(error)")
+        }
+        close(inPipe[0]); close(outPipe[1]); close(errPipe[1])
+        condition.lock()
+        processID = pid
+        stdinFD = inPipe[1]
+        condition.unlock()
+        for (fd, stream) in [(outPipe[0], Stream.stdout), (errPipe[0], Stream.stderr)] {
+            let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: Self.readQueue)
+            var chunk = [UInt8](repeating: 0, count: 65_536)
+            source.setEventHandler { [weak self] in
+                let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+                if n > 0 {
+                    self?.consume(chunk[0..<n], from: stream)
+                } else if n == 0 || (errno != EAGAIN && errno != EINTR) {
+                    source.cancel()
+                    self?.consume([], from: stream)
+                }
+            }
+            source.setCancelHandler { close(fd) }
+            condition.lock()
+            sources.append(source)
+            condition.unlock()
+            source.resume()
+        }
     }
 
-    private func consume(_ data: Data, from stream: Stream) {
+    /// Reads of every node's output: one queue, as wide as the machine.
+    private static let readQueue = DispatchQueue(label: "crc-cluster.node-output", attributes: .concurrent)
+
+    private func consume(_ data: ArraySlice<UInt8>, from stream: Stream) {
         condition.lock()
         if data.isEmpty {
             // End of stream: keep a last unterminated line.
             if let rest = partial[stream], !rest.isEmpty { appendLine(String(decoding: rest, as: UTF8.self), stream) }
             partial[stream] = nil
             closedStreams += 1
-            (stream == .stdout ? stdoutPipe : stderrPipe).fileHandleForReading.readabilityHandler = nil
         } else {
-            var buffer = (partial[stream] ?? Data()) + data
-            while let nl = buffer.firstIndex(of: 0x0A) {
-                appendLine(String(decoding: buffer[buffer.startIndex..<nl], as: UTF8.self), stream)
-                buffer = buffer[(nl + 1)...]
+            var buffer = partial[stream] ?? []
+            var start = data.startIndex
+            while let nl = data[start...].firstIndex(of: 0x0A) {
+                if buffer.isEmpty {
+                    appendLine(String(decoding: data[start..<nl], as: UTF8.self), stream)
+                } else {
+                    buffer += data[start..<nl]
+                    appendLine(String(decoding: buffer, as: UTF8.self), stream)
+                    buffer.removeAll()
+                }
+                start = nl + 1
             }
-            partial[stream] = Data(buffer)
+            buffer += data[start...]
+            partial[stream] = buffer
         }
         condition.broadcast()
         condition.unlock()
@@ -220,26 +268,40 @@ public final class NodeProcess: @unchecked Sendable {
 
     /// Writes one line to the process's stdin.
     public func send(line: String) {
-        try? stdinPipe.fileHandleForWriting.write(contentsOf: Data((line + "\n").utf8))
+        condition.lock()
+        let fd = stdinFD
+        condition.unlock()
+        guard fd >= 0 else { return }
+        writeFully(fd, line + "\n")
     }
 
     public func closeStdin() {
-        try? stdinPipe.fileHandleForWriting.close()
+        condition.lock()
+        let fd = stdinFD
+        stdinFD = -1
+        condition.unlock()
+        if fd >= 0 { close(fd) }
     }
 
     public func signal(_ sig: Int32) {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, sig)
+        let pid = self.pid
+        guard pid > 0, isRunning else { return }
+        kill(pid, sig)
+    }
+
+    /// Signals the node's whole process group (it leads one of its own): whatever it started and
+    /// left behind, even after the node itself has exited.
+    public func signalGroup(_ sig: Int32) {
+        let pid = self.pid
+        guard pid > 0 else { return }
+        kill(-pid, sig)
     }
 
     /// Waits for the process to exit; nil if it is still running at the deadline.
     public func waitForExit(timeout: TimeInterval) -> ExitStatus? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning {
-            if Date() >= deadline { return nil }
-            usleep(2_000)
-        }
-        return exitStatus
+        let pid = self.pid
+        guard pid > 0 else { return nil }
+        return ChildReaper.shared.wait(for: pid, until: Date().addingTimeInterval(timeout)).map(Self.decode)
     }
 
     public enum ExitStatus: Equatable, Sendable, CustomStringConvertible {
@@ -253,15 +315,21 @@ public final class NodeProcess: @unchecked Sendable {
         }
     }
 
+    static func decode(_ status: Int32) -> ExitStatus {
+        let signal = status & 0x7f
+        return signal == 0 ? .exited((status >> 8) & 0xff) : .signalled(signal)
+    }
+
     public var exitStatus: ExitStatus? {
-        guard !process.isRunning else { return nil }
-        return process.terminationReason == .uncaughtSignal ? .signalled(process.terminationStatus) : .exited(process.terminationStatus)
+        let pid = self.pid
+        guard pid > 0 else { return nil }
+        return ChildReaper.shared.status(of: pid).map(Self.decode)
     }
 
     /// SIGTERM, then SIGKILL after `grace` seconds if it is still running.
     @discardableResult
     public func stop(grace: TimeInterval = 2) -> ExitStatus? {
-        guard process.isRunning else { return exitStatus }
+        guard isRunning else { return exitStatus }
         signal(SIGTERM)
         if let status = waitForExit(timeout: grace) { return status }
         signal(SIGKILL)

@@ -3,16 +3,49 @@ public protocol YAMLKeyed {
     static var yamlKeys: [String] { get }
 }
 
-/// Decodes `Decodable` models from a `YAMLNode`. Type errors stop decoding with file:line:column;
-/// unknown keys are all collected, so one run reports every misspelt key.
+/// Decodes `Decodable` models from a `YAMLNode`. Errors name file:line:column. Unknown keys are all
+/// collected, and so are type errors in the items of lists decoded with `decodeEach` (the servers,
+/// clients and steps of a topology), so one run reports every mistake it can.
 public struct YAMLDecoder {
     public init() {}
 
     public func decode<T: Decodable>(_ type: T.Type, from node: YAMLNode, file: String) throws -> T {
         let context = YAMLDecodingContext(file: file)
-        let value = try context.decode(T.self, node: node, path: [])
-        if !context.errors.isEmpty { throw YAMLErrors(errors: context.errors) }
+        let value: T
+        do {
+            value = try context.decode(T.self, node: node, path: [])
+        } catch let error as YAMLError {
+            throw YAMLErrors(errors: Self.inOrder(context.errors + [error]))
+        }
+        if !context.errors.isEmpty { throw YAMLErrors(errors: Self.inOrder(context.errors)) }
         return value
+    }
+
+    static func inOrder(_ errors: [YAMLError]) -> [YAMLError] {
+        errors.sorted { ($0.mark?.line ?? 0, $0.mark?.column ?? 0) < ($1.mark?.line ?? 0, $1.mark?.column ?? 0) }
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// Decodes the list under `key` item by item. Decoding YAML, an item with a type error is
+    /// reported and skipped, so that one run reports every bad item (the decode still fails at
+    /// the end); elsewhere the first error is thrown as usual.
+    func decodeEach<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> [T]? {
+        guard contains(key) else { return nil }
+        if try decodeNil(forKey: key) { return nil }
+        var list = try nestedUnkeyedContainer(forKey: key)
+        let context = (list as? Unkeyed)?.context
+        var out: [T] = []
+        while !list.isAtEnd {
+            do {
+                out.append(try list.decode(T.self))
+            } catch let error as YAMLError where context != nil {
+                context!.errors.append(error)
+            } catch let errors as YAMLErrors where context != nil {
+                context!.errors += errors.errors
+            }
+        }
+        return out
     }
 }
 
@@ -121,12 +154,22 @@ struct Keyed<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let node: YAMLNode
     let codingPath: [CodingKey]
     let context: YAMLDecodingContext
+    /// Position of each key in `pairs`: a mapping decoded as a dictionary looks up every key.
+    let index: [String: Int]
+
+    init(pairs: [(key: String, keyMark: Mark, value: YAMLNode)], node: YAMLNode, codingPath: [CodingKey], context: YAMLDecodingContext) {
+        self.pairs = pairs
+        self.node = node
+        self.codingPath = codingPath
+        self.context = context
+        self.index = Dictionary(pairs.enumerated().map { ($0.element.key, $0.offset) }, uniquingKeysWith: { a, _ in a })
+    }
 
     var allKeys: [Key] { pairs.compactMap { Key(stringValue: $0.key) } }
-    func contains(_ key: Key) -> Bool { pairs.contains { $0.key == key.stringValue } }
+    func contains(_ key: Key) -> Bool { index[key.stringValue] != nil }
 
     func value(_ key: Key) throws -> YAMLNode {
-        guard let v = pairs.first(where: { $0.key == key.stringValue })?.value else {
+        guard let v = index[key.stringValue].map({ pairs[$0].value }) else {
             throw YAMLError(file: context.file, mark: node.mark,
                             message: "missing key '\(key.stringValue)'\(where: codingPath)")
         }
@@ -178,9 +221,9 @@ struct Unkeyed: UnkeyedDecodingContainer {
 
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
         let node = items[currentIndex]
-        let v = try context.decode(T.self, node: node, path: codingPath + [IndexKey(intValue: currentIndex)])
-        currentIndex += 1
-        return v
+        let at = currentIndex
+        currentIndex += 1  // a failed item is passed over too, so the items after it can be checked
+        return try context.decode(T.self, node: node, path: codingPath + [IndexKey(intValue: at)])
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {

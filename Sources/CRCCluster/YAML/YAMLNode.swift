@@ -60,7 +60,7 @@ public enum YAMLParser {
         let bytes = Array(text.utf8)
         return try bytes.withUnsafeBufferPointer { buf -> YAMLNode in
             yaml_parser_set_input_string(&parser, buf.baseAddress, buf.count)
-            var reader = EventReader(parser: &parser, file: file)
+            var reader = EventReader(parser: &parser, file: file, input: buf)
             return try reader.document()
         }
     }
@@ -68,11 +68,18 @@ public enum YAMLParser {
     struct EventReader {
         var parser: UnsafeMutablePointer<yaml_parser_t>
         let file: String
+        /// The text being parsed (valid while `parse` runs).
+        let input: UnsafeBufferPointer<UInt8>
         var anchors: [String: YAMLNode] = [:]
+        /// How deep lists and mappings are nested at the current node.
+        var depth = 0
+        /// No topology needs more than a few levels; a limit keeps hostile input from exhausting the stack.
+        static let maxDepth = 64
 
-        init(parser: UnsafeMutablePointer<yaml_parser_t>, file: String) {
+        init(parser: UnsafeMutablePointer<yaml_parser_t>, file: String, input: UnsafeBufferPointer<UInt8>) {
             self.parser = parser
             self.file = file
+            self.input = input
         }
 
         struct Event {
@@ -90,6 +97,9 @@ public enum YAMLParser {
                 let problem = p.problem.map { String(cString: $0) } ?? "invalid YAML"
                 let context = p.context.map { String(cString: $0) + ": " } ?? ""
                 let mark = Mark(line: Int(p.problem_mark.line) + 1, column: Int(p.problem_mark.column) + 1)
+                if problem.contains("tab character") || isTab(at: p.problem_mark) {
+                    throw YAMLError(file: file, mark: mark, message: "tabs are not allowed for indentation in YAML: indent with spaces")
+                }
                 throw YAMLError(file: file, mark: mark, message: "invalid YAML: \(context)\(problem)")
             }
             defer { yaml_event_delete(&event) }
@@ -113,6 +123,11 @@ public enum YAMLParser {
             return e
         }
 
+        /// libyaml reports a tab used for indentation in several ways; look at the character itself.
+        func isTab(at mark: yaml_mark_t) -> Bool {
+            mark.index < input.count && input[Int(mark.index)] == 0x09
+        }
+
         mutating func document() throws -> YAMLNode {
             var e = try next()
             if e.type == YAML_STREAM_START_EVENT { e = try next() }
@@ -133,6 +148,15 @@ public enum YAMLParser {
         }
 
         mutating func node(_ e: Event) throws -> YAMLNode {
+            if e.type == YAML_SEQUENCE_START_EVENT || e.type == YAML_MAPPING_START_EVENT {
+                guard depth < Self.maxDepth else {
+                    throw YAMLError(file: file, mark: e.mark, message: "lists and mappings are nested more than \(Self.maxDepth) levels deep here; a topology needs a few")
+                }
+                depth += 1
+            }
+            defer {
+                if e.type == YAML_SEQUENCE_START_EVENT || e.type == YAML_MAPPING_START_EVENT { depth -= 1 }
+            }
             let result: YAMLNode
             switch e.type {
             case YAML_SCALAR_EVENT:
@@ -157,13 +181,14 @@ public enum YAMLParser {
                 result = .sequence(items, e.mark)
             case YAML_MAPPING_START_EVENT:
                 var pairs: [(key: String, keyMark: Mark, value: YAMLNode)] = []
+                var keys = Set<String>()
                 while true {
                     let k = try next()
                     if k.type == YAML_MAPPING_END_EVENT { break }
                     guard k.type == YAML_SCALAR_EVENT, let key = k.scalar else {
                         throw YAMLError(file: file, mark: k.mark, message: "expected a plain key (a name), found a complex key")
                     }
-                    if pairs.contains(where: { $0.key == key }) {
+                    if !keys.insert(key).inserted {
                         throw YAMLError(file: file, mark: k.mark, message: "duplicate key '\(key)'")
                     }
                     pairs.append((key, k.mark, try node(try next())))
