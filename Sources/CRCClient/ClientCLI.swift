@@ -1,4 +1,5 @@
 import ArgumentParser
+import CRCProtocol
 
 /// The command line of the executable (also embedded in crc-cluster).
 public struct ClientCLI: ParsableCommand {
@@ -23,7 +24,8 @@ public struct ClientCLI: ParsableCommand {
 
         EXIT STATUS: 0 after /quit, end of input or SIGINT; 1 when the server cannot be reached; \
         2 when the id was refused as a duplicate; 3 when the server closed the connection; 64 for bad options.
-        """)
+        """,
+        version: crcVersion)
 
     @Option(name: .customLong("id"), help: "This client's 32-bit id, unique in the network (not 0).")
     var id: UInt32

@@ -16,3 +16,6 @@ public struct Limits: Sendable, Hashable {
     /// Largest whole message these limits admit.
     public var maxMessageSize: Int { 15 + maxTextLength }
 }
+
+/// This package's version, printed by every command's `--version`.
+public let crcVersion = "0.5.0"

@@ -38,7 +38,8 @@ public struct ServerCLI: ParsableCommand {
         link was cut) forgets everything behind it, tells its side of the tree, and keeps trying to \
         reconnect to the same address (0.1 s, doubling to 1 s). When the upstream is back it \
         registers again and both sides exchange what they know. --no-rejoin disables this.
-        """)
+        """,
+        version: crcVersion)
 
     @Option(name: .customLong("id"), help: "This server's 32-bit id, unique in the network (not 0).")
     var id: UInt32

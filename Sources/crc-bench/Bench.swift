@@ -13,6 +13,7 @@ struct CRCBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crc-bench",
         abstract: "Benchmarks for CRC: relay throughput and latency through real servers, and in-memory scale.",
+        version: crcVersion,
         subcommands: [Relay.self, Simulate.self],
         defaultSubcommand: Relay.self)
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import CRCClient
 import CRCCluster
 import CRCCore
+import CRCProtocol
 import CRCServer
 import Foundation
 
@@ -21,6 +22,7 @@ struct CRCClusterCommand: ParsableCommand {
         itself; a node's `command:` in the topology overrides either. Each run writes \
         logs/<run-id>/<node>.log and logs/<run-id>/timeline.log; logs/latest is the newest run.
         """,
+        version: crcVersion,
         subcommands: [Up.self, Test.self, Validate.self, Gen.self, ServerCLI.self, ClientCLI.self, ClientHostCommand.self])
 
     static func main() {
@@ -160,7 +162,11 @@ struct Up: ParsableCommand {
         options.onPhase = { phase in
             console.say(String(format: "%.2f s: ", Date().timeIntervalSince(started)) + phase)
         }
-        let run = try ClusterRun(topology: topology, options: options, runID: ClusterRun.makeRunID(topology.displayName))
+        let run: ClusterRun
+        do { run = try ClusterRun(topology: topology, options: options, runID: ClusterRun.makeRunID(topology.displayName)) } catch {
+            console.error("crc-cluster: \(error)")
+            throw ExitCode(1)
+        }
 
         // Signals: the first asks for a graceful stop, the second forces it. A second signal within
         // a second of the first is the same request arriving twice (`timeout -s INT` signals the
@@ -346,15 +352,21 @@ struct Test: ParsableCommand {
             FileHandle.standardError.write(Data("crc-cluster: \(error)\n".utf8))
             throw ExitCode(2)
         }
+        // An invalid file is reported (and fails the run with status 2) but does not stop the
+        // valid scenarios from running; JUnit lists it as an error.
         var topologies: [Topology] = []
-        var invalid = false
+        var invalidResults: [ScenarioResult] = []
         for f in files {
             do { topologies.append(try TopologyLoader.load(path: f)) } catch {
                 FileHandle.standardError.write(Data("\(error)\n".utf8))
-                invalid = true
+                invalidResults.append(ScenarioResult(name: URL(fileURLWithPath: f).deletingPathExtension().lastPathComponent, file: f,
+                                                     passed: false, seconds: 0, error: "\(error)", outcome: .invalid))
             }
         }
-        if invalid { throw ExitCode(2) }
+        if !invalidResults.isEmpty {
+            FileHandle.standardError.write(Data("crc-cluster: \(invalidResults.count) invalid file(s) will not run; running the other \(topologies.count)\n".utf8))
+        }
+        if let junit { try checkWritable(junit) }
 
         var options = common.runOptions(nodes: 0)
         let console = Console(color: nil, prefix: false)
@@ -398,17 +410,33 @@ struct Test: ParsableCommand {
         }
         group.wait()
         let elapsed = Date().timeIntervalSince(t0)
-        let all = results.all
-        let failed = all.filter { !$0.passed }
+        let ran = results.all
+        let failed = ran.filter { !$0.passed }
         console.plain("")
-        let skipped = topologies.count - all.count
-        console.plain("\(all.count - failed.count) passed, \(failed.count) failed" + (skipped > 0 ? ", \(skipped) not run" : "")
-                      + " (\(String(format: "%.2f", elapsed)) s)")
+        let notRun = topologies.count - ran.count
+        var summary = "\(ran.count - failed.count) passed, \(failed.count) failed"
+        if notRun > 0 { summary += ", \(notRun) not run" }
+        if !invalidResults.isEmpty { summary += ", \(invalidResults.count) invalid" }
+        console.plain(summary + " (\(String(format: "%.2f", elapsed)) s)")
         if let junit {
-            try ScenarioRunner.junit(all, seconds: elapsed).write(toFile: junit, atomically: true, encoding: .utf8)
+            let skipped = topologies.indices.filter { !results.has($0) }.map {
+                ScenarioResult(name: topologies[$0].displayName, file: topologies[$0].file, passed: false, seconds: 0, outcome: .skipped)
+            }
+            try ScenarioRunner.junit(ran + skipped + invalidResults, seconds: elapsed).write(toFile: junit, atomically: true, encoding: .utf8)
         }
         if interrupted.count > 0 { throw ExitCode(130) }
+        if !invalidResults.isEmpty { throw ExitCode(2) }
         if !failed.isEmpty { throw ExitCode(1) }
+    }
+
+    /// Fails early, with a plain message, when the JUnit file cannot be written.
+    func checkWritable(_ path: String) throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        var isDir: ObjCBool = false
+        if !dir.isEmpty, !(FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) && isDir.boolValue) {
+            FileHandle.standardError.write(Data("crc-cluster: cannot write --junit \(path): the folder \(dir) does not exist\n".utf8))
+            throw ExitCode(2)
+        }
     }
 
     static func line(_ r: ScenarioResult, color: Bool) -> String {
@@ -430,6 +458,7 @@ final class ResultsBox: @unchecked Sendable {
     init(count: Int) { results = Array(repeating: nil, count: count) }
     func set(_ i: Int, _ r: ScenarioResult) { lock.lock(); results[i] = r; lock.unlock() }
     var all: [ScenarioResult] { lock.lock(); defer { lock.unlock() }; return results.compactMap { $0 } }
+    func has(_ i: Int) -> Bool { lock.lock(); defer { lock.unlock() }; return results[i] != nil }
 }
 
 // MARK: - validate
@@ -439,10 +468,15 @@ struct Validate: ParsableCommand {
         abstract: "Check topology files without launching anything.",
         discussion: "Reports every problem with file:line:column. EXIT STATUS: 0 when all files are valid, 2 otherwise.")
 
-    @Argument(help: "Topology or scenario files.") var files: [String]
+    @Argument(help: "Topology or scenario files, or folders of them (as `test` takes).") var paths: [String]
 
     func run() throws {
         var bad = false
+        let files: [String]
+        do { files = try ScenarioRunner.expand(paths) } catch {
+            FileHandle.standardError.write(Data("crc-cluster: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
         for f in files {
             do {
                 let t = try TopologyLoader.load(path: f)
@@ -469,6 +503,7 @@ struct Gen: ParsableCommand {
 
     func validate() throws {
         guard servers >= 1 else { throw ValidationError("--servers must be at least 1") }
+        guard servers + clients < Int(UInt32.max) / 2 else { throw ValidationError("--servers plus --clients must stay well below 2^32 (ids are 32-bit)") }
         guard clients >= 0 else { throw ValidationError("--clients must not be negative") }
         guard Shape(rawValue: shape) != nil else { throw ValidationError("--shape must be one of: line, star, balanced, random") }
     }

@@ -153,4 +153,53 @@ final class TopologyTests: XCTestCase {
         for s in line.servers { m.start(s.name) }
         XCTAssertEqual(m.serverPath(from: "s1", to: "s40").count, 40)
     }
+
+    // MARK: Hostile and large input (issue 7)
+
+    func testDeepNestingIsALocatedErrorNotACrash() {
+        let e = errors("servers: " + String(repeating: "[", count: 30_000))
+        XCTAssertEqual(e.count, 1, "\(e.prefix(3))")
+        XCTAssertTrue(e[0].hasPrefix("t.yaml:1:") && e[0].contains("nested more than 64 levels"), e[0])
+    }
+
+    func testTabsGetAPlainMessage() {
+        let e = errors("servers:\n\t- {id: 1, name: a}\n")
+        XCTAssertEqual(e, ["t.yaml:2:1: tabs are not allowed for indentation in YAML: indent with spaces"])
+    }
+
+    func testEveryTypeErrorInTheListsIsReported() {
+        let e = errors("""
+        servers:
+          - {id: one, name: a}
+          - {id: 2, name: b, upstream: a, port: many}
+        clients:
+          - {id: -3, name: c, server: a}
+        steps:
+          - {chat: {from: c}}
+        """)
+        XCTAssertEqual(e.count, 4, "\(e)")
+        XCTAssertTrue(e[0].hasPrefix("t.yaml:2:"), "\(e)")
+        XCTAssertTrue(e[1].hasPrefix("t.yaml:3:"), "\(e)")
+        XCTAssertTrue(e[2].hasPrefix("t.yaml:5:"), "\(e)")
+        XCTAssertTrue(e[3].hasPrefix("t.yaml:7:"), "\(e)")
+    }
+
+    /// Checks that were quadratic or cubic (duplicate keys, lookups by name, loops) are linear: a
+    /// 20,000-server line and 100,000 expectations are read at once (the figure is in the README;
+    /// the bound here only catches a return of the old algorithms, which took minutes).
+    func testLargeTopologiesValidateQuicklyAndLoopsAreStillFound() throws {
+        let started = Date()
+        let line = TopologyGenerator.yaml(servers: 20_000, clients: 10, shape: .line)
+        let t = try TopologyLoader.parse(line, file: "line.yaml")
+        XCTAssertEqual(t.servers.count, 20_000)
+        // Close the line into a loop: s1's upstream is the last server.
+        let looped = line.replacingOccurrences(of: "  - {id: 1, name: s1, info: \"server 1\"}", with: "  - {id: 1, name: s1, info: \"server 1\", upstream: s20000}")
+        let e = errors(looped)
+        XCTAssertEqual(e.count, 1, "\(e.prefix(3))")
+        XCTAssertTrue(e.first?.contains("loop in server links: s1 → s20000 → s19999") ?? false, "\(e.first ?? "")")
+        var expect = "servers:\n  - {id: 1, name: a}\nexpect:\n"
+        for i in 0..<100_000 { expect += "  a\(i): {hosts: []}\n" }
+        XCTAssertEqual(errors(expect).count, 100_000)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 60)
+    }
 }

@@ -65,13 +65,9 @@ final class FaultTests: XCTestCase {
     /// keepalive and handled like a closed link. The vanishing is real: server and client run in a
     /// private network namespace whose loopback interface is then taken down.
     func testAVanishedPeerIsDroppedByKeepalive() throws {
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
-        probe.arguments = ["-rn", "true"]
-        probe.standardError = FileHandle.nullDevice
-        guard (try? probe.run()) != nil else { throw XCTSkip("unshare is not installed") }
-        probe.waitUntilExit()
-        guard probe.terminationStatus == 0 else { throw XCTSkip("unprivileged network namespaces are not available here") }
+        let probe = NodeProcess(name: "probe", executable: "/usr/bin/unshare", arguments: ["-rn", "true"])
+        guard (try? probe.start()) != nil else { throw XCTSkip("unshare is not installed") }
+        guard probe.waitForExit(timeout: 10) == .exited(0) else { throw XCTSkip("unprivileged network namespaces are not available here") }
 
         let dir = harness.logDir
         let serverLog = dir.appendingPathComponent("alpha.log").path

@@ -26,12 +26,23 @@ public enum TopologyGenerator {
         }
         if clients > 0 {
             out += "clients:\n"
+            let base = clientIDBase(servers: servers)
             for c in 1...clients {
                 let server = (c - 1) % max(servers, 1) + 1
-                out += "  - {id: \(100_000 + c), name: c\(c), info: \"client \(c)\", server: s\(server)}\n"
+                out += "  - {id: \(base + c), name: c\(c), info: \"client \(c)\", server: s\(server)}\n"
             }
         }
         return out
+    }
+}
+
+extension TopologyGenerator {
+    /// Clients are numbered from 100,001, or from the next power of ten above the servers' ids
+    /// when there are 100,000 servers or more, so no client shares an id with a server.
+    public static func clientIDBase(servers: Int) -> Int {
+        var base = 100_000
+        while base < servers { base *= 10 }
+        return base
     }
 }
 

@@ -108,10 +108,25 @@ public final class ClusterRun: @unchecked Sendable {
         self.runID = runID
         relayedLinks = Set(topology.steps.compactMap(\.action.faultedLink))
         runDir = options.logRoot.appendingPathComponent(runID)
-        try FileManager.default.createDirectory(at: runDir, withIntermediateDirectories: true)
+        try Self.makeFreshDirectory(runDir)
         let latest = options.logRoot.appendingPathComponent("latest")
         try? FileManager.default.removeItem(at: latest)
         try? FileManager.default.createSymbolicLink(atPath: latest.path, withDestinationPath: runID)
+    }
+
+    /// Creates the run's log folder, which must not exist yet (run ids are random; a clash is
+    /// an error rather than two runs mixing their logs), with a plain message when it cannot.
+    static func makeFreshDirectory(_ dir: URL) throws {
+        let parent = dir.deletingLastPathComponent().path
+        do {
+            try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        } catch {
+            throw ClusterError("cannot create the log folder \(parent): \(describeFileError(error)) (choose another with --logs)")
+        }
+        guard mkdir(dir.path, 0o755) == 0 else {
+            let reason = String(cString: strerror(errno))
+            throw ClusterError("cannot create the run's log folder \(dir.path): \(reason) (choose another with --logs)")
+        }
     }
 
     public static func makeRunID(_ name: String) -> String {
@@ -119,7 +134,8 @@ public final class ClusterRun: @unchecked Sendable {
         f.dateFormat = "yyyyMMdd-HHmmss"
         f.timeZone = TimeZone(identifier: "UTC")
         let safe = name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }
-        return "\(f.string(from: Date()))-\(String(safe))-\(String(UInt32.random(in: 0...0xffff), radix: 16))"
+        let suffix = String(UInt64.random(in: 0...UInt64(UInt32.max)) | (1 << 32), radix: 16).dropFirst()  // 8 hex digits
+        return "\(f.string(from: Date()))-\(String(safe))-\(suffix)"
     }
 
     func logFile(_ node: String) -> URL { runDir.appendingPathComponent("\(node).log") }
@@ -426,10 +442,13 @@ public final class ClusterRun: @unchecked Sendable {
             usleep(pause)
             pause = min(pause * 2, 25_000)
         } while Date() < deadline
+        // The deadline passed: report everything that differs, clients included (while polling,
+        // clients are asked only once the servers agree, since they learn from servers).
+        if diffs.contains(where: { $0.field != "process" }) { diffs = compare(final: final, everything: true) }
         return diffs
     }
 
-    func compare(final: Bool) -> [Difference] {
+    func compare(final: Bool, everything: Bool = false) -> [Difference] {
         var diffs: [Difference] = []
         // Nodes the model expects alive must be alive.
         for name in model.liveServers {
@@ -481,7 +500,7 @@ public final class ClusterRun: @unchecked Sendable {
             }
         }
 
-        if !diffs.isEmpty { return diffs }  // clients learn from servers: ask them once servers agree
+        if !diffs.isEmpty, !everything { return diffs }  // clients learn from servers: ask them once servers agree
         // Ask every live client for a digest of its state at once, then read the answers; a client
         // whose digest differs is asked for its whole state, to say exactly what differs.
         var marks: [String: Int] = [:]
@@ -524,7 +543,7 @@ public final class ClusterRun: @unchecked Sendable {
             diffs += listDiff(c.name, "status_log", want: want.statusLog, got: got.status)
             diffs += listDiff(c.name, "chat_log", want: want.chatLog, got: got.chats)
         }
-        if diffs.isEmpty { diffs += checkPaths() }
+        if diffs.isEmpty || everything { diffs += checkPaths() }
         return diffs
     }
 
@@ -671,6 +690,23 @@ public final class ClusterRun: @unchecked Sendable {
             out.append(0x0A)
         }
         FileManager.default.createFile(atPath: runDir.appendingPathComponent("timeline.log").path, contents: Data(out))
+    }
+}
+
+/// "Permission denied", "No such file or directory": the POSIX reason behind a Foundation file
+/// error, instead of its NSCocoaErrorDomain dump.
+public func describeFileError(_ error: Error) -> String {
+    let ns = error as NSError
+    if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        return String(cString: strerror(Int32(underlying.code)))
+    }
+    if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
+    switch ns.code {
+    case NSFileWriteNoPermissionError, NSFileReadNoPermissionError: return "permission denied"
+    case NSFileNoSuchFileError, NSFileReadNoSuchFileError: return "no such file or folder"
+    case NSFileWriteOutOfSpaceError: return "no space left on the device"
+    case NSFileWriteVolumeReadOnlyError: return "read-only file system"
+    default: return ns.localizedDescription
     }
 }
 

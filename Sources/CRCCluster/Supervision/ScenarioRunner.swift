@@ -10,6 +10,23 @@ public struct ScenarioResult: Sendable {
     public var differences: [Difference]
     public var error: String?
     public var logDir: String
+    /// Not run: the file is invalid (`error` says why), or the run was interrupted before it.
+    public var outcome: Outcome = .ran
+
+    public enum Outcome: Sendable { case ran, invalid, skipped }
+
+    public init(name: String, file: String, passed: Bool, seconds: Double, failedAt: String? = nil,
+                differences: [Difference] = [], error: String? = nil, logDir: String = "", outcome: Outcome = .ran) {
+        self.name = name
+        self.file = file
+        self.passed = passed
+        self.seconds = seconds
+        self.failedAt = failedAt
+        self.differences = differences
+        self.error = error
+        self.logDir = logDir
+        self.outcome = outcome
+    }
 }
 
 /// Runs one scenario: launch, check; each step, check; final check with hand-written
@@ -109,13 +126,20 @@ public enum ScenarioRunner {
             s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
                 .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
         }
-        let failures = results.filter { !$0.passed }.count
+        let failures = results.filter { !$0.passed && $0.outcome == .ran }.count
+        let errors = results.filter { $0.outcome == .invalid }.count
+        let skipped = results.filter { $0.outcome == .skipped }.count
+        let counts = "tests=\"\(results.count)\" failures=\"\(failures)\" errors=\"\(errors)\" skipped=\"\(skipped)\" time=\"\(String(format: "%.3f", seconds))\""
         var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        xml += "<testsuites tests=\"\(results.count)\" failures=\"\(failures)\" time=\"\(String(format: "%.3f", seconds))\">\n"
-        xml += "  <testsuite name=\"crc-cluster\" tests=\"\(results.count)\" failures=\"\(failures)\" time=\"\(String(format: "%.3f", seconds))\">\n"
+        xml += "<testsuites \(counts)>\n"
+        xml += "  <testsuite name=\"crc-cluster\" \(counts)>\n"
         for r in results {
             xml += "    <testcase classname=\"\(esc(r.file))\" name=\"\(esc(r.name))\" time=\"\(String(format: "%.3f", r.seconds))\""
-            if r.passed {
+            if r.outcome == .invalid {
+                xml += ">\n      <error message=\"invalid scenario file\">\(esc(r.error ?? ""))</error>\n    </testcase>\n"
+            } else if r.outcome == .skipped {
+                xml += ">\n      <skipped message=\"not run: the run was interrupted\"/>\n    </testcase>\n"
+            } else if r.passed {
                 xml += "/>\n"
             } else {
                 let message = r.error ?? "differences at \(r.failedAt ?? "?")"
