@@ -77,10 +77,13 @@ public struct ServerCLI: ParsableCommand {
     @Option(name: .customLong("max-connections"), help: "Connections beyond this many are closed when accepted.")
     var maxConnections = 4096
 
-    @Option(name: .customLong("max-client-queue"), help: "Bytes a client may leave unread before it is disconnected as a slow consumer.")
-    var maxClientQueue = 1 << 20
+    @Option(name: .customLong("slow-consumer-timeout"), help: "Seconds a peer may take nothing while others wait for it before it is disconnected. A peer that is merely slower than its senders is not cut: the server stops reading from the senders until it catches up (back-pressure).")
+    var slowConsumerTimeout: Double = 10
 
-    @Option(name: .customLong("max-server-queue"), help: "Bytes a neighbour server may leave unread before its link is closed.")
+    @Option(name: .customLong("max-client-queue"), help: "Bytes that may queue for one client before it is disconnected, whatever the timeout (a memory cap).")
+    var maxClientQueue = 4 << 20
+
+    @Option(name: .customLong("max-server-queue"), help: "Bytes that may queue for a neighbour server before its link is closed (a memory cap).")
     var maxServerQueue = 64 << 20
 
     @Option(name: .customLong("keepalive-idle"), help: "Seconds of silence before TCP keepalive probes a peer. A vanished peer is dropped after idle + interval × count seconds (10 + 5 × 3 by default).")
@@ -124,6 +127,7 @@ public struct ServerCLI: ParsableCommand {
             throw ValidationError("--stderr-level must be one of trace, debug, info, notice, warning, error, critical.")
         }
         guard registerTimeout > 0 else { throw ValidationError("--register-timeout must be positive.") }
+        guard slowConsumerTimeout > 0 else { throw ValidationError("--slow-consumer-timeout must be positive.") }
         guard maxConnections > 0, maxClientQueue > 0, maxServerQueue > 0 else {
             throw ValidationError("--max-connections, --max-client-queue and --max-server-queue must be positive.")
         }
@@ -144,6 +148,7 @@ public struct ServerCLI: ParsableCommand {
         config.limits = Limits(maxTextLength: maxTextBytes)
         config.registerTimeout = .milliseconds(Int64(registerTimeout * 1000))
         config.maxConnections = maxConnections
+        config.slowConsumerTimeout = .milliseconds(Int64(slowConsumerTimeout * 1000))
         config.maxClientQueueBytes = maxClientQueue
         config.maxServerQueueBytes = maxServerQueue
         config.keepaliveIdle = keepaliveIdle

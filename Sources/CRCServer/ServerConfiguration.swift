@@ -21,9 +21,13 @@ public struct ServerConfiguration: Sendable {
     public var registerTimeout: TimeAmount = .seconds(20)
     /// Connections beyond this many are closed as soon as they are accepted.
     public var maxConnections = 4096
-    /// A client that lets more than this many bytes queue up (it stopped reading) is disconnected.
-    public var maxClientQueueBytes = 1 << 20
-    /// The same for a server link, which carries everyone's traffic.
+    /// A peer slower than its producers is handled by back-pressure (the server stops reading
+    /// from the producers until it catches up); one that takes nothing at all for this long while
+    /// others wait for it is disconnected as a slow consumer.
+    public var slowConsumerTimeout: TimeAmount = .seconds(10)
+    /// Hard caps on what may queue for one peer, whatever the timeout: a client link, and a server
+    /// link (which carries everyone's traffic).
+    public var maxClientQueueBytes = 4 << 20
     public var maxServerQueueBytes = 64 << 20
     /// TCP keepalive: a peer that vanished without closing is detected after about
     /// idle + interval × count seconds and handled like a closed link.

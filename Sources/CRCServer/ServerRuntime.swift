@@ -23,6 +23,10 @@ public final class ServerRuntime: @unchecked Sendable {
         var bytesOut: UInt64 = 0
         var firstMessageHex: String?
         var dirty = false
+        /// Reading from this link is paused: another link cannot take what it would produce.
+        var readPaused = false
+        /// Its outbound queue is past the high-water mark since this moment (nil: writable).
+        var blockedSince: NIODeadline?
 
         init(id: LinkID, channel: Channel, outbound: Bool, remote: String, pending: ByteBuffer) {
             self.id = id
@@ -41,6 +45,8 @@ public final class ServerRuntime: @unchecked Sendable {
     private var links: [LinkID: LinkContext] = [:]
     private var byChannel: [ObjectIdentifier: LinkContext] = [:]
     private var dirtyLinks: [LinkID] = []
+    /// Links whose outbound queue is past the channel's high-water mark (back-pressure).
+    private var blocked: Set<LinkID> = []
     private var nextLink: UInt64 = 1
     private var actions: [Action] = []
     private var shuttingDown = false
@@ -135,6 +141,7 @@ public final class ServerRuntime: @unchecked Sendable {
     func linkClosed(_ link: LinkID) {
         guard let ctx = links.removeValue(forKey: link) else { return }
         byChannel[ObjectIdentifier(ctx.channel)] = nil
+        if blocked.remove(link) != nil { updateReading() }
         // Had the upstream accepted us on this link? (It may have announced its departure first.)
         let wasJoinedUpstream: Bool
         switch core.peers[link] {
@@ -307,10 +314,17 @@ public final class ServerRuntime: @unchecked Sendable {
         ctx.pending = ctx.channel.allocator.buffer(capacity: max(1024, buffer.readableBytes))
         ctx.dirty = false
         ctx.channel.writeAndFlush(buffer, promise: nil)
-        // What the peer has not taken yet stays queued here: bound it, so a peer that stops
-        // reading cannot make the server hold everyone's traffic for it.
-        // (Only worth asking once the channel reports it is not writable: past its 64 KiB mark.)
-        if !ctx.channel.isWritable, let queued = try? ctx.channel.syncOptions?.getOption(.bufferedWritableBytes) {
+        guard !ctx.channel.isWritable else { return }
+        // Back-pressure: the peer takes less than it is sent. Stop reading from every other link
+        // until it catches up, so TCP flow control slows the producers down (see `updateReading`).
+        if ctx.blockedSince == nil {
+            ctx.blockedSince = .now()
+            blocked.insert(link)
+            updateReading()
+            scheduleSlowConsumerCheck(link, since: ctx.blockedSince!)
+        }
+        // A hard cap on memory all the same (one read burst fanned out can pass the mark).
+        if let queued = try? ctx.channel.syncOptions?.getOption(.bufferedWritableBytes) {
             let isServer: Bool
             if case .server = core.peers[link] { isServer = true } else { isServer = false }
             let limit = isServer ? configuration.maxServerQueueBytes : configuration.maxClientQueueBytes
@@ -319,6 +333,42 @@ public final class ServerRuntime: @unchecked Sendable {
                                                            "queued_bytes": .stringConvertible(queued), "limit": .stringConvertible(limit)])
                 ctx.channel.close(mode: .all, promise: nil)
             }
+        }
+    }
+
+    /// The channel of `link` went below its low-water mark (or above its high one).
+    func writabilityChanged(_ link: LinkID) {
+        guard let ctx = links[link] else { return }
+        if ctx.channel.isWritable, ctx.blockedSince != nil {
+            ctx.blockedSince = nil
+            blocked.remove(link)
+            updateReading()
+        }
+    }
+
+    /// Reads from a link only while every *other* link can take more. The blocked link itself keeps
+    /// being read: what it sends goes elsewhere, and two servers that each wait for the other to
+    /// read would otherwise never move again.
+    private func updateReading() {
+        for ctx in links.values {
+            let pause = blocked.count > 1 || (blocked.count == 1 && !blocked.contains(ctx.id))
+            guard pause != ctx.readPaused else { continue }
+            ctx.readPaused = pause
+            try? ctx.channel.syncOptions?.setOption(.autoRead, value: !pause)
+        }
+    }
+
+    /// A peer that stays blocked (takes nothing while everyone waits for it) for the configured
+    /// time is a slow consumer: it is disconnected, so one stuck peer cannot stall the network.
+    private func scheduleSlowConsumerCheck(_ link: LinkID, since: NIODeadline) {
+        let timeout = configuration.slowConsumerTimeout
+        eventLoop.scheduleTask(in: timeout) { [self] in
+            guard let ctx = links[link], ctx.blockedSince == since else { return }
+            let queued = (try? ctx.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+            logger.warning("slow_consumer", metadata: ["link": .stringConvertible(link.rawValue), "remote": .string(ctx.remote),
+                                                       "queued_bytes": .stringConvertible(queued),
+                                                       "reason": .string("took nothing for \(timeout.nanoseconds / 1_000_000) ms while others waited")])
+            ctx.channel.close(mode: .all, promise: nil)
         }
     }
 
@@ -430,6 +480,11 @@ final class LinkEventsHandler: ChannelInboundHandler {
 
     func channelReadComplete(context: ChannelHandlerContext) {
         runtime.flush()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if let ctx = runtime.link(for: context.channel) { runtime.writabilityChanged(ctx.id) }
+        context.fireChannelWritabilityChanged()
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -63,8 +63,19 @@ final class LimitsTests: XCTestCase {
         XCTAssertEqual(try MonitorClient.fetchState(port: s.monitorPort).links.count, 2)
     }
 
+    /// Past the memory cap: cut at once.
     func testSlowConsumerIsDisconnectedAndEveryoneElseKeepsBeingServed() throws {
-        let s = try harness.startServer(id: 1, name: "alpha", extra: ["--max-client-queue", "65536"])
+        try slowConsumer(extra: ["--max-client-queue", "65536"], reason: "\"limit\":65536")
+    }
+
+    /// Under the cap, a peer that takes nothing while the server holds everyone back for it
+    /// (back-pressure) is cut after --slow-consumer-timeout.
+    func testAPeerThatTakesNothingIsCutAfterTheSlowConsumerTimeout() throws {
+        try slowConsumer(extra: ["--max-client-queue", "\(1 << 30)", "--slow-consumer-timeout", "1"], reason: "took nothing for 1000 ms")
+    }
+
+    func slowConsumer(extra: [String], reason: String) throws {
+        let s = try harness.startServer(id: 1, name: "alpha", extra: extra)
         let watcher = try harness.startClient(id: 103, name: "watcher", server: s)
         // The slow one registers, then never reads again; a small receive buffer fills fast.
         let slow = try connect(s.port, receiveBuffer: 4096)
@@ -95,7 +106,7 @@ final class LimitsTests: XCTestCase {
         // The server drops the slow consumer, tells the others, and keeps its memory bounded.
         let left = watcher.waitForEvent("user_left", timeout: harness.timeout) { $0["id"] as? Int == 201 }
         XCTAssertNotNil(left, log(s))
-        XCTAssertTrue(harness.waitForLog(s, containing: "\"event\":\"slow_consumer\""))
+        XCTAssertTrue(harness.waitForLog(s) { $0.contains("\"event\":\"slow_consumer\"") && $0.contains(reason) }, log(s))
         let state = harness.waitForState(s, "slow consumer gone") { !$0.hosts.contains { $0.id == 201 } }
         XCTAssertLessThan(state?.links.map(\.bytesPending).max() ?? .max, 1 << 20)
         // Everyone else is still served.

@@ -65,6 +65,8 @@ final class RawPeer: @unchecked Sendable {
     let parser = MessageParser()
     let done = DispatchSemaphore(value: 0)
     var result = (received: 0, outOfOrder: 0)
+    /// Microseconds to pause after every read: a reader slower than its senders.
+    var readPause: useconds_t = 0
 
     init(port: Int) throws {
         fd = try Harness.rawConnect(port: port)
@@ -92,6 +94,7 @@ final class RawPeer: @unchecked Sendable {
             pending.discardReadBytes()
             let n = read(fd, &chunk, chunk.count)
             if n <= 0 { return false }
+            if readPause > 0 { usleep(readPause) }
             pending.writeBytes(chunk[0..<n])
         }
         return false
