@@ -27,6 +27,14 @@ let package = Package(
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
         ),
+        // libedit (Debian: libedit-dev): line editing and history for people at a terminal.
+        .systemLibrary(
+            name: "CEditLine",
+            pkgConfig: "libedit",
+            providers: [.apt(["libedit-dev"])]
+        ),
+        // The line editor the client (and the cluster's console) read people's commands with.
+        .target(name: "CRCLineEditor", dependencies: ["CEditLine", "CRCTerminal"]),
         // Whole-line, unbuffered output to stdout/stderr, shared by every executable.
         .target(name: "CRCTerminal", dependencies: ["CSystemShims"]),
         // The few C calls Swift cannot make safely itself: posix_spawn set-up, prctl, glibc extensions.
@@ -61,7 +69,7 @@ let package = Package(
         .target(
             name: "CRCClient",
             dependencies: [
-                "CRCProtocol", "CRCCore", "CRCTerminal",
+                "CRCProtocol", "CRCCore", "CRCTerminal", "CRCLineEditor",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),

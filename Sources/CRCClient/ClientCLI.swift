@@ -1,4 +1,5 @@
 import ArgumentParser
+import CRCLineEditor
 import CRCProtocol
 
 /// The command line of the executable (also embedded in crc-cluster).
@@ -22,8 +23,14 @@ public struct ClientCLI: ParsableCommand {
         disconnected, error, users, state. The `state` command prints known users, the chat log and \
         the status log.
 
+        At a terminal, lines are edited with libedit (arrow keys, history, Ctrl-R) behind a \
+        prompt, events appear above it, and each chat sent is echoed as -> [name] text. Commands \
+        typed or piped before the server's welcome wait for it, and a message to a name nobody \
+        has announced yet waits up to 2 s for that user to join.
+
         EXIT STATUS: 0 after /quit, end of input or SIGINT; 1 when the server cannot be reached; \
-        2 when the id was refused as a duplicate; 3 when the server closed the connection; 64 for bad options.
+        2 when the id was refused as a duplicate; 3 when the server closed the connection; 4 when \
+        the server never answered the registration (not a CRC server?); 64 for bad options.
         """,
         version: crcVersion)
 
@@ -53,11 +60,18 @@ public struct ClientCLI: ParsableCommand {
         guard username.utf8.count <= 255 else { throw ValidationError("--username is longer than 255 bytes.") }
         guard info.utf8.count <= 65_535 else { throw ValidationError("--info is longer than 65,535 bytes.") }
         guard (1...65_535).contains(serverPort) else { throw ValidationError("--serverport must be 1-65535, got \(serverPort).") }
+        guard registerTimeout > 0 else { throw ValidationError("--register-timeout must be positive.") }
     }
 
+    @Option(name: .customLong("register-timeout"), help: "Seconds to wait for the server to answer the registration before giving up (exit 4).")
+    var registerTimeout: Double = 10
+
     public func run() throws {
-        let code = ClientApp.run(ClientConfiguration(id: id, username: username, info: info, serverHost: serverHost,
-                                                     serverPort: serverPort, logFile: logFile, json: json))
+        var config = ClientConfiguration(id: id, username: username, info: info, serverHost: serverHost,
+                                         serverPort: serverPort, logFile: logFile, json: json)
+        config.registerTimeout = .milliseconds(Int64(registerTimeout * 1000))
+        config.interactive = !json && LineEditor.isInteractive
+        let code = ClientApp.run(config)
         if code != .ok { throw ExitCode(code.rawValue) }
     }
 }

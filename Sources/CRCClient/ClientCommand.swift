@@ -31,6 +31,7 @@ public enum ClientCommand: Equatable, Sendable {
         case "msg", "message", "m":
             let (to, text) = splitWord(rest)
             guard !to.isEmpty else { return .invalid("usage: /msg <id|name> <text>") }
+            guard !text.isEmpty else { return .invalid("nothing to send to \(shown(to)): usage: /msg <id|name> <text>") }
             return .message(to: String(to), text: String(text))
         case "users", "who":
             return .users
@@ -43,8 +44,13 @@ public enum ClientCommand: Equatable, Sendable {
         case "help", "?":
             return .help
         default:
-            return .invalid("unknown command '\(word)'; type /help for the list")
+            return .invalid("unknown command '\(shown(word))'; type /help for the list")
         }
+    }
+
+    /// A word as it may be shown back: at most 40 characters, so a pasted megabyte is not echoed.
+    static func shown(_ word: Substring) -> String {
+        word.count <= 40 ? String(word) : String(word.prefix(40)) + "… (\(word.utf8.count) bytes)"
     }
 
     /// First space-separated word, and the rest after exactly one separating space run.

@@ -1,5 +1,6 @@
 import CRCCore
 import CRCProtocol
+import CRCLineEditor
 import CRCTerminal
 import Dispatch
 #if canImport(Glibc)
@@ -22,6 +23,17 @@ public struct ClientConfiguration: Sendable {
     /// joins and leaves are not printed (they stay in the log file and the state), and the end of
     /// the session is an "exited" event rather than the end of the process.
     public var hostedName: String?
+    /// Without a welcome or a refusal within this time, the server is not answering as a CRC
+    /// server does: the client says so and exits (`ClientExitCode.noAnswer`).
+    public var registerTimeout: TimeAmount = .seconds(10)
+    /// How long a message to a name nobody has announced yet waits for that name to join.
+    public var unknownNameWait: TimeAmount = .seconds(2)
+    /// Largest chat or quit text sent; longer ones are refused here rather than sent to get the
+    /// connection closed by the server.
+    public var maxTextBytes = Limits.defaultMaxTextLength
+    /// A person at a terminal: lines are read with editing and history, behind a prompt, and
+    /// events are printed above it.
+    public var interactive = false
 
     public init(id: UInt32, username: String, info: String, serverHost: String, serverPort: Int,
                 logFile: String? = nil, json: Bool = false) {
@@ -41,6 +53,8 @@ public enum ClientExitCode: Int32, Sendable {
     case failure = 1
     case idRefused = 2
     case connectionLost = 3
+    /// Connected, but the server never answered the registration (not a CRC server?).
+    case noAnswer = 4
 }
 
 /// A connected client: feeds server messages to `ClientState`, runs commands, prints events.
@@ -84,6 +98,14 @@ public final class ClientSession: @unchecked Sendable {
     func connected(_ channel: Channel) {
         self.channel = channel
         send(state.registration)
+        let timeout = config.registerTimeout
+        eventLoop.scheduleTask(in: timeout) { [self] in
+            guard !state.isRegistered, !state.isRefused, !finishedAlready else { return }
+            let seconds = timeout.nanoseconds / 1_000_000_000
+            emit(["event": "error", "message": .string("no answer to the registration within \(seconds) s: is \(config.serverHost):\(config.serverPort) a CRC server?")],
+                 human: "error: no answer to the registration within \(seconds) s: is \(config.serverHost):\(config.serverPort) a CRC server?")
+            finish(.noAnswer)
+        }
     }
 
     func received(_ message: Message) {
@@ -92,11 +114,14 @@ public final class ClientSession: @unchecked Sendable {
         case .welcome(let text):
             emit(["event": "registered", "id": .id(config.id), "name": .string(config.username), "text": .string(text)],
                  human: "*** \(text)")
+            drainQueue()
         case .refused(let text):
             emit(["event": "refused", "id": .id(config.id), "text": .string(text)], human: "!!! \(text)")
+            queued.removeAll()
             finish(.idRefused)
         case .userJoined(let u):
             emitMembership("user_joined", id: u.id, ("info", u.info), ("name", u.name), human: "--> \(u.name) (\(u.id)) joined")
+            if headDeadline != nil { drainQueue() }
         case .userLeft(let id, let name, let text):
             emitMembership("user_left", id: id, ("name", name), ("text", text), human: "<-- \(name) (\(id)) left: \(text)")
         case .chat(let from, let name, let text):
@@ -122,16 +147,59 @@ public final class ClientSession: @unchecked Sendable {
 
     // MARK: From the user
 
+    /// Commands wait here, in order, until they can run: until the client is registered, and a
+    /// message to a name not known yet until that name joins (or `unknownNameWait` passes).
+    private var queued: [ClientCommand] = []
+    private var headDeadline: NIODeadline?
+    private var headTimer: Scheduled<Void>?
+
+    /// A line typed by the user or written by a program: run now if nothing waits, else queued.
     public func handle(line: String) {
+        enqueue(ClientCommand.parse(line))
+    }
+
+    /// End of input: leave once everything typed before it has run.
+    public func endOfInput() {
+        enqueue(.quit(text: ""))
+    }
+
+    private func enqueue(_ command: ClientCommand) {
+        if case .empty = command { return }
+        queued.append(command)
+        drainQueue()
+    }
+
+    /// Runs queued commands from the head while they can run.
+    func drainQueue() {
         defer { flushLog() }
-        switch ClientCommand.parse(line) {
+        while let head = queued.first {
+            guard state.isRegistered || head.runsBeforeRegistration || state.isRefused || quitting else { return }
+            if case .message(let to, _) = head, UInt32(to) == nil, state.users(named: to).isEmpty, state.isRegistered {
+                // Not known yet: it may be about to join (a script that starts right after its peer).
+                let now = NIODeadline.now()
+                if headDeadline == nil {
+                    headDeadline = now + config.unknownNameWait
+                    headTimer = eventLoop.scheduleTask(deadline: headDeadline!) { [self] in drainQueue() }
+                }
+                if now < headDeadline! { return }
+            }
+            queued.removeFirst()
+            headDeadline = nil
+            headTimer?.cancel()
+            headTimer = nil
+            run(head)
+        }
+    }
+
+    private func run(_ command: ClientCommand) {
+        switch command {
         case .empty:
             break
         case .help:
             if config.json {
                 emit(["event": "help", "text": .string(ClientCommand.helpText)], human: "")
             } else {
-                writeOut(ClientCommand.helpText)
+                out(ClientCommand.helpText)
             }
         case .invalid(let why):
             emit(["event": "error", "message": .string(why)], human: "error: \(why)")
@@ -140,9 +208,9 @@ public final class ClientSession: @unchecked Sendable {
             if config.json {
                 emit(["event": "users", "users": .array(users.map(Self.json))], human: "")
             } else if users.isEmpty {
-                writeOut("(no other users)")
+                out("(no other users)")
             } else {
-                writeOut(users.map { "  \($0.id)\t\($0.name)\t\($0.info)" }.joined(separator: "\n"))
+                out(users.map { "  \($0.id)\t\($0.name)\t\($0.info)" }.joined(separator: "\n"))
             }
         case .state:
             emitState()
@@ -151,20 +219,42 @@ public final class ClientSession: @unchecked Sendable {
                   "chat_log": .array(state.chatLog.map { ["from": .id($0.from), "text": .string($0.text)] }),
                   "status_log": .array(state.statusLog.map { .string($0) })], human: "")
         case .message(let to, let text):
+            guard text.utf8.count <= config.maxTextBytes else {
+                error("message not sent: it is \(text.utf8.count) bytes, and the limit is \(config.maxTextBytes)")
+                return
+            }
             let destination: UInt32
             if let n = UInt32(to) {
                 destination = n
-            } else if let user = state.user(named: to) {
-                destination = user.id
             } else {
-                emit(["event": "error", "message": .string("no known user named '\(to)'; /users lists them")],
-                     human: "error: no known user named '\(to)'; /users lists them")
-                return
+                let matches = state.users(named: to)
+                if matches.count == 1 {
+                    destination = matches[0].id
+                } else if matches.isEmpty {
+                    error("no known user named '\(ClientCommand.shown(Substring(to)))' (waited \(config.unknownNameWait.nanoseconds / 1_000_000_000) s for one to join); /users lists them")
+                    return
+                } else {
+                    let list = matches.map { "\($0.id) (\($0.info.isEmpty ? "no info" : $0.info))" }.joined(separator: ", ")
+                    error("'\(to)' is the name of \(matches.count) users: \(list); send to one by id")
+                    return
+                }
             }
             send(state.chat(to: destination, text: text))
+            if !config.json, config.hostedName == nil {
+                let name = state.users[destination]?.name ?? String(destination)
+                out("-> [\(name)] \(text)")
+            }
         case .quit(let text):
+            guard text.utf8.count <= config.maxTextBytes else {
+                error("quit text is \(text.utf8.count) bytes, and the limit is \(config.maxTextBytes)")
+                return
+            }
             quit(text: text)
         }
+    }
+
+    private func error(_ message: String) {
+        emit(["event": "error", "message": .string(message)], human: "error: \(message)")
     }
 
     public func quit(text: String) {
@@ -208,7 +298,7 @@ public final class ClientSession: @unchecked Sendable {
                 out += "}"
             }
             out += "]}"
-            writeOut(out)
+            self.out(out)
             return
         }
         let obj: [String: JSONValue] = [
@@ -220,7 +310,7 @@ public final class ClientSession: @unchecked Sendable {
         if config.json {
             emit(obj, human: "")
         } else {
-            writeOut(Self.encode(obj))
+            out(Self.encode(obj))
         }
     }
 
@@ -240,7 +330,7 @@ public final class ClientSession: @unchecked Sendable {
         finishedAlready = true
         flushLog()
         if let hosted = config.hostedName {
-            writeOut(Self.encode(["event": "exited", "client": .string(hosted), "code": .int(Int(code.rawValue))]))
+            out(Self.encode(["event": "exited", "client": .string(hosted), "code": .int(Int(code.rawValue))]))
         }
         done.succeed(code)
         channel?.close(promise: nil)
@@ -264,7 +354,7 @@ public final class ClientSession: @unchecked Sendable {
             return out + "}"
         }
         if config.hostedName == nil {
-            writeOut(config.json ? line(stamp: false) : human())
+            out(config.json ? line(stamp: false) : human())
         }
         if let logFile {
             fputs(line(stamp: true) + "\n", logFile)
@@ -276,12 +366,12 @@ public final class ClientSession: @unchecked Sendable {
         if let hosted = config.hostedName {
             var tagged = object
             tagged["client"] = .string(hosted)
-            writeOut(Self.encode(tagged))
+            out(Self.encode(tagged))
         } else if config.json {
-            writeOut(Self.encode(object))
+            out(Self.encode(object))
         } else {
             let text = human()
-            if !text.isEmpty { writeOut(text) }
+            if !text.isEmpty { out(text) }
         }
         if let logFile {
             var stamped = object
@@ -291,9 +381,24 @@ public final class ClientSession: @unchecked Sendable {
         }
     }
 
+    /// One line to stdout: above the prompt for a person at a terminal.
+    private func out(_ line: String) {
+        if config.interactive { LineEditor.shared.printAbove(line) } else { writeOut(line) }
+    }
+
     static func encode(_ object: [String: JSONValue]) -> String { JSONValue.object(object).text }
 
     static func now() -> String { LogClock.shared.now() }
+}
+
+extension ClientCommand {
+    /// Commands that make sense before the server has welcomed the client.
+    var runsBeforeRegistration: Bool {
+        switch self {
+        case .help, .invalid, .empty, .users, .state, .digest: return true
+        case .message, .quit: return false
+        }
+    }
 }
 
 public struct ClientError: Error, CustomStringConvertible {
@@ -353,12 +458,20 @@ public enum ClientApp {
             return .failure
         }
 
-        // Commands from stdin; end of input quits.
+        // Commands from stdin; end of input (Ctrl-D) quits.
+        let interactive = config.interactive
         DispatchQueue(label: "crc-client.stdin").async {
-            while let line = readLine(strippingNewline: true) {
-                loop.execute { session.handle(line: line) }
+            if interactive {
+                while let line = LineEditor.shared.readLine(prompt: "\(config.username)> ") {
+                    loop.execute { session.handle(line: line) }
+                }
+                LineEditor.shared.printAbove("(end of input: leaving)")
+            } else {
+                while let line = readLine(strippingNewline: true) {
+                    loop.execute { session.handle(line: line) }
+                }
             }
-            loop.execute { session.quit(text: "") }
+            loop.execute { session.endOfInput() }
         }
         // Ctrl-C / SIGTERM: leave politely.
         var sources: [DispatchSourceSignal] = []

@@ -65,6 +65,11 @@ public struct ClientState: Sendable {
     }
 
     /// A user by id (decimal) or by name.
+    /// Every known user called `name`, by id.
+    public func users(named name: String) -> [KnownUser] {
+        users.values.filter { $0.name == name }.sorted { $0.id < $1.id }
+    }
+
     public func user(named key: String) -> KnownUser? {
         if let n = UInt32(key), let u = users[n] { return u }
         return users.values.filter { $0.name == key }.min { $0.id < $1.id }

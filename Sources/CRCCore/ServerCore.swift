@@ -162,7 +162,7 @@ public struct ServerCore: Sendable {
         }
 
         let adjacent = peer == .unregistered || peer == .upstreamPending
-        let record = HostRecord(id: r.sourceID, kind: .server, name: r.name.utf8String, info: r.info.utf8String,
+        let record = HostRecord(id: r.sourceID, kind: .server, nameBytes: Self.own(r.name), infoBytes: Self.own(r.info),
                                 firstLink: handedBy)
         hosts[r.sourceID] = record
         actions.append(.log(.registered(record, adjacent: adjacent, via: link)))
@@ -212,10 +212,11 @@ public struct ServerCore: Sendable {
             return
         }
 
-        let record = HostRecord(id: r.sourceID, kind: .client, name: r.name.utf8String, info: r.info.utf8String,
+        let record = HostRecord(id: r.sourceID, kind: .client, nameBytes: Self.own(r.name), infoBytes: Self.own(r.info),
                                 firstLink: handedBy)
         hosts[r.sourceID] = record
         clientRoutes[r.sourceID] = link
+        insertClientID(r.sourceID)
         actions.append(.log(.registered(record, adjacent: adjacent, via: link)))
         if adjacent {
             peers[link] = .client(r.sourceID)
@@ -223,8 +224,8 @@ public struct ServerCore: Sendable {
             let welcome = Status(sourceID: id, destinationID: r.sourceID, code: .welcome,
                                  text: "Welcome to the Clemson Relay Chat network \(record.name)")
             actions.append(.send(.status(welcome), to: link))
-            for other in hosts.values.sorted(by: { $0.id < $1.id }) where other.kind == .client && other.id != r.sourceID {
-                actions.append(.send(.clientRegistration(registration(of: other)), to: link))
+            for other in clientIDs where other != r.sourceID {
+                actions.append(.send(.clientRegistration(registration(of: hosts[other]!)), to: link))
             }
         }
         var forwarded = r
@@ -239,7 +240,12 @@ public struct ServerCore: Sendable {
             : "Someone has already registered with ID \(dup)"
         actions.append(.log(.duplicateRefused(id: dup, kind: kind, via: link)))
         actions.append(.send(.status(Status(sourceID: id, destinationID: 0, code: .duplicateID, text: text)), to: link))
-        if newLink { peers[link] = .refused(dup) }
+        if newLink {
+            // The refused connection speaks for no one: once its answer is written, it goes, so
+            // refused peers cannot hold connection slots.
+            peers[link] = .refused(dup)
+            actions.append(.close(link, reason: "refused: id \(dup) is already registered"))
+        }
     }
 
     private func sendStateBurst(to link: LinkID, except newcomer: UInt32, into actions: inout [Action]) {
@@ -257,7 +263,35 @@ public struct ServerCore: Sendable {
     }
 
     private func registration(of host: HostRecord) -> Registration {
-        Registration(sourceID: host.id, lastHopID: id, name: host.name, info: host.info)
+        Registration(sourceID: host.id, lastHopID: id, name: host.nameBytes, info: host.infoBytes)
+    }
+
+    /// A copy of a field that arrived in a read buffer, so the record does not keep the whole
+    /// buffer alive.
+    private static func own(_ bytes: ByteBuffer) -> ByteBuffer {
+        ByteBuffer(bytes: bytes.readableBytesView)
+    }
+
+    /// Every known client's id, ascending: what a newcomer is told, in order, without sorting the
+    /// whole host table on every join.
+    private var clientIDs: [UInt32] = []
+
+    private mutating func insertClientID(_ cid: UInt32) {
+        var lo = 0, hi = clientIDs.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if clientIDs[mid] < cid { lo = mid + 1 } else { hi = mid }
+        }
+        if lo == clientIDs.count || clientIDs[lo] != cid { clientIDs.insert(cid, at: lo) }
+    }
+
+    private mutating func removeClientID(_ cid: UInt32) {
+        var lo = 0, hi = clientIDs.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if clientIDs[mid] < cid { lo = mid + 1 } else { hi = mid }
+        }
+        if lo < clientIDs.count, clientIDs[lo] == cid { clientIDs.remove(at: lo) }
     }
 
     private mutating func routeChat(_ chat: ClientChat, from peer: Peer, on link: LinkID, into actions: inout [Action]) {
@@ -378,6 +412,7 @@ public struct ServerCore: Sendable {
     }
 
     private mutating func forget(_ host: UInt32) {
+        if hosts[host]?.kind == .client { removeClientID(host) }
         hosts[host] = nil
         clientRoutes[host] = nil
         adjacentClients[host] = nil
@@ -386,20 +421,23 @@ public struct ServerCore: Sendable {
 
     private func broadcast(_ message: Message, toServers: Bool, toClients: Bool, except: LinkID?,
                            into actions: inout [Action]) {
-        var targets: [UInt32] = []
+        var links: [LinkID] = []
+        links.reserveCapacity((toServers ? adjacentServers.count : 0) + (toClients ? adjacentClients.count : 0))
         if toServers {
-            for (sid, link) in adjacentServers where link != except {
-                actions.append(.send(message, to: link))
-                targets.append(sid)
-            }
+            for link in adjacentServers.values where link != except { links.append(link) }
         }
         if toClients {
-            for (cid, link) in adjacentClients where link != except {
-                actions.append(.send(message, to: link))
-                targets.append(cid)
-            }
+            for link in adjacentClients.values where link != except { links.append(link) }
         }
-        if logsRouting, !targets.isEmpty {
+        switch links.count {
+        case 0: return
+        case 1: actions.append(.send(message, to: links[0]))
+        default: actions.append(.sendToEach(message, links: links))
+        }
+        if logsRouting {
+            var targets: [UInt32] = []
+            if toServers { for (sid, link) in adjacentServers where link != except { targets.append(sid) } }
+            if toClients { for (cid, link) in adjacentClients where link != except { targets.append(cid) } }
             actions.append(.log(.forwarded(type: message.type, source: message.sourceID, to: targets.sorted())))
         }
     }

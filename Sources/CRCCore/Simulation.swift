@@ -163,6 +163,8 @@ public struct Simulation: Sendable {
             switch action {
             case .send(let message, let link):
                 enqueue(message, from: Endpoint(node: ep.node, link: link))
+            case .sendToEach(let message, let links):
+                for link in links { enqueue(message, from: Endpoint(node: ep.node, link: link)) }
             case .close(let link, _):
                 closing.append(Endpoint(node: ep.node, link: link))
             case .log(let event):

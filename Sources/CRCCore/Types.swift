@@ -14,20 +14,48 @@ public enum HostKind: String, Sendable, Codable {
 }
 
 /// What a server knows about another machine in the network.
+///
+/// Names and infos are kept as the bytes that arrived and relayed as they are (a name need not be
+/// UTF-8); `name` and `info` decode them for display, repairing invalid sequences.
 public struct HostRecord: Hashable, Sendable, Codable {
     public var id: UInt32
     public var kind: HostKind
-    public var name: String
-    public var info: String
+    public var nameBytes: ByteBuffer
+    public var infoBytes: ByteBuffer
     /// The adjacent machine through which this host is reached (the host itself when adjacent).
     public var firstLink: UInt32
 
+    public var name: String { nameBytes.utf8String }
+    public var info: String { infoBytes.utf8String }
+
     public init(id: UInt32, kind: HostKind, name: String, info: String, firstLink: UInt32) {
+        self.init(id: id, kind: kind, nameBytes: ByteBuffer(string: name), infoBytes: ByteBuffer(string: info), firstLink: firstLink)
+    }
+
+    public init(id: UInt32, kind: HostKind, nameBytes: ByteBuffer, infoBytes: ByteBuffer, firstLink: UInt32) {
         self.id = id
         self.kind = kind
-        self.name = name
-        self.info = info
+        self.nameBytes = nameBytes
+        self.infoBytes = infoBytes
         self.firstLink = firstLink
+    }
+
+    enum CodingKeys: String, CodingKey { case id, kind, name, info, firstLink }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(id: try c.decode(UInt32.self, forKey: .id), kind: try c.decode(HostKind.self, forKey: .kind),
+                  name: try c.decode(String.self, forKey: .name), info: try c.decode(String.self, forKey: .info),
+                  firstLink: try c.decode(UInt32.self, forKey: .firstLink))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(name, forKey: .name)
+        try c.encode(info, forKey: .info)
+        try c.encode(firstLink, forKey: .firstLink)
     }
 }
 
@@ -67,6 +95,8 @@ public enum ServerEvent: Hashable, Sendable {
 /// What the core asks its shell to do.
 public enum Action: Hashable, Sendable {
     case send(Message, to: LinkID)
+    /// The same message to several links (encoded once by the shell).
+    case sendToEach(Message, links: [LinkID])
     case close(LinkID, reason: String)
     case log(ServerEvent)
     /// The server cannot go on (its own id was refused upstream): exit non-zero with this reason.

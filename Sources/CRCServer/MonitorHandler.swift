@@ -19,6 +19,19 @@ final class MonitorHandler: ChannelInboundHandler {
         self.runtime = runtime
     }
 
+    /// Connections open at once; more are closed when accepted.
+    static let maxConnections = 64
+    /// A connection with no request for this long is closed.
+    static let idleTimeout = TimeAmount.seconds(30)
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
     static let encoder: JSONEncoder = {
         let e = JSONEncoder()
         e.keyEncodingStrategy = .convertToSnakeCase

@@ -9,6 +9,7 @@ import Glibc
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOConcurrencyHelpers
 import NIOPosix
 
 /// Process exit statuses of crc-server.
@@ -62,6 +63,7 @@ public enum ServerApp {
             textSink.finish(within: 0.5)
         }
         let runtime = ServerRuntime(configuration: config, eventLoop: loop, logger: logger)
+        let monitorConnections = ConnectionCounter(limit: MonitorHandler.maxConnections)
         defer { try? loop.submit { runtime.abandon() }.wait() }
 
         // 1. Listen.
@@ -69,6 +71,13 @@ public enum ServerApp {
         do {
             listener = try ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: 256)
+                .serverChannelInitializer { channel in
+                    // Out of descriptors (EMFILE/ENFILE): stop accepting for a moment instead of
+                    // retrying at once in a loop, and say so once a second.
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(AcceptPauseHandler(logger: logger))
+                    }
+                }
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
@@ -83,7 +92,7 @@ public enum ServerApp {
         let port = listener.localAddress?.port ?? config.port
         try? loop.submit { runtime.port = port }.wait()
 
-        // 2. Monitoring endpoint.
+        // 2. Monitoring endpoint: a few connections at a time, each closed when idle.
         var monitorPort: Int?
         if let mp = config.monitorPort {
             do {
@@ -91,6 +100,12 @@ public enum ServerApp {
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                     .childChannelInitializer { channel in
                         channel.eventLoop.makeCompletedFuture {
+                            guard monitorConnections.open() else {
+                                channel.close(promise: nil)
+                                return
+                            }
+                            channel.closeFuture.whenComplete { _ in monitorConnections.closed() }
+                            try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: MonitorHandler.idleTimeout))
                             try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                             try channel.pipeline.syncOperations.addHandler(MonitorHandler(runtime: runtime))
                         }
@@ -204,6 +219,59 @@ public enum ServerApp {
         if error is ChannelError, case ChannelError.connectTimeout = error { return "connection timed out" }
         return "\(error)"
     }
+}
+
+/// Accept failures (out of descriptors, out of memory) on the listener: accepting pauses for a
+/// moment, and a warning says so at most once a second with how many occurred.
+///
+/// (NIO's own `AcceptBackoffHandler` cannot do this: after a failed accept NIO keeps the listener
+/// registered for reading, so the readiness of the connection still waiting wakes the loop again
+/// at once. Turning `autoRead` off unregisters it; it is turned back on after the pause.)
+final class AcceptPauseHandler: ChannelInboundHandler {
+    typealias InboundIn = Channel
+    private let logger: Logger
+    private var lastLogged: NIODeadline?
+    private var suppressed = 0
+    private var paused = false
+    static let pause = TimeAmount.milliseconds(250)
+
+    init(logger: Logger) { self.logger = logger }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        guard let io = error as? IOError, [EMFILE, ENFILE, ENOBUFS, ENOMEM].contains(io.errnoCode) else {
+            context.fireErrorCaught(error)
+            return
+        }
+        let now = NIODeadline.now()
+        if let last = lastLogged, now - last < .seconds(1) {
+            suppressed += 1
+        } else {
+            logger.warning("accept_failed", metadata: [
+                "reason": .string(String(cString: strerror(io.errnoCode))),
+                "failures_since_last_warning": .stringConvertible(suppressed + 1),
+                "pause_ms": .stringConvertible(Self.pause.nanoseconds / 1_000_000),
+            ])
+            lastLogged = now
+            suppressed = 0
+        }
+        guard !paused else { return }
+        paused = true
+        let channel = context.channel
+        try? channel.syncOptions?.setOption(.autoRead, value: false)
+        context.eventLoop.assumeIsolated().scheduleTask(in: Self.pause) { [self] in
+            paused = false
+            try? channel.syncOptions?.setOption(.autoRead, value: true)
+        }
+    }
+}
+
+/// Open connections against a limit; thread-safe.
+final class ConnectionCounter: Sendable {
+    private let count = NIOLockedValueBox(0)
+    let limit: Int
+    init(limit: Int) { self.limit = limit }
+    func open() -> Bool { count.withLockedValue { n in n < limit ? { n += 1; return true }() : false } }
+    func closed() { count.withLockedValue { $0 -= 1 } }
 }
 
 public func printError(_ line: String) {

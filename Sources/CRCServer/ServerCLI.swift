@@ -1,4 +1,5 @@
 import ArgumentParser
+import CSystemShims
 import CRCProtocol
 import Logging
 import NIOCore
@@ -74,8 +75,8 @@ public struct ServerCLI: ParsableCommand {
     @Option(name: .customLong("register-timeout"), help: "Seconds a new connection may take to register before it is closed.")
     var registerTimeout: Double = 20
 
-    @Option(name: .customLong("max-connections"), help: "Connections beyond this many are closed when accepted.")
-    var maxConnections = 4096
+    @Option(name: .customLong("max-connections"), help: "Connections beyond this many are closed when accepted. By default 4096, or fewer when the open-files limit (ulimit -n) leaves less room: the limit minus 32 for the server's own files.")
+    var maxConnections: Int?
 
     @Option(name: .customLong("slow-consumer-timeout"), help: "Seconds a peer may take nothing while others wait for it before it is disconnected. A peer that is merely slower than its senders is not cut: the server stops reading from the senders until it catches up (back-pressure).")
     var slowConsumerTimeout: Double = 10
@@ -128,7 +129,7 @@ public struct ServerCLI: ParsableCommand {
         }
         guard registerTimeout > 0 else { throw ValidationError("--register-timeout must be positive.") }
         guard slowConsumerTimeout > 0 else { throw ValidationError("--slow-consumer-timeout must be positive.") }
-        guard maxConnections > 0, maxClientQueue > 0, maxServerQueue > 0 else {
+        guard (maxConnections ?? 1) > 0, maxClientQueue > 0, maxServerQueue > 0 else {
             throw ValidationError("--max-connections, --max-client-queue and --max-server-queue must be positive.")
         }
         guard keepaliveIdle > 0, keepaliveInterval > 0, keepaliveCount > 0 else {
@@ -147,7 +148,7 @@ public struct ServerCLI: ParsableCommand {
         config.stderrLevel = stderrLevel.flatMap(Logger.Level.init(rawValue:))
         config.limits = Limits(maxTextLength: maxTextBytes)
         config.registerTimeout = .milliseconds(Int64(registerTimeout * 1000))
-        config.maxConnections = maxConnections
+        config.maxConnections = maxConnections ?? ServerConfiguration.defaultMaxConnections()
         config.slowConsumerTimeout = .milliseconds(Int64(slowConsumerTimeout * 1000))
         config.maxClientQueueBytes = maxClientQueue
         config.maxServerQueueBytes = maxServerQueue

@@ -1,4 +1,5 @@
 import CRCProtocol
+import CSystemShims
 import Logging
 import NIOCore
 
@@ -36,6 +37,14 @@ public struct ServerConfiguration: Sendable {
     public var keepaliveCount = 3
     /// After the upstream link is lost, keep reconnecting and rejoin once the upstream is back.
     public var rejoinUpstream = true
+
+    /// 4096, or the open-files limit less 32 (the listeners, the log, the monitor's connections)
+    /// when that is lower: past it, accepting fails with EMFILE instead of a clear refusal.
+    public static func defaultMaxConnections() -> Int {
+        let limit = crc_open_files_limit()
+        guard limit > 0 else { return 4096 }
+        return max(1, min(4096, limit - 32))
+    }
 
     public init(id: UInt32, name: String, info: String, port: Int) {
         self.id = id

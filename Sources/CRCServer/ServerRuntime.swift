@@ -24,7 +24,11 @@ public final class ServerRuntime: @unchecked Sendable {
         var firstMessageHex: String?
         var dirty = false
         /// Reading from this link is paused: another link cannot take what it would produce.
-        var readPaused = false
+        var readPaused = false {
+            didSet { if readPaused { wasPaused = true } }
+        }
+        /// Paused at some point since the register timeout was last armed.
+        var wasPaused = false
         /// Its outbound queue is past the high-water mark since this moment (nil: writable).
         var blockedSince: NIODeadline?
 
@@ -111,16 +115,25 @@ public final class ServerRuntime: @unchecked Sendable {
         core.linkOpened(id, outbound: outbound, into: &actions)
         runActions()
         flush()
-        if !outbound {
-            let timeout = configuration.registerTimeout
-            eventLoop.scheduleTask(in: timeout) { [self] in
-                guard let ctx = links[id], core.peers[id] == .unregistered else { return }
-                logger.warning("register_timeout", metadata: ["link": .stringConvertible(id.rawValue), "remote": .string(ctx.remote),
-                                                              "reason": .string("did not register within \(timeout.nanoseconds / 1_000_000) ms")])
-                ctx.channel.close(promise: nil)
-            }
-        }
+        if !outbound { scheduleRegisterTimeout(id) }
         return ctx
+    }
+
+    /// A connection that has not registered in time is closed, unless the server itself held it
+    /// back (its reading paused by back-pressure): then it gets the time again.
+    private func scheduleRegisterTimeout(_ id: LinkID) {
+        let timeout = configuration.registerTimeout
+        eventLoop.scheduleTask(in: timeout) { [self] in
+            guard let ctx = links[id], core.peers[id] == .unregistered else { return }
+            if ctx.readPaused || ctx.wasPaused {
+                ctx.wasPaused = false
+                scheduleRegisterTimeout(id)
+                return
+            }
+            logger.warning("register_timeout", metadata: ["link": .stringConvertible(id.rawValue), "remote": .string(ctx.remote),
+                                                          "reason": .string("did not register within \(timeout.nanoseconds / 1_000_000) ms")])
+            ctx.channel.close(promise: nil)
+        }
     }
 
     /// "127.0.0.1:40313" (NIO's own description reads "[IPv4]127.0.0.1/127.0.0.1:40313").
@@ -183,9 +196,57 @@ public final class ServerRuntime: @unchecked Sendable {
 
     func protocolError(_ error: Error, on link: LinkID) {
         guard let ctx = links[link] else { return }
-        logger.warning("protocol_error", metadata: ["link": .stringConvertible(link.rawValue), "remote": .string(ctx.remote),
-                                                    "reason": .string("\(error)")])
+        // One warning a second per address, however many connections from it misbehave.
+        let address = ctx.remote.split(separator: ":").dropLast().joined(separator: ":")
+        if throttle("protocol_error|\(address)", nil, summary: { [logger] count in
+            logger.warning("protocol_error", metadata: ["remote_address": .string(address), "count": .stringConvertible(count),
+                                                        "reason": .string("repeated in the last second")])
+        }) {
+            logger.warning("protocol_error", metadata: ["link": .stringConvertible(link.rawValue), "remote": .string(ctx.remote),
+                                                        "reason": .string("\(error)")])
+        }
         ctx.channel.close(promise: nil)
+    }
+
+    // MARK: Summarising repeated events
+
+    /// A kind of event that repeats, by what makes two occurrences "the same".
+    private struct Repeats {
+        var since: NIODeadline
+        var suppressed = 0
+    }
+    private var repeats: [String: Repeats] = [:]
+
+    /// Events a peer can make the server repeat at will (chats to an unknown id, spoofed or
+    /// misplaced messages): the first of each kind in a second is logged, the rest are counted and
+    /// summarised in one line at the end of that second (the same event with `count`).
+    static func throttleKey(_ event: ServerEvent) -> String? {
+        switch event {
+        case .chatUnknownDestination(let source, let destination): return "u|\(source)|\(destination)"
+        case .statusDropped(let source, let destination): return "s|\(source)|\(destination)"
+        case .dropped(let reason, let link): return "d|\(link.rawValue)|\(reason)"
+        default: return nil
+        }
+    }
+
+    /// True when this occurrence should be logged; otherwise it is counted, and a summary is
+    /// written a second after the first occurrence (`summary`, or the event with a count).
+    private func throttle(_ key: String, _ event: ServerEvent?, summary: ((Int) -> Void)? = nil) -> Bool {
+        let now = NIODeadline.now()
+        if var r = repeats[key], now - r.since < .seconds(1) {
+            if r.suppressed == 0 {
+                eventLoop.scheduleTask(deadline: r.since + .seconds(1)) { [self] in
+                    guard let r = repeats.removeValue(forKey: key), r.suppressed > 0 else { return }
+                    if let summary { summary(r.suppressed) } else if let event { log(event, count: r.suppressed) }
+                }
+            }
+            r.suppressed += 1
+            repeats[key] = r
+            return false
+        }
+        repeats[key] = Repeats(since: now)
+        if repeats.count > 100_000 { repeats = repeats.filter { now - $0.value.since < .seconds(1) } }
+        return true
     }
 
     /// The link carried by `channel`, if it is open.
@@ -221,7 +282,22 @@ public final class ServerRuntime: @unchecked Sendable {
         }
     }
 
-    /// Writes every buffered outbound message (called when a read burst completes).
+    private var flushScheduled = false
+
+    /// A read burst completed: write what it produced once every channel that was readable in
+    /// this turn of the loop has been read, so that a message bound for a link that several
+    /// bursts feed (every client hearing of every join, in a registration storm) costs one write,
+    /// not one per burst.
+    func flushAtEndOfTurn() {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        eventLoop.execute { [self] in
+            flushScheduled = false
+            flush()
+        }
+    }
+
+    /// Writes every buffered outbound message.
     func flush() {
         noteActivity()
         guard !dirtyLinks.isEmpty else { return }
@@ -279,6 +355,20 @@ public final class ServerRuntime: @unchecked Sendable {
             switch action {
             case .send(let message, let link):
                 send(message, on: link)
+            case .sendToEach(let message, let targets):
+                // Encoded once, copied to each link's batch.
+                scratch.clear()
+                let n = scratch.writeCRCMessage(message)
+                for link in targets {
+                    guard let ctx = links[link] else { continue }
+                    ctx.pending.writeImmutableBuffer(scratch)
+                    ctx.messagesOut &+= 1
+                    ctx.bytesOut &+= UInt64(n)
+                    if !ctx.dirty {
+                        ctx.dirty = true
+                        dirtyLinks.append(link)
+                    }
+                }
             case .close(let link, let reason):
                 if let ctx = links[link] {
                     logger.debug("link_closing", metadata: ["link": .stringConvertible(link.rawValue), "reason": .string(reason)])
@@ -286,6 +376,7 @@ public final class ServerRuntime: @unchecked Sendable {
                     ctx.channel.close(promise: nil)
                 }
             case .log(let event):
+                if let key = Self.throttleKey(event), !throttle(key, event) { continue }
                 log(event)
             case .fatal(let reason):
                 logger.error("fatal", metadata: ["reason": .string(reason)])
@@ -295,6 +386,9 @@ public final class ServerRuntime: @unchecked Sendable {
         }
         actions.removeAll(keepingCapacity: true)
     }
+
+    /// Where a message sent to many links is encoded.
+    private var scratch = ByteBuffer()
 
     @inline(__always)
     private func send(_ message: Message, on link: LinkID) {
@@ -349,13 +443,33 @@ public final class ServerRuntime: @unchecked Sendable {
     /// Reads from a link only while every *other* link can take more. The blocked link itself keeps
     /// being read: what it sends goes elsewhere, and two servers that each wait for the other to
     /// read would otherwise never move again.
+    ///
+    /// Pausing is lazy: a link is paused when a read burst from it completes while another link
+    /// is blocked, so only links that actually send are touched, and unblocking resumes just
+    /// those. (Pausing every link at once costs a system call per link each time one client falls
+    /// behind, which in a registration storm with thousands of clients is most of the work.)
     private func updateReading() {
-        for ctx in links.values {
-            let pause = blocked.count > 1 || (blocked.count == 1 && !blocked.contains(ctx.id))
-            guard pause != ctx.readPaused else { continue }
-            ctx.readPaused = pause
-            try? ctx.channel.syncOptions?.setOption(.autoRead, value: !pause)
+        if blocked.isEmpty {
+            for id in pausedLinks { if let ctx = links[id], ctx.readPaused { setReading(ctx, paused: false) } }
+            pausedLinks.removeAll(keepingCapacity: true)
+        } else if blocked.count == 1, let ctx = links[blocked.first!], ctx.readPaused {
+            setReading(ctx, paused: false)
         }
+    }
+
+    /// A read burst from `ctx` completed: if another link is blocked, read no more from it for now.
+    func pauseIfBackPressured(_ ctx: LinkContext) {
+        guard !blocked.isEmpty, !ctx.readPaused, blocked.count > 1 || !blocked.contains(ctx.id) else { return }
+        setReading(ctx, paused: true)
+        pausedLinks.append(ctx.id)
+    }
+
+    /// Links paused by back-pressure (some may have closed since).
+    private var pausedLinks: [LinkID] = []
+
+    private func setReading(_ ctx: LinkContext, paused: Bool) {
+        ctx.readPaused = paused
+        try? ctx.channel.syncOptions?.setOption(.autoRead, value: !paused)
     }
 
     /// A peer that stays blocked (takes nothing while everyone waits for it) for the configured
@@ -372,7 +486,7 @@ public final class ServerRuntime: @unchecked Sendable {
         }
     }
 
-    private func log(_ event: ServerEvent) {
+    private func log(_ event: ServerEvent, count: Int? = nil) {
         switch event {
         case .linkUp(let link, let outbound):
             logger.info("link_up", metadata: ["link": .stringConvertible(link.rawValue), "direction": .string(outbound ? "outbound" : "inbound"),
@@ -405,13 +519,17 @@ public final class ServerRuntime: @unchecked Sendable {
         case .chatRouted(let source, let destination, let nextHop):
             logger.debug("chat", metadata: ["source": .stringConvertible(source), "destination": .stringConvertible(destination), "next_hop": .stringConvertible(nextHop)])
         case .chatUnknownDestination(let source, let destination):
-            logger.info("chat_unknown_destination", metadata: ["source": .stringConvertible(source), "destination": .stringConvertible(destination)])
+            var md: Logger.Metadata = ["source": .stringConvertible(source), "destination": .stringConvertible(destination)]
+            if let count { md["count"] = .stringConvertible(count) }
+            logger.info("chat_unknown_destination", metadata: md)
         case .statusReceived(let source, let code, let text):
             logger.info("status", metadata: ["source": .stringConvertible(source), "code": .string(code.description), "text": .string(text)])
         case .statusRouted(let source, let destination, let nextHop):
             logger.debug("status_routed", metadata: ["source": .stringConvertible(source), "destination": .stringConvertible(destination), "next_hop": .stringConvertible(nextHop)])
         case .statusDropped(let source, let destination):
-            logger.info("status_dropped", metadata: ["source": .stringConvertible(source), "destination": .stringConvertible(destination)])
+            var md: Logger.Metadata = ["source": .stringConvertible(source), "destination": .stringConvertible(destination)]
+            if let count { md["count"] = .stringConvertible(count) }
+            logger.info("status_dropped", metadata: md)
         case .clientQuit(let id, let text):
             logger.info("client_quit", metadata: ["id": .stringConvertible(id), "text": .string(text)])
         case .serverQuit(let id, let text):
@@ -419,7 +537,9 @@ public final class ServerRuntime: @unchecked Sendable {
         case .hostsLost(let server, let lost):
             logger.info("hosts_lost", metadata: ["behind": .stringConvertible(server), "lost": .array(lost.map { .stringConvertible($0) })])
         case .dropped(let reason, let link):
-            logger.warning("dropped", metadata: ["reason": .string(reason), "link": .stringConvertible(link.rawValue)])
+            var md: Logger.Metadata = ["reason": .string(reason), "link": .stringConvertible(link.rawValue)]
+            if let count { md["count"] = .stringConvertible(count) }
+            logger.warning("dropped", metadata: md)
         }
     }
 }
@@ -479,7 +599,8 @@ final class LinkEventsHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        runtime.flush()
+        runtime.flushAtEndOfTurn()
+        if let ctx = runtime.link(for: context.channel) { runtime.pauseIfBackPressured(ctx) }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

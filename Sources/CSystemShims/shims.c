@@ -8,6 +8,7 @@
 #include <spawn.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -67,4 +68,10 @@ int crc_is_fifo(int fd) {
     struct stat st;
     if (fstat(fd, &st) != 0) return 0;
     return S_ISFIFO(st.st_mode) ? 1 : 0;
+}
+
+long crc_open_files_limit(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return -1;
+    return rl.rlim_cur == RLIM_INFINITY ? -1 : (long)rl.rlim_cur;
 }

@@ -560,7 +560,8 @@ public final class ClusterRun: @unchecked Sendable {
                 if o["event"] as? String == "chat", let next = o["next_hop"] as? Int {
                     counted["\(name)|\(src)|\(dst)|\(next)", default: 0] += 1
                 } else if o["event"] as? String == "chat_unknown_destination" {
-                    unknown["\(name)|\(src)|\(dst)", default: 0] += 1
+                    // A repeated answer is summarised: one line with the count of the others.
+                    unknown["\(name)|\(src)|\(dst)", default: 0] += (o["count"] as? Int) ?? 1
                 }
             }
         }

@@ -37,4 +37,7 @@ int crc_set_nonblocking(int fd, int on);
 /// 1 when `fd` is a pipe or FIFO, 0 otherwise.
 int crc_is_fifo(int fd);
 
+/// The soft limit on open file descriptors (RLIMIT_NOFILE), or -1.
+long crc_open_files_limit(void);
+
 #endif
