@@ -162,6 +162,33 @@ final class ClusterHardeningTests: ClusterTestCase {
         XCTAssertTrue(xml.contains("<error message=\"invalid scenario file\">"), xml)
     }
 
+    /// Wrong expectations planted on two servers and two clients: all four are reported, not only
+    /// the servers' (clients used to be skipped while any server differed).
+    func testEveryPlantedWrongExpectationIsReported() throws {
+        let file = tmp.appendingPathComponent("planted.yaml")
+        try """
+        servers:
+          - {id: 1, name: a}
+          - {id: 2, name: b, upstream: a}
+        clients:
+          - {id: 101, name: x, server: a}
+          - {id: 102, name: y, server: b}
+        expect:
+          a: {hosts: [2, 101, 102, 999]}
+          b: {status_log: ["never said"]}
+          x: {users: [102, 998]}
+          y: {chat_log: ["never sent"]}
+        """.write(to: file, atomically: true, encoding: .utf8)
+        let p = try cluster(["test", file.path, "--logs", tmp.appendingPathComponent("logs").path, "--settle-timeout", "1"])
+        XCTAssertEqual(p.waitForExit(timeout: 60), .exited(1))
+        _ = p.waitForLine(timeout: 5) { _ in false }
+        let out = p.stdoutLines.joined(separator: "\n")
+        XCTAssertTrue(out.contains("a hosts: missing 999"), out)
+        XCTAssertTrue(out.contains("b status_log: missing \"never said\""), out)
+        XCTAssertTrue(out.contains("x users: missing 998"), out)
+        XCTAssertTrue(out.contains("y chat_log: missing \"never sent\""), out)
+    }
+
     /// Plain messages for what users get wrong, and the small commands that must just work.
     func testValidateFoldersLogFolderErrorsVersionAndGeneratedIDs() throws {
         let v = try cluster(["validate", "topologies/faults"])

@@ -1,0 +1,112 @@
+import CRCCluster
+import CRCProtocol
+import Foundation
+import XCTest
+
+/// crc-client as people and scripts use it: a server that never answers, texts too long, piped
+/// commands that race the network, and a person at a terminal.
+final class ClientHardeningTests: XCTestCase {
+    var harness: Harness!
+
+    override func setUpWithError() throws { harness = try Harness() }
+    override func tearDown() { harness.shutdown() }
+
+    var clientPath: String { Harness.binDir.appendingPathComponent("crc-client").path }
+
+    func client(_ args: [String]) throws -> NodeProcess {
+        let p = NodeProcess(name: "client", executable: clientPath, arguments: args)
+        try p.start()
+        return p
+    }
+
+    /// A listening socket that accepts and never says anything.
+    func silentListener() throws -> (fd: Int32, port: Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        listen(fd, 8)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return (fd, Int(UInt16(bigEndian: addr.sin_port)))
+    }
+
+    func testAServerThatNeverAnswersIsReportedAndTheClientExits() throws {
+        let (fd, port) = try silentListener()
+        defer { close(fd) }
+        let p = try client(["--id", "1", "-S", "127.0.0.1", "-P", "\(port)", "-U", "lost", "--register-timeout", "1"])
+        let status = p.waitForExit(timeout: 15)
+        XCTAssertEqual(status, .exited(4), "it hung or ended otherwise: \(p.stdoutLines + p.stderrLines)")
+        _ = p.waitForLine(timeout: 2) { _ in false }
+        XCTAssertTrue((p.stdoutLines + p.stderrLines).contains { $0.contains("no answer to the registration within 1 s") }, "\(p.stdoutLines)")
+    }
+
+    func testTooLongTextsAndBadCommandsAreRefusedLocally() throws {
+        let s = try harness.startServer(id: 1, name: "alpha")
+        let bob = try harness.startClient(id: 102, name: "bob", server: s)
+        let ann = try harness.startClient(id: 101, name: "ann", server: s)
+        XCTAssertNotNil(ann.waitForEvent("user_joined", timeout: 10) { $0["id"] as? Int == 102 })
+        ann.send(line: "/msg 102 " + String(repeating: "x", count: 70_000))
+        let tooLong = ann.waitForEvent("error", timeout: 10)?["message"] as? String ?? ""
+        XCTAssertTrue(tooLong.contains("70000 bytes") && tooLong.contains("limit"), tooLong)
+        // A megabyte of nonsense is not echoed back.
+        ann.send(line: String(repeating: "z", count: 1_000_000))
+        let unknown = ann.waitForEvent("error", timeout: 10) { ($0["message"] as? String)?.contains("unknown command") ?? false }
+        XCTAssertLessThan((unknown?["message"] as? String ?? String(repeating: "?", count: 1000)).count, 200)
+        ann.send(line: "/msg bob")
+        let empty = ann.waitForEvent("error", timeout: 10) { ($0["message"] as? String)?.contains("nothing to send") ?? false }
+        XCTAssertNotNil(empty)
+        // Still connected: the next chat arrives.
+        let mark = bob.stdoutLines.count
+        ann.send(line: "/msg bob still here")
+        XCTAssertEqual(bob.waitForEvent("chat", from: mark, timeout: 10)?["text"] as? String, "still here")
+    }
+
+    func testAnAmbiguousNameListsTheCandidates() throws {
+        let s = try harness.startServer(id: 1, name: "alpha")
+        _ = try harness.startClient(id: 201, name: "sam", server: s)
+        _ = try harness.startClient(id: 202, name: "sam", server: s)
+        let ann = try harness.startClient(id: 101, name: "ann", server: s)
+        XCTAssertNotNil(ann.waitForEvent("user_joined", timeout: 10) { $0["id"] as? Int == 202 })
+        ann.send(line: "/msg sam hello")
+        let message = ann.waitForEvent("error", timeout: 10)?["message"] as? String ?? ""
+        XCTAssertTrue(message.contains("201") && message.contains("202") && message.contains("by id"), message)
+    }
+
+    /// `printf '/msg aragorn hi\n' | crc-client …`: the command waits for the welcome, and for
+    /// aragorn, who joins a moment later; end of input then leaves, after the chat is sent.
+    func testPipedCommandsWaitForRegistrationAndForANameAboutToJoin() throws {
+        let s = try harness.startServer(id: 1, name: "alpha")
+        let frodo = NodeProcess(name: "frodo", executable: clientPath,
+                                arguments: ["--id", "101", "-S", "127.0.0.1", "-P", "\(s.port)", "-U", "frodo", "--json"])
+        try frodo.start()
+        frodo.send(line: "/msg aragorn hi")
+        frodo.closeStdin()
+        let aragorn = try harness.startClient(id: 102, name: "aragorn", server: s)
+        XCTAssertEqual(aragorn.waitForEvent("chat", timeout: 10)?["text"] as? String, "hi", frodo.stdoutLines.joined(separator: "\n"))
+        XCTAssertEqual(frodo.waitForExit(timeout: 10), .exited(0))
+        XCTAssertFalse(frodo.stdoutLines.contains { $0.contains("\"error\"") }, frodo.stdoutLines.joined(separator: "\n"))
+    }
+
+    /// At a terminal (a pseudo-terminal from `script`), arrow keys edit the line instead of landing
+    /// in the chat, what was sent is echoed, and Ctrl-D leaves cleanly.
+    func testATerminalUserGetsLineEditing() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { throw XCTSkip("script (util-linux) is not installed") }
+        let s = try harness.startServer(id: 1, name: "alpha")
+        let pip = try harness.startClient(id: 103, name: "pip", server: s)
+        let command = "\(clientPath) --id 104 -S 127.0.0.1 -P \(s.port) -U sam"
+        let tty = NodeProcess(name: "tty", executable: "/usr/bin/script", arguments: ["-qfec", command, "/dev/null"])
+        try tty.start()
+        defer { tty.signalGroup(SIGKILL) }
+        XCTAssertNotNil(pip.waitForEvent("user_joined", timeout: 10) { $0["id"] as? Int == 104 })
+        // "left", two left arrows, "X", Enter: the line reads "leXft".
+        tty.send(line: "/msg pip left\u{1B}[D\u{1B}[DX\r")
+        XCTAssertEqual(pip.waitForEvent("chat", timeout: 10)?["text"] as? String, "leXft")
+        XCTAssertNotNil(tty.waitForLine(timeout: 10) { $0.contains("-> [pip] leXft") }, tty.stdoutLines.joined(separator: "\n"))
+        XCTAssertTrue(tty.stdoutLines.contains { $0.contains("sam> ") }, "no prompt: \(tty.stdoutLines)")
+        tty.send(line: "\u{04}")
+        XCTAssertNotNil(pip.waitForEvent("user_left", timeout: 10) { $0["id"] as? Int == 104 })
+        XCTAssertEqual(tty.waitForExit(timeout: 10), .exited(0))
+    }
+}
