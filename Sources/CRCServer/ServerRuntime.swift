@@ -196,11 +196,13 @@ public final class ServerRuntime: @unchecked Sendable {
 
     func protocolError(_ error: Error, on link: LinkID) {
         guard let ctx = links[link] else { return }
-        // One warning a second per address, however many connections from it misbehave.
+        // One warning a second per address and kind of error (numbers aside), however many
+        // connections from it misbehave the same way.
         let address = ctx.remote.split(separator: ":").dropLast().joined(separator: ":")
-        if throttle("protocol_error|\(address)", nil, summary: { [logger] count in
+        let kind = String("\(error)".map { $0.isHexDigit && !$0.isLetter ? "#" : $0 })
+        if throttle("protocol_error|\(address)|\(kind)", nil, summary: { [logger] count in
             logger.warning("protocol_error", metadata: ["remote_address": .string(address), "count": .stringConvertible(count),
-                                                        "reason": .string("repeated in the last second")])
+                                                        "reason": .string("repeated in the last second: \(kind)")])
         }) {
             logger.warning("protocol_error", metadata: ["link": .stringConvertible(link.rawValue), "remote": .string(ctx.remote),
                                                         "reason": .string("\(error)")])

@@ -204,7 +204,8 @@ final class ClusterProcessTests: ClusterTestCase {
     /// logs and timeline written), the rest are not started, and the exit status says so.
     func testInterruptedTestRunCleansUpAndSaysSo() throws {
         let logs = tmp.appendingPathComponent("logs").path
-        let p = try cluster(["test", "topologies/faults", "topologies/seed", "--jobs", "1", "--logs", logs, "-v"])
+        let junit = tmp.appendingPathComponent("interrupted.xml").path
+        let p = try cluster(["test", "topologies/faults", "topologies/seed", "--jobs", "1", "--logs", logs, "-v", "--junit", junit])
         XCTAssertNotNil(p.waitForLine(timeout: 60) { $0.contains("step 1:") }, p.stderrLines.joined(separator: "\n"))
         p.signal(SIGINT)
         XCTAssertEqual(p.waitForExit(timeout: 30), .exited(130))
@@ -212,6 +213,9 @@ final class ClusterProcessTests: ClusterTestCase {
         let out = p.stdoutLines.joined(separator: "\n")
         XCTAssertTrue(out.contains("interrupted"), out)
         XCTAssertTrue(out.contains("not run"), out)
+        // The scenarios that never ran are in the JUnit file, as skipped.
+        let xml = (try? String(contentsOfFile: junit, encoding: .utf8)) ?? ""
+        XCTAssertTrue(xml.contains("tests=\"23\"") && xml.contains("<skipped message="), xml)
         let run = URL(fileURLWithPath: logs + "/latest").resolvingSymlinksInPath()
         XCTAssertTrue(FileManager.default.fileExists(atPath: run.appendingPathComponent("timeline.log").path))
         let pids = nodePIDs(p.stdoutLines)  // -v reports each node's pid as it starts

@@ -221,6 +221,39 @@ final class ServerHardeningTests: XCTestCase {
         XCTAssertLessThan(lines, 40, "\(lines) log lines for \(total) identical events")
     }
 
+    /// The same garbage from one address, over and over: one warning, then a count per second.
+    func testRepeatedProtocolErrorsFromOneAddressAreSummarised() throws {
+        let s = try harness.startServer(id: 1, name: "alpha")
+        for _ in 0..<50 {
+            let fd = try Harness.rawConnect(port: s.port)
+            _ = [UInt8]([0x42, 1, 2, 3]).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            XCTAssertTrue(closedByServer(fd))
+            close(fd)
+        }
+        var lines = 0
+        XCTAssertTrue(Harness.poll(timeout: 10) {
+            let entries = log(s).split(separator: "\n").filter { $0.contains("\"event\":\"protocol_error\"") }
+            lines = entries.count
+            return entries.reduce(0) { $0 + ((NodeProcess.parseJSON(String($1))?["count"] as? Int) ?? 1) } == 50
+        }, log(s))
+        XCTAssertLessThan(lines, 10)
+    }
+
+    /// The monitor endpoint serves a bounded number of connections at once.
+    func testTheMonitorEndpointCapsItsConnections() throws {
+        let s = try harness.startServer(id: 1, name: "alpha")
+        var fds: [Int32] = []
+        defer { fds.forEach { close($0) } }
+        for _ in 0..<64 { fds.append(try Harness.rawConnect(port: s.monitorPort)) }
+        let extra = try Harness.rawConnect(port: s.monitorPort)
+        defer { close(extra) }
+        XCTAssertTrue(closedByServer(extra), "the 65th monitor connection was kept open")
+        // Freed slots are usable again.
+        fds.forEach { close($0) }
+        fds = []
+        XCTAssertTrue(Harness.poll(timeout: 5) { (try? MonitorClient.fetchDigest(port: s.monitorPort)) != nil })
+    }
+
     // MARK: Item 12: names are bytes
 
     func testNamesThatAreNotUTF8AreRelayedByteForByte() throws {
