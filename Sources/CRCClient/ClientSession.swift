@@ -269,7 +269,14 @@ public final class ClientSession: @unchecked Sendable {
     func emitState() {
         if config.json, config.logFile == nil || config.hostedName != nil {
             // Built by hand: with thousands of users a state is large, and it is asked for often.
-            var out = "{\"chat_log\":["
+            // A hosted client's name comes first, where crc-cluster looks for it.
+            var out = "{"
+            if let hosted = config.hostedName {
+                out += "\"client\":"
+                JSONValue.quote(hosted, into: &out)
+                out += ","
+            }
+            out += "\"chat_log\":["
             for (i, e) in state.chatLog.enumerated() {
                 if i > 0 { out += "," }
                 out += "{\"from\":\(e.from),\"text\":"
@@ -277,10 +284,6 @@ public final class ClientSession: @unchecked Sendable {
                 out += "}"
             }
             out += "]"
-            if let hosted = config.hostedName {
-                out += ",\"client\":"
-                JSONValue.quote(hosted, into: &out)
-            }
             out += ",\"event\":\"state\",\"id\":\(config.id),\"name\":"
             JSONValue.quote(config.username, into: &out)
             out += ",\"registered\":\(state.isRegistered),\"status_log\":["
@@ -330,7 +333,9 @@ public final class ClientSession: @unchecked Sendable {
         finishedAlready = true
         flushLog()
         if let hosted = config.hostedName {
-            out(Self.encode(["event": "exited", "client": .string(hosted), "code": .int(Int(code.rawValue))]))
+            var line = "{\"client\":"
+            JSONValue.quote(hosted, into: &line)
+            out(line + ",\"code\":\(code.rawValue),\"event\":\"exited\"}")
         }
         done.succeed(code)
         channel?.close(promise: nil)
@@ -364,9 +369,14 @@ public final class ClientSession: @unchecked Sendable {
 
     private func emit(_ object: [String: JSONValue], human: @autoclosure () -> String) {
         if let hosted = config.hostedName {
-            var tagged = object
-            tagged["client"] = .string(hosted)
-            out(Self.encode(tagged))
+            // The hosted client's name first, then the event's fields: crc-cluster routes a line
+            // to its client by the name at the start, however long the line (a digest carries
+            // the whole chat log).
+            var line = "{\"client\":"
+            JSONValue.quote(hosted, into: &line)
+            let rest = Self.encode(object)
+            line += rest.count > 2 ? "," + rest.dropFirst() : "}"
+            out(line)
         } else if config.json {
             out(Self.encode(object))
         } else {

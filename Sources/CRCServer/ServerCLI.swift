@@ -69,8 +69,8 @@ public struct ServerCLI: ParsableCommand {
     @Option(name: .customLong("monitor-port"), help: "Serve GET /state as JSON on this port (0 = any free port).")
     var monitorPort: Int?
 
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String = "info"
+    @Option(name: .customLong("log-level"), help: "How much the server logs.")
+    var logLevel: LogLevel = .info
 
     @Option(name: .customLong("register-timeout"), help: "Seconds a new connection may take to register before it is closed.")
     var registerTimeout: Double = 20
@@ -101,7 +101,7 @@ public struct ServerCLI: ParsableCommand {
     var rejoin = true
 
     @Option(name: .customLong("stderr-level"), help: "Level of the text on stderr, if it should differ from --log-level (for example info, while the file gets debug).")
-    var stderrLevel: String?
+    var stderrLevel: LogLevel?
 
     @Option(name: .customLong("max-text-bytes"), help: "Largest chat/status/quit text accepted from a peer.")
     var maxTextBytes: Int = Limits.defaultMaxTextLength
@@ -121,12 +121,6 @@ public struct ServerCLI: ParsableCommand {
         default:
             throw ValidationError("--connect_to_host and --connect_to_port go together: give both or neither.")
         }
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical.")
-        }
-        if let l = stderrLevel, Logger.Level(rawValue: l) == nil {
-            throw ValidationError("--stderr-level must be one of trace, debug, info, notice, warning, error, critical.")
-        }
         guard registerTimeout > 0 else { throw ValidationError("--register-timeout must be positive.") }
         guard slowConsumerTimeout > 0 else { throw ValidationError("--slow-consumer-timeout must be positive.") }
         guard (maxConnections ?? 1) > 0, maxClientQueue > 0, maxServerQueue > 0 else {
@@ -144,8 +138,8 @@ public struct ServerCLI: ParsableCommand {
         if let h = connectToHost, let p = connectToPort { config.upstream = (h, p) }
         config.monitorPort = monitorPort
         config.logFile = logFile
-        config.logLevel = Logger.Level(rawValue: logLevel)!
-        config.stderrLevel = stderrLevel.flatMap(Logger.Level.init(rawValue:))
+        config.logLevel = logLevel.level
+        config.stderrLevel = stderrLevel?.level
         config.limits = Limits(maxTextLength: maxTextBytes)
         config.registerTimeout = .milliseconds(Int64(registerTimeout * 1000))
         config.maxConnections = maxConnections ?? ServerConfiguration.defaultMaxConnections()
@@ -161,3 +155,9 @@ public struct ServerCLI: ParsableCommand {
     }
 }
 
+
+/// A log level as an option: its values are listed in `--help`, and a wrong one is refused with them.
+public enum LogLevel: String, CaseIterable, ExpressibleByArgument, Sendable {
+    case trace, debug, info, notice, warning, error, critical
+    public var level: Logger.Level { Logger.Level(rawValue: rawValue)! }
+}

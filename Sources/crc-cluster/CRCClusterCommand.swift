@@ -56,25 +56,22 @@ struct CommonOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Clients per process. 1 (the default) runs every client as its own crc-client; more shares processes, for thousands of clients.",
                                 valueName: "n"))
     var clientsPerProcess = 1
-    @Option(help: ArgumentHelp("What servers print to the terminal (their log files always get everything): debug, info, warning, error. By default info, or warning for networks of more than \(CommonOptions.chattyNetwork) nodes, whose servers log a line for every host that joins.",
+    @Option(help: ArgumentHelp("What servers print to the terminal (their log files always get everything). By default info, or warning for networks of more than \(CommonOptions.chattyNetwork) nodes, whose servers log a line for every host that joins.",
                                valueName: "level"))
-    var serverOutput: String?
+    var serverOutput: LogLevel?
 
     /// Above this many nodes, servers only print warnings unless asked: every join is a line at
     /// every server, N² lines that nobody can read and that cost the run time.
     static let chattyNetwork = 100
 
     func validate() throws {
-        if let level = serverOutput, !["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level) {
-            throw ValidationError("--server-output must be one of debug, info, warning, error")
-        }
         guard clientsPerProcess >= 1 else { throw ValidationError("--clients-per-process must be at least 1") }
         guard settleTimeout > 0 else { throw ValidationError("--settle-timeout must be positive") }
     }
 
     /// The level servers print at, for a network of `nodes` nodes.
     func serverOutputLevel(nodes: Int) -> String {
-        serverOutput ?? (nodes > Self.chattyNetwork ? "warning" : "info")
+        serverOutput?.rawValue ?? (nodes > Self.chattyNetwork ? "warning" : "info")
     }
 
     func runOptions(nodes: Int) -> RunOptions {
@@ -498,17 +495,18 @@ struct Gen: ParsableCommand {
 
     @Option(help: "Number of servers.") var servers: Int
     @Option(help: "Number of clients, spread over the servers.") var clients = 0
-    @Option(help: "line, star, balanced or random.") var shape: String = "balanced"
+    @Option(help: "The tree's shape.") var shape: Shape = .balanced
     @Option(help: "Seed for --shape random.") var seed: UInt64 = 1
 
     func validate() throws {
         guard servers >= 1 else { throw ValidationError("--servers must be at least 1") }
         guard servers + clients < Int(UInt32.max) / 2 else { throw ValidationError("--servers plus --clients must stay well below 2^32 (ids are 32-bit)") }
         guard clients >= 0 else { throw ValidationError("--clients must not be negative") }
-        guard Shape(rawValue: shape) != nil else { throw ValidationError("--shape must be one of: line, star, balanced, random") }
     }
 
     func run() throws {
-        print(TopologyGenerator.yaml(servers: servers, clients: clients, shape: Shape(rawValue: shape)!, seed: seed), terminator: "")
+        print(TopologyGenerator.yaml(servers: servers, clients: clients, shape: shape, seed: seed), terminator: "")
     }
 }
+
+extension Shape: ExpressibleByArgument {}

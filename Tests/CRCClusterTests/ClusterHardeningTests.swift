@@ -189,6 +189,31 @@ final class ClusterHardeningTests: ClusterTestCase {
         XCTAssertTrue(out.contains("y chat_log: missing \"never sent\""), out)
     }
 
+    /// A hosted client (many clients per process) whose chat log grows past a few hundred bytes
+    /// still answers every digest: its lines carry its name first. (It used to fall silent, so
+    /// every check waited out the deadline and the scenario failed.)
+    func testAHostedClientWithALongChatLogStillAnswers() throws {
+        let file = tmp.appendingPathComponent("long-log.yaml")
+        var yaml = """
+        servers:
+          - {id: 1, name: a}
+        clients:
+          - {id: 101, name: x, server: a}
+          - {id: 102, name: y, server: a}
+        steps:
+
+        """
+        for i in 1...200 { yaml += "  - chat: {from: x, to: y, text: \"chat number \(i) with some words to make the log long\"}\n" }
+        try yaml.write(to: file, atomically: true, encoding: .utf8)
+        let p = try cluster(["test", file.path, "--clients-per-process", "2", "--settle-timeout", "3",
+                             "--logs", tmp.appendingPathComponent("logs").path])
+        let status = p.waitForExit(timeout: 300)
+        _ = p.waitForLine(timeout: 5) { _ in false }
+        let out = (p.stdoutLines + p.stderrLines).joined(separator: "\n")
+        XCTAssertEqual(status, .exited(0), out)
+        XCTAssertTrue(out.contains("PASS long-log"), out)
+    }
+
     /// Plain messages for what users get wrong, and the small commands that must just work.
     func testValidateFoldersLogFolderErrorsVersionAndGeneratedIDs() throws {
         let v = try cluster(["validate", "topologies/faults"])

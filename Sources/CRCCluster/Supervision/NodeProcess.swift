@@ -173,10 +173,10 @@ public final class NodeProcess: @unchecked Sendable {  // mutable state is guard
 
     private var linesByClient: [String: [Int]] = [:]
 
-    /// The "client" of a hosted client's event line, read from the line's first bytes (its keys
-    /// are sorted, and "client" comes after the short "chat_log" at most).
+    /// The "client" of a hosted client's event line: hosted clients write it first (a digest's
+    /// chat log can make a line arbitrarily long, so nothing after it is looked at).
     static func hostedClient(of line: String) -> String? {
-        let head = line.utf8.prefix(512)
+        let head = line.utf8.prefix(300)
         let key = Array("\"client\":\"".utf8)
         let bytes = Array(head)
         guard bytes.count > key.count else { return nil }
