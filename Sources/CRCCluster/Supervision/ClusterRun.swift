@@ -94,6 +94,8 @@ public final class ClusterRun: @unchecked Sendable {
     private var chatFlows: [String: Int] = [:]   // "server|src|dst|next" → chats that server must have logged
     private var unknownAnswers: [String: Int] = [:]  // "server|src|dst" → unknown-id answers logged
     private let lock = NSLock()
+    /// How the last teardown went: seconds in all, waves, and the slowest wave's seconds.
+    public private(set) var lastTeardown: (seconds: Double, waves: Int, slowestWave: Double)?
     /// Processes the nodes had started and left running, killed at teardown.
     public private(set) var leftoversKilled = 0
     /// Relays on the server links that the scenario cuts, delays or heals, by downstream server.
@@ -625,7 +627,11 @@ public final class ClusterRun: @unchecked Sendable {
         let started = lock.withLock { latest }
         let byDepth = Dictionary(grouping: names.filter { topology.server(named: $0) != nil }, by: depth)
         for d in byDepth.keys.sorted(by: >) { waves.append(byDepth[d]!.compactMap { started[$0] }) }
+        var slowest = 0.0
+        let teardownStart = Date()
         for wave in waves {
+            let waveStart = Date()
+            defer { slowest = max(slowest, Date().timeIntervalSince(waveStart)) }
             let running = wave.filter(\.isRunning)
             for p in running {
                 if force { p.signal(SIGKILL) } else if clients[p.name] != nil || clientHosts.contains(where: { $0 === p }) { p.closeStdin() } else { p.signal(SIGTERM) }
@@ -637,6 +643,7 @@ public final class ClusterRun: @unchecked Sendable {
         }
         // Whatever a node started in its process group goes with it (restarted nodes' old groups too).
         for p in lock.withLock({ everyProcess }) { p.signalGroup(SIGKILL) }
+        lastTeardown = (Date().timeIntervalSince(teardownStart), waves.count, slowest)
         // And whatever left its group (setsid, double fork): every process tagged with this run.
         leftoversKilled = ChildReaper.killTagged(runID)
         for relay in relays.values { relay.close() }

@@ -55,7 +55,12 @@ public enum ScenarioRunner {
             return result
         }
         result.logDir = run.runDir.path
-        defer { _ = run.teardown() }
+        defer {
+            _ = run.teardown()
+            if let t = run.lastTeardown {
+                options.onProgress?(String(format: "%@: torn down in %.2f s (%d waves, slowest %.2f s)", topology.displayName, t.seconds, t.waves, t.slowestWave))
+            }
+        }
         do {
             options.onProgress?("\(topology.displayName): launching")
             try run.launchAll()
