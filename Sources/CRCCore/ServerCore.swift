@@ -216,7 +216,10 @@ public struct ServerCore: Sendable {
                                 firstLink: handedBy)
         hosts[r.sourceID] = record
         clientRoutes[r.sourceID] = link
-        insertClientID(r.sourceID)
+        var forwarded = r
+        forwarded.lastHopID = id
+        let announcement = Message.clientRegistration(registration(of: record)).encoded
+        insertClientID(r.sourceID, announcement: announcement)
         actions.append(.log(.registered(record, adjacent: adjacent, via: link)))
         if adjacent {
             peers[link] = .client(r.sourceID)
@@ -224,12 +227,16 @@ public struct ServerCore: Sendable {
             let welcome = Status(sourceID: id, destinationID: r.sourceID, code: .welcome,
                                  text: "Welcome to the Clemson Relay Chat network \(record.name)")
             actions.append(.send(.status(welcome), to: link))
-            for other in clientIDs where other != r.sourceID {
-                actions.append(.send(.clientRegistration(registration(of: hosts[other]!)), to: link))
+            // Every other client, in id order, from their encodings kept for this: one buffer.
+            if clientIDs.count > 1 {
+                var listing = ByteBuffer()
+                listing.reserveCapacity(clientAnnouncementBytes - announcement.readableBytes)
+                for (i, other) in clientIDs.enumerated() where other != r.sourceID {
+                    listing.writeImmutableBuffer(clientAnnouncements[i])
+                }
+                actions.append(.sendEncoded(listing, messages: clientIDs.count - 1, to: link))
             }
         }
-        var forwarded = r
-        forwarded.lastHopID = id
         broadcast(.clientRegistration(forwarded), toServers: true, toClients: true, except: link, into: &actions)
     }
 
@@ -275,14 +282,22 @@ public struct ServerCore: Sendable {
     /// Every known client's id, ascending: what a newcomer is told, in order, without sorting the
     /// whole host table on every join.
     private var clientIDs: [UInt32] = []
+    /// For each entry of `clientIDs`, that client's registration as this server forwards it (last
+    /// hop = this server), encoded once: a newcomer's listing is a copy of these bytes.
+    private var clientAnnouncements: [ByteBuffer] = []
+    private var clientAnnouncementBytes = 0
 
-    private mutating func insertClientID(_ cid: UInt32) {
+    private mutating func insertClientID(_ cid: UInt32, announcement: ByteBuffer) {
         var lo = 0, hi = clientIDs.count
         while lo < hi {
             let mid = (lo + hi) / 2
             if clientIDs[mid] < cid { lo = mid + 1 } else { hi = mid }
         }
-        if lo == clientIDs.count || clientIDs[lo] != cid { clientIDs.insert(cid, at: lo) }
+        if lo == clientIDs.count || clientIDs[lo] != cid {
+            clientIDs.insert(cid, at: lo)
+            clientAnnouncements.insert(announcement, at: lo)
+            clientAnnouncementBytes += announcement.readableBytes
+        }
     }
 
     private mutating func removeClientID(_ cid: UInt32) {
@@ -291,7 +306,10 @@ public struct ServerCore: Sendable {
             let mid = (lo + hi) / 2
             if clientIDs[mid] < cid { lo = mid + 1 } else { hi = mid }
         }
-        if lo < clientIDs.count, clientIDs[lo] == cid { clientIDs.remove(at: lo) }
+        if lo < clientIDs.count, clientIDs[lo] == cid {
+            clientIDs.remove(at: lo)
+            clientAnnouncementBytes -= clientAnnouncements.remove(at: lo).readableBytes
+        }
     }
 
     private mutating func routeChat(_ chat: ClientChat, from peer: Peer, on link: LinkID, into actions: inout [Action]) {

@@ -165,6 +165,10 @@ public struct Simulation: Sendable {
                 enqueue(message, from: Endpoint(node: ep.node, link: link))
             case .sendToEach(let message, let links):
                 for link in links { enqueue(message, from: Endpoint(node: ep.node, link: link)) }
+            case .sendEncoded(let bytes, _, let link):
+                var buffer = bytes
+                let parser = MessageParser()
+                while let message = try? parser.parse(&buffer) { enqueue(message, from: Endpoint(node: ep.node, link: link)) }
             case .close(let link, _):
                 closing.append(Endpoint(node: ep.node, link: link))
             case .log(let event):

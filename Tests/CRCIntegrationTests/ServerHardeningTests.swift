@@ -193,7 +193,7 @@ final class ServerHardeningTests: XCTestCase {
         print("registration storm: \(n) clients, \(String(format: "%.2f", used)) s of server CPU")
         // 1,000 at once cost the old server (per-join sort of all hosts, one encoding and one write
         // per link and join) 4.6 s of CPU in a release build; this debug build now needs ~7 s, and
-        // a release build 0.25 s (README: scripts/bench-storm.sh).
+        // a release build ~0.2 s (README: scripts/bench-storm.sh).
         XCTAssertLessThan(used, 25, "registration storm cost \(used) s of CPU")
     }
 
