@@ -40,6 +40,9 @@ public struct ServerCore: Sendable {
     /// When false, per-message routing events (chats, forwarded registrations) are not logged;
     /// membership changes always are.
     public var logsRouting: Bool
+    /// With course-style neighbours (`--compat course`) no server quit (0x02) is ever sent: their
+    /// parser does not know it and exits. Losses are still purged here.
+    public var sendsServerQuit = true
 
     public init(id: UInt32, name: String, info: String, logsRouting: Bool = true) {
         self.id = id
@@ -116,8 +119,10 @@ public struct ServerCore: Sendable {
     public mutating func shutdown(text: String, into actions: inout [Action]) {
         let quit = ServerQuit(sourceID: id, replacementID: 0, text: text)
         actions.append(.log(.serverQuit(id: id, text: text)))
-        for link in adjacentServers.values.sorted() {
-            actions.append(.send(.serverQuit(quit), to: link))
+        if sendsServerQuit {
+            for link in adjacentServers.values.sorted() {
+                actions.append(.send(.serverQuit(quit), to: link))
+            }
         }
         for link in peers.keys.sorted() {
             actions.append(.close(link, reason: "server shutting down"))
@@ -155,6 +160,15 @@ public struct ServerCore: Sendable {
             return
         }
 
+        if case .server(let sid) = peer, sid == r.sourceID, r.lastHopID == 0 {
+            // A course-style neighbour (protocol.md, "Peers from the course") took our own
+            // registration for a newcomer's and answered with its own again. Expected, harmless:
+            // it gets the duplicate-id status the protocol prescribes, and nobody gets a warning.
+            actions.append(.log(.ownRegistrationEcho(id: sid, via: link)))
+            actions.append(.send(.status(Status(sourceID: id, destinationID: 0, code: .duplicateID,
+                                                text: "A machine has already registered with ID \(sid)")), to: link))
+            return
+        }
         if r.sourceID == id || r.sourceID == 0 || hosts[r.sourceID] != nil {
             refuseDuplicate(r.sourceID, kind: .server, on: link, newLink: peer == .unregistered || peer == .upstreamPending,
                             into: &actions)
@@ -169,12 +183,14 @@ public struct ServerCore: Sendable {
         if adjacent {
             peers[link] = .server(r.sourceID)
             adjacentServers[r.sourceID] = link
-            if r.lastHopID == 0 {
-                sendStateBurst(to: link, except: r.sourceID, into: &actions)
-            } else if peer == .upstreamPending {
-                // Our upstream accepted us. Anything that attached to us before this moment
-                // (clients that raced our own join, downstream servers) is news to it.
+            if peer == .upstreamPending {
+                // Our upstream accepted us (its own registration opens its burst). Our own
+                // registration is not sent back; anything that attached to us before this moment
+                // (clients that raced our own join, downstream servers, a subtree after a rejoin)
+                // is news to it.
                 sendKnownHosts(to: link, except: r.sourceID, into: &actions)
+            } else if r.lastHopID == 0 {
+                sendStateBurst(to: link, except: r.sourceID, into: &actions)
             }
         }
         var forwarded = r
@@ -256,7 +272,9 @@ public struct ServerCore: Sendable {
     }
 
     private func sendStateBurst(to link: LinkID, except newcomer: UInt32, into actions: inout [Action]) {
-        actions.append(.send(.serverRegistration(Registration(sourceID: id, lastHopID: id, name: name, info: info)), to: link))
+        // Our own registration, first-hand: last hop 0, the only way course-style servers (which
+        // decide adjacency by last hop 0 alone) take us for their neighbour.
+        actions.append(.send(.serverRegistration(Registration(sourceID: id, lastHopID: 0, name: name, info: info)), to: link))
         sendKnownHosts(to: link, except: newcomer, into: &actions)
     }
 
@@ -423,7 +441,7 @@ public struct ServerCore: Sendable {
             broadcast(.clientQuit(ClientQuit(sourceID: host.id, text: "unreachable: \(text)")),
                       toServers: true, toClients: true, except: nil, into: &actions)
         }
-        for host in lost where host.kind == .server {
+        for host in lost where host.kind == .server && sendsServerQuit {
             broadcast(.serverQuit(ServerQuit(sourceID: host.id, replacementID: 0, text: text)),
                       toServers: true, toClients: false, except: nil, into: &actions)
         }

@@ -44,8 +44,9 @@ public struct Simulation: Sendable {
 
     /// Starts a server; with an upstream (a server's name), it connects to it at once.
     /// Nodes are keyed by name, so two nodes may claim the same id, as in the duplicate-id scenarios.
-    public mutating func startServer(name: String, id: UInt32, info: String, upstream: String? = nil) {
+    public mutating func startServer(name: String, id: UInt32, info: String, upstream: String? = nil, sendsServerQuit: Bool = true) {
         servers[name] = ServerCore(id: id, name: name, info: info)
+        servers[name]!.sendsServerQuit = sendsServerQuit
         if let up = upstream, servers[up] != nil {
             let (mine, theirs) = connect(.server(name), .server(up))
             var actions: [Action] = []
@@ -131,8 +132,12 @@ public struct Simulation: Sendable {
         return (ea, eb)
     }
 
+    /// When set, every message a server sends is also appended here (for tests of what crosses links).
+    public var sent: [Message]?
+
     private mutating func enqueue(_ message: Message, from ep: Endpoint) {
         guard let to = remote[ep] else { return }
+        if sent != nil, case .server = ep.node { sent!.append(message) }
         queue.append((to, message))
     }
 

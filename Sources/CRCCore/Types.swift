@@ -79,6 +79,8 @@ public enum ServerEvent: Hashable, Sendable {
     case linkDown(LinkID, peer: Peer)
     case registered(HostRecord, adjacent: Bool, via: LinkID)
     case duplicateRefused(id: UInt32, kind: HostKind, via: LinkID)
+    /// A neighbour server sent its own registration again on its link (course-style servers do).
+    case ownRegistrationEcho(id: UInt32, via: LinkID)
     case ownRegistrationRefused(text: String)
     case forwarded(type: MessageType, source: UInt32, to: [UInt32])
     case chatRouted(source: UInt32, destination: UInt32, nextHop: UInt32)

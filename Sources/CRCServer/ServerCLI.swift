@@ -103,6 +103,9 @@ public struct ServerCLI: ParsableCommand {
     @Option(name: .customLong("stderr-level"), help: "Level of the text on stderr, if it should differ from --log-level (for example info, while the file gets debug).")
     var stderrLevel: LogLevel?
 
+    @Option(name: .customLong("compat"), help: "The neighbours to expect: standard, or course (the course's servers and students' servers from its template, which exit on a server quit: none is sent; losses are still purged locally).")
+    var compat: PeerProfile = .standard
+
     @Option(name: .customLong("max-text-bytes"), help: "Largest chat/status/quit text accepted from a peer.")
     var maxTextBytes: Int = Limits.defaultMaxTextLength
 
@@ -150,6 +153,7 @@ public struct ServerCLI: ParsableCommand {
         config.keepaliveInterval = keepaliveInterval
         config.keepaliveCount = keepaliveCount
         config.rejoinUpstream = rejoin
+        config.compat = compat
         let code = ServerApp.run(config)
         if code != .ok { throw ExitCode(code.rawValue) }
     }
@@ -161,3 +165,5 @@ public enum LogLevel: String, CaseIterable, ExpressibleByArgument, Sendable {
     case trace, debug, info, notice, warning, error, critical
     public var level: Logger.Level { Logger.Level(rawValue: rawValue)! }
 }
+
+extension PeerProfile: ExpressibleByArgument {}

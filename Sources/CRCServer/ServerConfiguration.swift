@@ -35,6 +35,9 @@ public struct ServerConfiguration: Sendable {
     public var keepaliveIdle = 10
     public var keepaliveInterval = 5
     public var keepaliveCount = 3
+    /// Which peers to expect: `.course` never sends server quit (0x02), which course-style
+    /// servers cannot parse.
+    public var compat: PeerProfile = .standard
     /// After the upstream link is lost, keep reconnecting and rejoin once the upstream is back.
     public var rejoinUpstream = true
 
@@ -61,4 +64,13 @@ public func resolveSeedHost(_ host: String) -> (address: String, isSeedName: Boo
     if host == "localhost" { return ("127.0.0.1", false) }
     if host.contains(".") || host.contains(":") { return (host, false) }
     return ("127.0.0.1", true)
+}
+
+/// The kind of neighbours a server talks to.
+public enum PeerProfile: String, CaseIterable, Sendable {
+    /// This project's servers: every message of protocol.md, server quit included.
+    case standard
+    /// The course's servers and students' servers written from its template (protocol.md, "Peers
+    /// from the course"): no server quit is ever sent to them.
+    case course
 }

@@ -79,6 +79,7 @@ public final class ServerRuntime: @unchecked Sendable {
         self.logger = logger
         self.core = ServerCore(id: configuration.id, name: configuration.name, info: configuration.info,
                                logsRouting: logger.logLevel <= .debug)
+        self.core.sendsServerQuit = configuration.compat == .standard
         self.joined = eventLoop.makePromise()
         self.fatal = eventLoop.makePromise()
         actions.reserveCapacity(64)
@@ -522,6 +523,8 @@ public final class ServerRuntime: @unchecked Sendable {
             }
         case .duplicateRefused(let id, let kind, let link):
             logger.warning("duplicate_refused", metadata: ["id": .stringConvertible(id), "kind": .string(kind.rawValue), "link": .stringConvertible(link.rawValue)])
+        case .ownRegistrationEcho(let sid, let link):
+            logger.debug("registration_echo", metadata: ["id": .stringConvertible(sid), "link": .stringConvertible(link.rawValue)])
         case .ownRegistrationRefused(let text):
             logger.error("own_registration_refused", metadata: ["text": .string(text)])
         case .forwarded(let type, let source, let to):

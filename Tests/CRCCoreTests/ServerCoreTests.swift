@@ -4,12 +4,12 @@ import XCTest
 
 final class ServerCoreTests: XCTestCase {
     /// 1 ← 2 ← 4, 1 ← 3, with clients 101 on 1, 102 on 4, 103 on 3.
-    func smallTree() -> Simulation {
+    func smallTree(sendsServerQuit: Bool = true) -> Simulation {
         var sim = Simulation()
-        sim.startServer(name: "s1", id: 1, info: "")
-        sim.startServer(name: "s2", id: 2, info: "", upstream: "s1")
-        sim.startServer(name: "s3", id: 3, info: "", upstream: "s1")
-        sim.startServer(name: "s4", id: 4, info: "", upstream: "s2")
+        sim.startServer(name: "s1", id: 1, info: "", sendsServerQuit: sendsServerQuit)
+        sim.startServer(name: "s2", id: 2, info: "", upstream: "s1", sendsServerQuit: sendsServerQuit)
+        sim.startServer(name: "s3", id: 3, info: "", upstream: "s1", sendsServerQuit: sendsServerQuit)
+        sim.startServer(name: "s4", id: 4, info: "", upstream: "s2", sendsServerQuit: sendsServerQuit)
         sim.startClient(name: "u101", id: 101, info: "", server: "s1")
         sim.startClient(name: "u102", id: 102, info: "", server: "s4")
         sim.startClient(name: "u103", id: 103, info: "", server: "s3")
@@ -158,5 +158,55 @@ final class ServerCoreTests: XCTestCase {
         sim.chat(from: "c299", to: 10_000 + 598, text: "far")
         sim.settle()
         XCTAssertEqual(sim.clients["c598"]!.chatLog.last?.text, "far")
+    }
+
+    // MARK: Course-style peers (protocol.md, "Peers from the course")
+
+    /// The burst to a new neighbour opens with our own registration, last hop 0; the joiner does
+    /// not send its own back; a course server's echo of its own registration is answered quietly.
+    func testBurstOwnRegistrationHasLastHopZeroAndEchoesAreQuiet() {
+        var upstream = ServerCore(id: 1, name: "up", info: "")
+        var joiner = ServerCore(id: 2, name: "down", info: "")
+        var a: [Action] = [], b: [Action] = []
+        upstream.linkOpened(LinkID(1), outbound: false, into: &a)
+        joiner.linkOpened(LinkID(1), outbound: true, into: &b)
+        let joinerReg = b.compactMap { if case .send(let m, _) = $0 { return m } else { return nil } }
+        a.removeAll()
+        for m in joinerReg { upstream.receive(m, on: LinkID(1), into: &a) }
+        let burst = a.compactMap { if case .send(let m, _) = $0 { return m } else { return nil } }
+        guard case .serverRegistration(let own)? = burst.first else { return XCTFail("no burst: \(a)") }
+        XCTAssertEqual(own.sourceID, 1)
+        XCTAssertEqual(own.lastHopID, 0, "course servers only take last hop 0 as adjacent")
+        // The joiner takes it as its upstream's answer and sends nothing of its own back.
+        b.removeAll()
+        for m in burst { joiner.receive(m, on: LinkID(1), into: &b) }
+        XCTAssertFalse(b.contains { if case .send(.serverRegistration(let r), _) = $0 { return r.sourceID == 2 } else { return false } },
+                       "the joiner echoed its own registration")
+        XCTAssertEqual(joiner.adjacentServers[1], LinkID(1))
+        // A course-style joiner does echo; the upstream answers with the duplicate status, and
+        // logs no warning-level refusal.
+        a.removeAll()
+        upstream.receive(.serverRegistration(Registration(sourceID: 2, lastHopID: 0, name: "down", info: "")), on: LinkID(1), into: &a)
+        XCTAssertTrue(a.contains { if case .send(.status(let st), _) = $0 { return st.code == .duplicateID } else { return false } })
+        XCTAssertTrue(a.contains { if case .log(.ownRegistrationEcho(2, _)) = $0 { return true } else { return false } })
+        XCTAssertFalse(a.contains { if case .log(.duplicateRefused) = $0 { return true } else { return false } })
+        XCTAssertFalse(a.contains { if case .close = $0 { return true } else { return false } }, "the link stays")
+    }
+
+    /// With course-style neighbours no server quit (0x02) is ever sent, on leaving or on losing a
+    /// neighbour; what was lost is still forgotten here.
+    func testTheCourseProfileNeverSendsServerQuit() {
+        var sim = smallTree(sendsServerQuit: false)
+        sim.sent = []
+        sim.stopServer("s2")
+        sim.killServer("s3")
+        XCTAssertFalse(sim.sent!.contains { if case .serverQuit = $0 { return true } else { return false } }, "a server quit was sent")
+        XCTAssertFalse(sim.sent!.isEmpty, "nothing was recorded")
+        XCTAssertEqual(sim.servers["s1"]?.hosts.keys.sorted(), [101])
+        // The same without the profile: server quits do cross (the test sees them when sent).
+        var standard = smallTree()
+        standard.sent = []
+        standard.stopServer("s2")
+        XCTAssertTrue(standard.sent!.contains { if case .serverQuit = $0 { return true } else { return false } })
     }
 }
