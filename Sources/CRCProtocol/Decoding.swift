@@ -120,12 +120,3 @@ public struct MessageDecoder: ByteToMessageDecoder, Sendable {
         return .needMoreData
     }
 }
-
-/// SwiftNIO encoder for code paths that write single messages (clients, tests).
-public struct MessageEncoder: MessageToByteEncoder, Sendable {
-    public typealias OutboundIn = Message
-    public init() {}
-    public func encode(data: Message, out: inout ByteBuffer) throws {
-        out.writeCRCMessage(data)
-    }
-}

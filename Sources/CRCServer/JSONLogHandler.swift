@@ -18,10 +18,19 @@ import Glibc
 /// logger's metadata is rendered once, timestamps come from `LogClock`, and lines are buffered and
 /// written once per event-loop turn (see `LineSink`).
 public struct ServerLogHandler: LogHandler {
+    /// The lowest level either output takes. Setting it sets the file's level, and the terminal's
+    /// to the same or to the `--stderr-level` floor it was made with, whichever is higher; so a
+    /// level set is the level read back (swift-log's `LogHandler` contract).
     public var logLevel: Logger.Level {
         get { min(textLevel, json == nil ? .critical : jsonLevel) }
-        set { textLevel = max(textLevel, newValue); jsonLevel = max(jsonLevel, newValue) }
+        set {
+            jsonLevel = newValue
+            textLevel = max(textFloor, newValue)
+            if json == nil { textLevel = newValue }
+        }
     }
+    /// The terminal's own level (`--stderr-level`), below which it never goes.
+    private let textFloor: Logger.Level
     public var metadata: Logger.Metadata = [:] {
         didSet { render() }
     }
@@ -35,6 +44,7 @@ public struct ServerLogHandler: LogHandler {
     public init(text: LineSink, textLevel: Logger.Level, json: LineSink?, jsonLevel: Logger.Level) {
         self.text = text
         self.textLevel = textLevel
+        self.textFloor = textLevel
         self.json = json
         self.jsonLevel = jsonLevel
     }

@@ -21,11 +21,6 @@ public enum ServerExitCode: Int32, Sendable {
     case idRefused = 2
 }
 
-public struct StartupError: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
-}
-
 /// Runs one server until it is told to stop. All of it lives on a single event loop.
 public enum ServerApp {
     public static func run(_ config: ServerConfiguration) -> ServerExitCode {
@@ -207,7 +202,7 @@ public enum ServerApp {
         try options.setOption(tcp(TCP_KEEPCNT), value: SocketOptionValue(config.keepaliveCount))
         try options.setOption(ChannelOptions.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16_384, maximum: 262_144))
         try channel.pipeline.syncOperations.addHandler(
-            ByteToMessageHandler(ServerFrameDecoder(runtime: runtime, outbound: outbound, limits: config.limits)))
+            ByteToMessageHandler(ServerFrameDecoder(runtime: runtime, limits: config.limits)))
         try channel.pipeline.syncOperations.addHandler(LinkEventsHandler(runtime: runtime, outbound: outbound))
     }
 

@@ -564,13 +564,11 @@ final class ServerFrameDecoder: ByteToMessageDecoder {
     typealias InboundOut = Never
 
     private let runtime: ServerRuntime
-    private let outbound: Bool
     private let parser: MessageParser
     private var link: ServerRuntime.LinkContext?
 
-    init(runtime: ServerRuntime, outbound: Bool, limits: Limits) {
+    init(runtime: ServerRuntime, limits: Limits) {
         self.runtime = runtime
-        self.outbound = outbound
         self.parser = MessageParser(limits: limits)
     }
 
