@@ -37,6 +37,14 @@ public struct ServerCore: Sendable {
     /// The link to the upstream server, while it is open.
     public private(set) var upstreamLink: LinkID?
 
+    /// Where this server stands with its upstream. The shell carries out what each change asks
+    /// (`.connectUpstream`, `.scheduleRejoin`, `.joinedUpstream`); the rules live here.
+    public private(set) var upstreamPhase: UpstreamPhase = .root
+    /// After a lost upstream link, keep rejoining (backing off from 100 ms to 1 s).
+    public var rejoinsUpstream = true
+    public static let firstRejoinMilliseconds = 100
+    public static let maxRejoinMilliseconds = 1_000
+
     /// When false, per-message routing events (chats, forwarded registrations) are not logged;
     /// membership changes always are.
     public var logsRouting: Bool
@@ -54,6 +62,31 @@ public struct ServerCore: Sendable {
     private var nameBuffer: ByteBuffer { ByteBuffer(string: name) }
 
     // MARK: Inputs
+
+    /// The shell is opening the first connection to the upstream (a failure there ends the
+    /// server: there is nothing to rejoin yet).
+    public mutating func joinUpstream() {
+        upstreamPhase = .joining
+    }
+
+    /// A rejoin attempt could not connect: wait longer, then try again.
+    public mutating func upstreamConnectFailed(into actions: inout [Action]) {
+        guard case .rejoining(let ms) = upstreamPhase else { return }
+        backOff(from: ms, into: &actions)
+    }
+
+    /// The wait before a rejoin attempt is over: connect.
+    public mutating func rejoinTimerFired(into actions: inout [Action]) {
+        guard case .waiting(let ms) = upstreamPhase else { return }
+        upstreamPhase = .rejoining(retryMilliseconds: ms)
+        actions.append(.connectUpstream)
+    }
+
+    private mutating func backOff(from ms: Int, into actions: inout [Action]) {
+        let next = min(ms * 2, Self.maxRejoinMilliseconds)
+        upstreamPhase = .waiting(retryMilliseconds: next)
+        actions.append(.scheduleRejoin(afterMilliseconds: next))
+    }
 
     /// A connection opened. For the upstream connection (`outbound`), the core sends its registration.
     public mutating func linkOpened(_ link: LinkID, outbound: Bool, into actions: inout [Action]) {
@@ -97,6 +130,22 @@ public struct ServerCore: Sendable {
     /// A connection closed (by either side, or reset). Whatever was reached through it is forgotten
     /// and the rest of the network is told.
     public mutating func linkClosed(_ link: LinkID, into actions: inout [Action]) {
+        switch upstreamPhase {
+        case .joined(let up) where up == link:
+            if rejoinsUpstream {
+                upstreamPhase = .waiting(retryMilliseconds: Self.firstRejoinMilliseconds)
+                actions.append(.log(.upstreamLost(retryMilliseconds: Self.firstRejoinMilliseconds)))
+                actions.append(.scheduleRejoin(afterMilliseconds: Self.firstRejoinMilliseconds))
+            } else {
+                upstreamPhase = .stopped
+                actions.append(.log(.upstreamLost(retryMilliseconds: nil)))
+            }
+        case .rejoining(let ms) where upstreamLink == link:
+            // Connected, but closed before the upstream took us back (a relay with its link cut).
+            backOff(from: ms, into: &actions)
+        default:
+            break
+        }
         guard let peer = peers.removeValue(forKey: link) else { return }
         if upstreamLink == link { upstreamLink = nil }
         actions.append(.log(.linkDown(link, peer: peer)))
@@ -118,6 +167,7 @@ public struct ServerCore: Sendable {
     /// The server is leaving: announce it to every adjacent server, then close every link.
     public mutating func shutdown(text: String, into actions: inout [Action]) {
         let quit = ServerQuit(sourceID: id, replacementID: 0, text: text)
+        upstreamPhase = .stopped
         actions.append(.log(.serverQuit(id: id, text: text)))
         if sendsServerQuit {
             for link in adjacentServers.values.sorted() {
@@ -184,6 +234,12 @@ public struct ServerCore: Sendable {
             peers[link] = .server(r.sourceID)
             adjacentServers[r.sourceID] = link
             if peer == .upstreamPending {
+                switch upstreamPhase {
+                case .joining: actions.append(.joinedUpstream(first: true))
+                case .rejoining: actions.append(.joinedUpstream(first: false))
+                default: break
+                }
+                upstreamPhase = .joined(link)
                 // Our upstream accepted us (its own registration opens its burst). Our own
                 // registration is not sent back; anything that attached to us before this moment
                 // (clients that raced our own join, downstream servers, a subtree after a rejoin)

@@ -44,17 +44,60 @@ public struct Simulation: Sendable {
 
     /// Starts a server; with an upstream (a server's name), it connects to it at once.
     /// Nodes are keyed by name, so two nodes may claim the same id, as in the duplicate-id scenarios.
-    public mutating func startServer(name: String, id: UInt32, info: String, upstream: String? = nil, sendsServerQuit: Bool = true) {
+    public mutating func startServer(name: String, id: UInt32, info: String, upstream: String? = nil, sendsServerQuit: Bool = true,
+                                     rejoins: Bool = true) {
         servers[name] = ServerCore(id: id, name: name, info: info)
         servers[name]!.sendsServerQuit = sendsServerQuit
+        servers[name]!.rejoinsUpstream = rejoins
+        upstreamOf[name] = upstream
         if let up = upstream, servers[up] != nil {
-            let (mine, theirs) = connect(.server(name), .server(up))
+            servers[name]!.joinUpstream()
+            openUpstreamLink(name, to: up)
+        }
+    }
+
+    private mutating func openUpstreamLink(_ name: String, to up: String) {
+        let (mine, theirs) = connect(.server(name), .server(up))
+        var actions: [Action] = []
+        servers[up]!.linkOpened(theirs.link, outbound: false, into: &actions)
+        apply(actions, at: theirs)
+        actions.removeAll()
+        servers[name]!.linkOpened(mine.link, outbound: true, into: &actions)
+        apply(actions, at: mine)
+    }
+
+    // MARK: Time (rejoin timers)
+
+    /// Simulated milliseconds: rejoin waits run only when time is advanced.
+    public private(set) var now = 0
+    private var timers: [(due: Int, server: String)] = []
+    private var upstreamOf: [String: String] = [:]
+
+    /// Advances simulated time, firing every rejoin timer that falls due (in order), and settles.
+    public mutating func advance(milliseconds: Int) {
+        let end = now + milliseconds
+        while let next = timers.enumerated().filter({ $0.element.due <= end }).min(by: { $0.element.due < $1.element.due }) {
+            timers.remove(at: next.offset)
+            now = max(now, next.element.due)
+            let sid = next.element.server
+            guard servers[sid] != nil else { continue }
             var actions: [Action] = []
-            servers[up]!.linkOpened(theirs.link, outbound: false, into: &actions)
-            apply(actions, at: theirs)
-            actions.removeAll()
-            servers[name]!.linkOpened(mine.link, outbound: true, into: &actions)
-            apply(actions, at: mine)
+            servers[sid]!.rejoinTimerFired(into: &actions)
+            apply(actions, at: Endpoint(node: .server(sid), link: LinkID(0)))
+            settle()
+        }
+        now = end
+        settle()
+    }
+
+    /// A rejoin attempt: it connects when the upstream runs, and fails otherwise.
+    private mutating func connectUpstream(_ sid: String) {
+        if let up = upstreamOf[sid], servers[up] != nil {
+            openUpstreamLink(sid, to: up)
+        } else {
+            var actions: [Action] = []
+            servers[sid]!.upstreamConnectFailed(into: &actions)
+            apply(actions, at: Endpoint(node: .server(sid), link: LinkID(0)))
         }
     }
 
@@ -178,6 +221,12 @@ public struct Simulation: Sendable {
                 closing.append(Endpoint(node: ep.node, link: link))
             case .log(let event):
                 serverLogs[sid, default: []].append(event)
+            case .connectUpstream:
+                connectUpstream(sid)
+            case .scheduleRejoin(let ms):
+                timers.append((due: now + ms, server: sid))
+            case .joinedUpstream:
+                break
             case .fatal(let reason):
                 failed[sid] = reason
                 removeNode(.server(sid), keepState: true)

@@ -91,7 +91,25 @@ public enum ServerEvent: Hashable, Sendable {
     case clientQuit(id: UInt32, text: String)
     case serverQuit(id: UInt32, text: String)
     case hostsLost(server: UInt32, lost: [UInt32])
+    /// The upstream link was lost; a rejoin follows after this wait (nil: rejoining is off).
+    case upstreamLost(retryMilliseconds: Int?)
     case dropped(reason: String, link: LinkID)
+}
+
+/// A server's standing with its upstream.
+public enum UpstreamPhase: Hashable, Sendable {
+    /// No upstream: a root.
+    case root
+    /// The first join: connecting, or registered and waiting for the upstream's answer.
+    case joining
+    /// Accepted by the upstream on this link.
+    case joined(LinkID)
+    /// The link was lost; a rejoin attempt is scheduled after this wait.
+    case waiting(retryMilliseconds: Int)
+    /// A rejoin attempt is connecting, or registered and waiting for the answer.
+    case rejoining(retryMilliseconds: Int)
+    /// Shutting down, or the link was lost with rejoining turned off.
+    case stopped
 }
 
 /// What the core asks its shell to do.
@@ -105,4 +123,11 @@ public enum Action: Hashable, Sendable {
     case log(ServerEvent)
     /// The server cannot go on (its own id was refused upstream): exit non-zero with this reason.
     case fatal(String)
+    /// Open a new connection to the upstream (a rejoin attempt); report a failure with
+    /// `upstreamConnectFailed`.
+    case connectUpstream
+    /// Call `rejoinTimerFired` after this long.
+    case scheduleRejoin(afterMilliseconds: Int)
+    /// The upstream accepted this server: the first time (the server is ready), or again after a loss.
+    case joinedUpstream(first: Bool)
 }

@@ -129,7 +129,10 @@ public enum ServerApp {
                     }
                     .connect(host: address, port: upstream.port)
             }
-            try? loop.submit { runtime.connectUpstream = connect }.wait()
+            try? loop.submit {
+                runtime.connectUpstream = connect
+                runtime.beginJoin()
+            }.wait()
             do {
                 _ = try connect().wait()
             } catch {

@@ -68,10 +68,8 @@ public final class ServerRuntime: @unchecked Sendable {
     /// Opens a new connection to the upstream (set when there is one): the first join, and every
     /// rejoin after the upstream link was lost.
     var connectUpstream: (@Sendable () -> EventLoopFuture<Channel>)?
-    private var hasJoined = false
-    private var rejoinDelay = ServerRuntime.firstRejoinDelay
-    static let firstRejoinDelay = TimeAmount.milliseconds(100)
-    static let maxRejoinDelay = TimeAmount.seconds(1)
+    /// The address of the upstream link that just closed, for the `upstream_lost` line.
+    private var lostUpstreamRemote = "?"
 
     public init(configuration: ServerConfiguration, eventLoop: EventLoop, logger: Logger) {
         self.configuration = configuration
@@ -156,42 +154,35 @@ public final class ServerRuntime: @unchecked Sendable {
         guard let ctx = links.removeValue(forKey: link) else { return }
         byChannel[ObjectIdentifier(ctx.channel)] = nil
         if blocked.remove(link) != nil { updateReading() }
-        // Had the upstream accepted us on this link? (It may have announced its departure first.)
-        let wasJoinedUpstream: Bool
-        switch core.peers[link] {
-        case .server, .departed: wasJoinedUpstream = ctx.outbound
-        default: wasJoinedUpstream = false
-        }
+        if ctx.outbound { lostUpstreamRemote = ctx.remote }
         core.linkClosed(link, into: &actions)
         runActions()
         flush()
-        if ctx.outbound, hasJoined, configuration.rejoinUpstream, !shuttingDown {
-            if wasJoinedUpstream {
-                rejoinDelay = Self.firstRejoinDelay
-                logger.warning("upstream_lost", metadata: ["remote": .string(ctx.remote), "retry_in_ms": .stringConvertible(rejoinDelay.nanoseconds / 1_000_000)])
-            } else {
-                // Connected, but closed before the upstream accepted us (a relay with its link cut).
-                backOff()
-            }
-            scheduleRejoin()
+    }
+
+    // MARK: Joining and rejoining the upstream (the rules are ServerCore's; this carries them out)
+
+    /// The first connection to the upstream is about to be opened.
+    func beginJoin() {
+        core.rejoinsUpstream = configuration.rejoinUpstream
+        core.joinUpstream()
+    }
+
+    private func connectForRejoin() {
+        guard let connect = connectUpstream else { return }
+        logger.debug("rejoin_attempt", metadata: ["upstream": .string(configuration.upstream.map { "\($0.host):\($0.port)" } ?? "?")])
+        connect().whenFailure { [self] error in
+            logger.debug("rejoin_failed", metadata: ["error": .string(ServerApp.describe(error))])
+            core.upstreamConnectFailed(into: &actions)
+            runActions()
         }
     }
 
-    // MARK: Rejoining a lost upstream
-
-    private func backOff() {
-        rejoinDelay = min(rejoinDelay * 2, Self.maxRejoinDelay)
-    }
-
-    private func scheduleRejoin() {
-        eventLoop.scheduleTask(in: rejoinDelay) { [self] in
-            guard !shuttingDown, core.upstreamLink == nil, let connect = connectUpstream else { return }
-            logger.debug("rejoin_attempt", metadata: ["delay_ms": .stringConvertible(rejoinDelay.nanoseconds / 1_000_000)])
-            connect().whenFailure { [self] error in
-                logger.debug("rejoin_failed", metadata: ["error": .string(ServerApp.describe(error))])
-                backOff()
-                scheduleRejoin()
-            }
+    private func scheduleRejoin(after ms: Int) {
+        eventLoop.scheduleTask(in: .milliseconds(Int64(ms))) { [self] in
+            core.rejoinTimerFired(into: &actions)
+            runActions()
+            flush()
         }
     }
 
@@ -390,6 +381,19 @@ public final class ServerRuntime: @unchecked Sendable {
             case .log(let event):
                 if let key = Self.throttleKey(event), !throttle(key, event) { continue }
                 log(event)
+            case .connectUpstream:
+                connectForRejoin()
+            case .scheduleRejoin(let ms):
+                scheduleRejoin(after: ms)
+            case .joinedUpstream(let first):
+                if first {
+                    joined.succeed(())
+                } else {
+                    let link = core.upstreamLink
+                    var md: Logger.Metadata = ["link": .stringConvertible(link?.rawValue ?? 0)]
+                    if let link, case .server(let sid)? = core.peers[link] { md["upstream"] = .stringConvertible(sid) }
+                    logger.info("rejoined", metadata: md)
+                }
             case .fatal(let reason):
                 logger.error("fatal", metadata: ["reason": .string(reason)])
                 let fatal = self.fatal
@@ -513,14 +517,6 @@ public final class ServerRuntime: @unchecked Sendable {
                 "info": .string(host.info), "first_link": .stringConvertible(host.firstLink), "adjacent": .stringConvertible(adjacent),
                 "link": .stringConvertible(link.rawValue),
             ])
-            if adjacent, host.kind == .server, link == core.upstreamLink {
-                if hasJoined {
-                    logger.info("rejoined", metadata: ["upstream": .stringConvertible(host.id), "link": .stringConvertible(link.rawValue)])
-                } else {
-                    hasJoined = true
-                    joined.succeed(())
-                }
-            }
         case .duplicateRefused(let id, let kind, let link):
             logger.warning("duplicate_refused", metadata: ["id": .stringConvertible(id), "kind": .string(kind.rawValue), "link": .stringConvertible(link.rawValue)])
         case .ownRegistrationEcho(let sid, let link):
@@ -548,6 +544,10 @@ public final class ServerRuntime: @unchecked Sendable {
             logger.info("client_quit", metadata: ["id": .stringConvertible(id), "text": .string(text)])
         case .serverQuit(let id, let text):
             logger.info("server_quit", metadata: ["id": .stringConvertible(id), "text": .string(text)])
+        case .upstreamLost(let retry):
+            var md: Logger.Metadata = ["remote": .string(lostUpstreamRemote)]
+            if let retry { md["retry_in_ms"] = .stringConvertible(retry) }
+            logger.warning("upstream_lost", metadata: md)
         case .hostsLost(let server, let lost):
             logger.info("hosts_lost", metadata: ["behind": .stringConvertible(server), "lost": .array(lost.map { .stringConvertible($0) })])
         case .dropped(let reason, let link):

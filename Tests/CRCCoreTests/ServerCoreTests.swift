@@ -209,4 +209,57 @@ final class ServerCoreTests: XCTestCase {
         standard.stopServer("s2")
         XCTAssertTrue(standard.sent!.contains { if case .serverQuit = $0 { return true } else { return false } })
     }
+
+    // MARK: The upstream lifecycle, in memory
+
+    /// Lost upstream: wait 100 ms, then retry, doubling the wait up to 1 s while the upstream is
+    /// down; once it is back, the next attempt rejoins and both sides learn each other again.
+    func testALostUpstreamIsRejoinedWithBackOff() {
+        var sim = smallTree()
+        XCTAssertEqual(sim.servers["s2"]?.upstreamPhase, .joined(sim.servers["s2"]!.upstreamLink!))
+        sim.killServer("s1")
+        XCTAssertEqual(sim.servers["s2"]?.upstreamPhase, .waiting(retryMilliseconds: 100))
+        XCTAssertTrue(sim.serverLogs["s2"]!.contains(.upstreamLost(retryMilliseconds: 100)))
+        var waits: [Int] = []
+        for _ in 0..<6 {
+            guard case .waiting(let ms)? = sim.servers["s2"]?.upstreamPhase else { return XCTFail("not waiting") }
+            waits.append(ms)
+            sim.advance(milliseconds: ms)  // the attempt fails: s1 is down
+        }
+        XCTAssertEqual(waits, [100, 200, 400, 800, 1000, 1000])
+        // s1 comes back (same name, id): the next attempt gets through.
+        sim.startServer(name: "s1", id: 1, info: "")
+        sim.startClient(name: "u105", id: 105, info: "", server: "s1")
+        sim.settle()
+        sim.advance(milliseconds: 1000)
+        XCTAssertEqual(sim.servers["s2"]?.upstreamPhase, .joined(sim.servers["s2"]!.upstreamLink!))
+        // s3 (also below s1) rejoined the same way.
+        XCTAssertEqual(sim.servers["s1"]?.hosts.keys.sorted(), [2, 3, 4, 102, 103, 105])
+        XCTAssertEqual(sim.clients["u102"]?.users.keys.sorted(), [103, 105])
+    }
+
+    /// A graceful stop of the upstream (server quit first) is a loss like any other.
+    func testAStoppedUpstreamIsRejoinedToo() {
+        var sim = smallTree()
+        sim.stopServer("s2")
+        XCTAssertEqual(sim.servers["s4"]?.upstreamPhase, .waiting(retryMilliseconds: 100))
+        sim.startServer(name: "s2", id: 2, info: "", upstream: "s1")
+        sim.settle()
+        sim.advance(milliseconds: 100)
+        XCTAssertEqual(sim.servers["s1"]?.hosts.keys.sorted(), [2, 3, 4, 101, 102, 103])
+        XCTAssertEqual(sim.clients["u101"]?.users.keys.sorted(), [102, 103])
+    }
+
+    /// With rejoining off, a lost upstream stays lost and nothing is scheduled.
+    func testWithoutRejoinALostUpstreamStaysLost() {
+        var sim = Simulation()
+        sim.startServer(name: "s1", id: 1, info: "")
+        sim.startServer(name: "s2", id: 2, info: "", upstream: "s1", rejoins: false)
+        sim.settle()
+        sim.killServer("s1")
+        XCTAssertEqual(sim.servers["s2"]?.upstreamPhase, .stopped)
+        sim.startServer(name: "s1", id: 1, info: "")
+        sim.advance(milliseconds: 5_000)
+        XCTAssertEqual(sim.servers["s1"]?.hosts.keys.sorted(), [])
+    }
 }
