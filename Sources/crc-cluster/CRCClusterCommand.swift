@@ -23,7 +23,7 @@ struct CRCClusterCommand: ParsableCommand {
         logs/<run-id>/<node>.log and logs/<run-id>/timeline.log; logs/latest is the newest run.
         """,
         version: crcVersion,
-        subcommands: [Up.self, Test.self, Validate.self, Gen.self, ServerCLI.self, ClientCLI.self, ClientHostCommand.self])
+        subcommands: [Up.self, Test.self, Validate.self, Gen.self, Graph.self, ServerCLI.self, ClientCLI.self, ClientHostCommand.self])
 
     static func main() {
         dieWithParentIfAsked()  // when running as an embedded node of another crc-cluster
@@ -510,3 +510,63 @@ struct Gen: ParsableCommand {
 }
 
 extension Shape: ExpressibleByArgument {}
+
+// MARK: - graph
+
+struct Graph: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Draw a topology's server tree with its clients: Graphviz DOT, Mermaid, or SVG.",
+        discussion: """
+        dot and mermaid are text (paste Mermaid into Markdown; DOT into Graphviz). svg runs \
+        Graphviz's `dot` (Debian: apt-get install graphviz) on the DOT source. Servers are boxes \
+        and clients ellipses, each with its name and id; nodes refused on purpose are dashed and \
+        red, nodes a step starts later are grey.
+
+        Examples:
+          crc-cluster graph topologies/tree.yaml --format svg --output tree.svg
+          crc-cluster graph topologies/tree.yaml --format mermaid >> README.md
+        """)
+
+    @Argument(help: "Topology file (YAML).") var file: String
+    @Option(help: "Output format.") var format: TopologyGraph.Format = .dot
+    @Option(help: "Write here instead of standard output.") var output: String?
+
+    func run() throws {
+        let topology = try loadOrExit(file)
+        let text: String
+        switch format {
+        case .dot: text = TopologyGraph.dot(topology)
+        case .mermaid: text = TopologyGraph.mermaid(topology)
+        case .svg: text = try Self.svg(TopologyGraph.dot(topology))
+        }
+        if let output {
+            do { try text.write(toFile: output, atomically: true, encoding: .utf8) } catch {
+                FileHandle.standardError.write(Data("crc-cluster: cannot write \(output): \(describeFileError(error))\n".utf8))
+                throw ExitCode(1)
+            }
+        } else {
+            print(text, terminator: "")
+        }
+    }
+
+    /// Runs Graphviz's dot on the source.
+    static func svg(_ dot: String) throws -> String {
+        let path = ["/usr/bin/dot", "/usr/local/bin/dot"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        guard let path else {
+            FileHandle.standardError.write(Data("crc-cluster: --format svg needs Graphviz's dot (apt-get install graphviz); --format dot prints the source\n".utf8))
+            throw ExitCode(1)
+        }
+        let p = NodeProcess(name: "dot", executable: path, arguments: ["-Tsvg"])
+        try p.start()
+        p.send(line: dot)
+        p.closeStdin()
+        guard let status = p.waitForExit(timeout: 30), status == .exited(0) else {
+            FileHandle.standardError.write(Data("crc-cluster: Graphviz failed: \(p.stderrLines.joined(separator: " "))\n".utf8))
+            throw ExitCode(1)
+        }
+        _ = p.waitForLine(timeout: 5) { _ in false }  // until its output ends
+        return p.stdoutLines.joined(separator: "\n") + "\n"
+    }
+}
+
+extension TopologyGraph.Format: ExpressibleByArgument {}
