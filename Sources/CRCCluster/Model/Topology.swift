@@ -181,6 +181,9 @@ public struct NodeExpectation: Decodable, Sendable, YAMLKeyed, Equatable {
              statusLog = "status_log", chatLog = "chat_log"
     }
     public static let yamlKeys = ["hosts", "adjacent_servers", "adjacent_clients", "users", "status_log", "chat_log"]
+
+    /// No field given: everything derived from the tree.
+    public init() {}
 }
 
 /// A topology, optionally with the steps and expectations that make it a scenario.

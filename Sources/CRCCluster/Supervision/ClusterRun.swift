@@ -3,31 +3,6 @@ import CSystemShims
 import Foundation
 import NIOPosix
 
-/// Something the network got wrong: which node, which field, what was missing or extra.
-public struct Difference: Sendable, CustomStringConvertible, Equatable {
-    public var node: String
-    public var field: String
-    public var missing: [String] = []
-    public var extra: [String] = []
-    public var detail: String = ""
-
-    public init(node: String, field: String, missing: [String] = [], extra: [String] = [], detail: String = "") {
-        self.node = node
-        self.field = field
-        self.missing = missing
-        self.extra = extra
-        self.detail = detail
-    }
-
-    public var description: String {
-        var parts: [String] = []
-        if !missing.isEmpty { parts.append("missing \(missing.joined(separator: ", "))") }
-        if !extra.isEmpty { parts.append("extra \(extra.joined(separator: ", "))") }
-        if !detail.isEmpty { parts.append(detail) }
-        return "\(node) \(field): \(parts.joined(separator: "; "))"
-    }
-}
-
 public struct ClusterError: Error, CustomStringConvertible {
     public var description: String
     public init(_ d: String) { description = d }
@@ -467,7 +442,7 @@ public final class ClusterRun: @unchecked Sendable {
         if !diffs.isEmpty { return diffs }
 
         for name in model.liveServers {
-            guard var want = model.expectedServer(name), let node = servers[name] else { continue }
+            guard let want = model.expectedServer(name), let node = servers[name] else { continue }
             guard let port = node.monitorPort else {
                 // Never a silent pass: what cannot be observed fails, and says why.
                 diffs.append(Difference(node: name, field: "unobservable",
@@ -489,23 +464,14 @@ public final class ClusterRun: @unchecked Sendable {
                 diffs.append(Difference(node: name, field: "state", detail: "cannot read /state: \(error)"))
                 continue
             }
-            if let hosts = override?.hosts { want.hosts = Dictionary(uniqueKeysWithValues: hosts.map { ($0, want.hosts[$0] ?? 0) }) }
-            let got = Dictionary(state.hosts.map { ($0.id, $0.firstLink) }, uniquingKeysWith: { a, _ in a })
-            diffs += setDiff(name, "hosts", want: Set(want.hosts.keys), got: Set(got.keys))
-            for (id, link) in want.hosts where link != 0 {
-                if let g = got[id], g != link {
-                    diffs.append(Difference(node: name, field: "first_link[\(id)]", detail: "expected \(link), found \(g)"))
-                }
-            }
-            diffs += setDiff(name, "adjacent_servers", want: Set(override?.adjacentServers ?? Array(want.adjacentServers)), got: Set(state.adjacentServers))
-            diffs += setDiff(name, "adjacent_clients", want: Set(override?.adjacentClients ?? Array(want.adjacentClients)), got: Set(state.adjacentClients))
-            diffs += listDiff(name, "status_log", want: override?.statusLog ?? want.statusLog, got: state.statusLog)
-            // Byte level: the first message on each inbound server link.
-            let firsts = state.links.filter { $0.direction == "inbound" && $0.peerKind == "server" }.compactMap(\.firstMessageHex).sorted()
-            diffs += listDiff(name, "first_messages", want: model.expectedFirstMessages(name).sorted(), got: firsts)
-            if final, let seed = topology.firstMessages[name] {
-                diffs += listDiff(name, "first_messages (hand-written)", want: seed.sorted(), got: firsts)
-            }
+            let firsts = state.links.filter { $0.direction == "inbound" && $0.peerKind == "server" }.compactMap(\.firstMessageHex)
+            let observed = ConvergenceChecker.ServerObservation(
+                hosts: Dictionary(state.hosts.map { ($0.id, $0.firstLink) }, uniquingKeysWith: { a, _ in a }),
+                adjacentServers: Set(state.adjacentServers), adjacentClients: Set(state.adjacentClients),
+                statusLog: state.statusLog, firstMessages: firsts)
+            diffs += ConvergenceChecker.diff(server: name, expected: want, firstMessages: model.expectedFirstMessages(name),
+                                             override: override, handWrittenFirstMessages: final ? topology.firstMessages[name] : nil,
+                                             observed: observed)
         }
 
         if !diffs.isEmpty, !everything { return diffs }  // clients learn from servers: ask them once servers agree
@@ -547,9 +513,8 @@ public final class ClusterRun: @unchecked Sendable {
                 let users = Set(((s["users"] as? [[String: Any]]) ?? []).compactMap { ($0["id"] as? Int).map(UInt32.init) })
                 got = (users, (s["status_log"] as? [String]) ?? [], ((s["chat_log"] as? [[String: Any]]) ?? []).compactMap { $0["text"] as? String })
             }
-            diffs += setDiff(c.name, "users", want: want.users, got: got.users)
-            diffs += listDiff(c.name, "status_log", want: want.statusLog, got: got.status)
-            diffs += listDiff(c.name, "chat_log", want: want.chatLog, got: got.chats)
+            diffs += ConvergenceChecker.diff(client: c.name, expected: want,
+                                             observed: .init(users: got.users, statusLog: got.status, chatLog: got.chats))
         }
         if diffs.isEmpty || everything { diffs += checkPaths() }
         return diffs
@@ -585,22 +550,6 @@ public final class ClusterRun: @unchecked Sendable {
                                     detail: "chat \(p[1]) → \(p[2]) answered \(unknown[key, default: 0]) times, expected \(unknownAnswers[key, default: 0])"))
         }
         return diffs
-    }
-
-    func setDiff(_ node: String, _ field: String, want: Set<UInt32>, got: Set<UInt32>) -> [Difference] {
-        guard want != got else { return [] }
-        return [Difference(node: node, field: field, missing: want.subtracting(got).sorted().map(String.init),
-                           extra: got.subtracting(want).sorted().map(String.init))]
-    }
-
-    func listDiff(_ node: String, _ field: String, want: [String], got: [String]) -> [Difference] {
-        guard want != got else { return [] }
-        var missing = want, extra: [String] = []
-        for g in got {
-            if let i = missing.firstIndex(of: g) { missing.remove(at: i) } else { extra.append(g) }
-        }
-        let detail = missing.isEmpty && extra.isEmpty ? "same entries in another order: \(got)" : ""
-        return [Difference(node: node, field: field, missing: missing.map { "\"\($0)\"" }, extra: extra.map { "\"\($0)\"" }, detail: detail)]
     }
 
     /// The last lines a node wrote (stderr, then its log file), for failure reports.
