@@ -1,0 +1,173 @@
+import CRCCore
+import CSystemShims
+import Foundation
+
+/// Checking a running network: poll observations until they match the model (the comparing
+/// itself is `ConvergenceChecker`'s), and audit the path of every chat in the servers' logs.
+extension ClusterRun {
+    // MARK: Checking
+
+    /// Polls until the network matches the model (and, with `final`, the hand-written
+    /// expectations), or the deadline passes; returns what still differs.
+    public func check(final: Bool = false, within: TimeInterval? = nil) -> [Difference] {
+        let deadline = Date().addingTimeInterval(within ?? options.settleTimeout)
+        var diffs: [Difference] = []
+        var pause: UInt32 = 1_000
+        var round = 0
+        repeat {
+            let t0 = Date()
+            diffs = compare(final: final)
+            round += 1
+            options.onPhase?(String(format: "check round %d: %d differences (%.2f s)", round, diffs.count, Date().timeIntervalSince(t0)))
+            if diffs.isEmpty { return [] }
+            // A crash will not heal, and what cannot be observed will not become observable.
+            if diffs.contains(where: { $0.field == "process" || $0.field == "unobservable" }) { return diffs }
+            if options.interrupted?() == true { return diffs }
+            // Poll again soon, then less often: settling usually takes a few milliseconds, and every
+            // poll costs the nodes work too.
+            usleep(pause)
+            pause = min(pause * 2, 25_000)
+        } while Date() < deadline
+        // The deadline passed: report everything that differs, clients included (while polling,
+        // clients are asked only once the servers agree, since they learn from servers).
+        if diffs.contains(where: { $0.field != "process" && $0.field != "unobservable" }) { diffs = compare(final: final, everything: true) }
+        return diffs
+    }
+
+    func compare(final: Bool, everything: Bool = false) -> [Difference] {
+        var diffs: [Difference] = []
+        // Nodes the model expects alive must be alive.
+        for name in model.liveServers {
+            if let p = servers[name]?.process, let status = p.exitStatus {
+                diffs.append(Difference(node: name, field: "process", detail: "exited unexpectedly (\(status))\n\(tail(of: p))"))
+            }
+        }
+        for name in model.liveClients {
+            if let c = clients[name], let status = c.exitStatus {
+                diffs.append(Difference(node: name, field: "process", detail: "exited unexpectedly (\(status))\n\(tail(of: c.process, node: name))"))
+            }
+        }
+        if !diffs.isEmpty { return diffs }
+
+        for name in model.liveServers {
+            guard let want = model.expectedServer(name), let node = servers[name] else { continue }
+            guard let port = node.monitorPort else {
+                // Never a silent pass: what cannot be observed fails, and says why.
+                diffs.append(Difference(node: name, field: "unobservable",
+                                        detail: "cannot be checked: this server has no /state endpoint (its ready line gave no monitor_port), so its hosts, links and status log cannot be read; black-box checks from the wire are not implemented yet"))
+                continue
+            }
+            let override = final ? topology.expect[name] : nil
+            // The digest first; the whole state only when something differs (to say what).
+            if override == nil || (override?.hosts == nil && override?.adjacentServers == nil && override?.adjacentClients == nil && override?.statusLog == nil),
+               !(final && topology.firstMessages[name] != nil),
+               let d = try? MonitorClient.fetchDigest(port: port),
+               d.hosts == want.hosts.count, d.hostsDigest == hostsDigest(want.hosts.map { ($0.key, $0.value) }),
+               Set(d.adjacentServers) == want.adjacentServers, Set(d.adjacentClients) == want.adjacentClients,
+               d.statusLog == want.statusLog, d.firstMessages == model.expectedFirstMessages(name).sorted() {
+                continue
+            }
+            let state: ServerSnapshot
+            do { state = try MonitorClient.fetchState(port: port) } catch {
+                diffs.append(Difference(node: name, field: "state", detail: "cannot read /state: \(error)"))
+                continue
+            }
+            let firsts = state.links.filter { $0.direction == "inbound" && $0.peerKind == "server" }.compactMap(\.firstMessageHex)
+            let observed = ConvergenceChecker.ServerObservation(
+                hosts: Dictionary(state.hosts.map { ($0.id, $0.firstLink) }, uniquingKeysWith: { a, _ in a }),
+                adjacentServers: Set(state.adjacentServers), adjacentClients: Set(state.adjacentClients),
+                statusLog: state.statusLog, firstMessages: firsts)
+            diffs += ConvergenceChecker.diff(server: name, expected: want, firstMessages: model.expectedFirstMessages(name),
+                                             override: override, handWrittenFirstMessages: final ? topology.firstMessages[name] : nil,
+                                             observed: observed)
+        }
+
+        if !diffs.isEmpty, !everything { return diffs }  // clients learn from servers: ask them once servers agree
+        // Ask every live client for a digest of its state at once, then read the answers; a client
+        // whose digest differs is asked for its whole state, to say exactly what differs.
+        var marks: [String: Int] = [:]
+        for c in topology.clients where model.status[c.name] == .live {
+            guard let p = clients[c.name] else { continue }
+            marks[c.name] = p.mark
+            p.send("digest")
+        }
+        for c in topology.clients {
+            guard var want = model.expectedClient(c.name), let p = clients[c.name] else { continue }
+            let override = final ? topology.expect[c.name] : nil
+            if let u = override?.users { want.users = Set(u) }
+            if let s = override?.statusLog { want.statusLog = s }
+            if let l = override?.chatLog { want.chatLog = l }
+            let got: (users: Set<UInt32>, status: [String], chats: [String])
+            if model.status[c.name] == .refused {
+                let events = p.events
+                got = ([], events.filter { $0["event"] as? String == "refused" }.compactMap { $0["text"] as? String }, [])
+            } else {
+                guard let d = p.waitForEvent("digest", from: marks[c.name] ?? 0, timeout: 5) else {
+                    diffs.append(Difference(node: c.name, field: "state", detail: "no answer to the digest command"))
+                    continue
+                }
+                let dChats = ((d["chat_log"] as? [[String: Any]]) ?? []).compactMap { $0["text"] as? String }
+                let dStatus = (d["status_log"] as? [String]) ?? []
+                if d["users"] as? Int == want.users.count, d["users_digest"] as? String == usersDigest(want.users),
+                   dChats == want.chatLog, dStatus == want.statusLog {
+                    continue
+                }
+                let mark = p.mark
+                p.send("state")
+                guard let s = p.waitForEvent("state", from: mark, timeout: 5) else {
+                    diffs.append(Difference(node: c.name, field: "state", detail: "no answer to the state command"))
+                    continue
+                }
+                let users = Set(((s["users"] as? [[String: Any]]) ?? []).compactMap { ($0["id"] as? Int).map(UInt32.init) })
+                got = (users, (s["status_log"] as? [String]) ?? [], ((s["chat_log"] as? [[String: Any]]) ?? []).compactMap { $0["text"] as? String })
+            }
+            diffs += ConvergenceChecker.diff(client: c.name, expected: want,
+                                             observed: .init(users: got.users, statusLog: got.status, chatLog: got.chats))
+        }
+        if diffs.isEmpty || everything { diffs += checkPaths() }
+        return diffs
+    }
+
+    /// Every chat must appear in the logs of exactly the servers on its tree path, each with the
+    /// right next hop; unknown destinations must be answered by the sender's server.
+    func checkPaths() -> [Difference] {
+        var counted: [String: Int] = [:]
+        var unknown: [String: Int] = [:]
+        let needle = Array("\"event\":\"chat".utf8)
+        for (name, node) in servers {
+            guard let data = FileManager.default.contents(atPath: node.logFile.path) else { continue }
+            for line in Self.lines(containing: needle, in: [UInt8](data)) {
+                guard let o = NodeProcess.parseJSON(line), let src = o["source"] as? Int, let dst = o["destination"] as? Int else { continue }
+                if o["event"] as? String == "chat", let next = o["next_hop"] as? Int {
+                    counted["\(name)|\(src)|\(dst)|\(next)", default: 0] += 1
+                } else if o["event"] as? String == "chat_unknown_destination" {
+                    // A repeated answer is summarised: one line with the count of the others.
+                    unknown["\(name)|\(src)|\(dst)", default: 0] += (o["count"] as? Int) ?? 1
+                }
+            }
+        }
+        var diffs: [Difference] = []
+        for key in Set(chatFlows.keys).union(counted.keys).sorted() where chatFlows[key, default: 0] != counted[key, default: 0] {
+            let p = key.split(separator: "|")
+            diffs.append(Difference(node: String(p[0]), field: "chat path",
+                                    detail: "chat \(p[1]) → \(p[2]) with next hop \(p[3]) logged \(counted[key, default: 0]) times, expected \(chatFlows[key, default: 0])"))
+        }
+        for key in Set(unknownAnswers.keys).union(unknown.keys).sorted() where unknownAnswers[key, default: 0] != unknown[key, default: 0] {
+            let p = key.split(separator: "|")
+            diffs.append(Difference(node: String(p[0]), field: "unknown destination",
+                                    detail: "chat \(p[1]) → \(p[2]) answered \(unknown[key, default: 0]) times, expected \(unknownAnswers[key, default: 0])"))
+        }
+        return diffs
+    }
+
+    /// The last lines a node wrote (stderr, then its log file), for failure reports.
+    public func tail(of p: NodeProcess, node: String? = nil, lines: Int = 8) -> String {
+        let name = node ?? p.name
+        var out = p.stderrLines.suffix(lines).map { "    \(name) stderr: \($0)" }
+        if let text = try? String(contentsOf: logFile(name), encoding: .utf8) {
+            out += text.split(separator: "\n").suffix(lines).map { "    \(name) log: \($0)" }
+        }
+        return out.joined(separator: "\n")
+    }
+
+}

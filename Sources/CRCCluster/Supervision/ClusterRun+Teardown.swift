@@ -1,0 +1,98 @@
+import CRCCore
+import Foundation
+
+/// Stopping a network in reverse order, leaving nothing behind, and merging its logs.
+extension ClusterRun {
+    // MARK: Teardown
+
+    /// Stops every node in reverse order: all clients first, then servers level by level from the
+    /// leaves up to the root (the nodes of one level in parallel). SIGTERM (clients: end of input,
+    /// which makes them quit), then SIGKILL after `grace`. Returns each node's exit, in launch order.
+    public func teardown(grace: TimeInterval = 2, force: Bool = false) -> [ExitRecord] {
+        let order = lock.withLock { launchOrder }
+        var names: [String] = []
+        for n in order where !names.contains(n) { names.append(n) }
+        func depth(_ server: String) -> Int {
+            var d = 0, cur = topology.server(named: server)?.upstream
+            while let c = cur, d < 10_000 { d += 1; cur = topology.server(named: c)?.upstream }
+            return d
+        }
+        // Clients first: each leaves (hosts end their input, so all their clients quit).
+        let own = names.compactMap { clients[$0] }.filter { !$0.hosted }.map(\.process)
+        var waves: [[NodeProcess]] = [own + clientHosts]
+        let started = lock.withLock { latest }
+        let byDepth = Dictionary(grouping: names.filter { topology.server(named: $0) != nil }, by: depth)
+        for d in byDepth.keys.sorted(by: >) { waves.append(byDepth[d]!.compactMap { started[$0] }) }
+        var slowest = 0.0
+        let teardownStart = Date()
+        for wave in waves {
+            let waveStart = Date()
+            defer { slowest = max(slowest, Date().timeIntervalSince(waveStart)) }
+            let running = wave.filter(\.isRunning)
+            for p in running {
+                if force { p.signal(SIGKILL) } else if clients[p.name] != nil || clientHosts.contains(where: { $0 === p }) { p.closeStdin() } else { p.signal(SIGTERM) }
+            }
+            let deadline = Date().addingTimeInterval(force ? 5 : grace)
+            for p in running { _ = p.waitForExit(timeout: max(0, deadline.timeIntervalSinceNow)) }
+            for p in running where p.isRunning { p.signal(SIGKILL) }
+            for p in running { _ = p.waitForExit(timeout: 5) }
+        }
+        // Whatever a node started in its process group goes with it (restarted nodes' old groups too).
+        for p in lock.withLock({ everyProcess }) { p.signalGroup(SIGKILL) }
+        lastTeardown = (Date().timeIntervalSince(teardownStart), waves.count, slowest)
+        // And whatever left its group (setsid, double fork): every process tagged with this run.
+        leftoversKilled = ChildReaper.killTagged(runID)
+        for relay in relays.values { relay.close() }
+        try? relayGroup?.syncShutdownGracefully()
+        relayGroup = nil
+        writeTimeline()
+        // One line per node of the topology: how it ended, or that it never started.
+        let everyNode = topology.servers.map(\.name) + topology.clients.map(\.name)
+        return (names + everyNode.filter { !names.contains($0) }).map { name in
+            if let c = clients[name] {
+                return ExitRecord(node: name, pid: c.pid, status: c.exitStatus?.description ?? "running")
+            }
+            if let p = started[name] {
+                return ExitRecord(node: name, pid: p.pid, status: p.exitStatus?.description ?? "running")
+            }
+            return ExitRecord(node: name, pid: 0, status: "not started")
+        }
+    }
+
+    /// Merges every node's JSON log into one time-ordered file, `timeline.log`. Works on bytes: a
+    /// large network's logs hold millions of lines.
+    public func writeTimeline() {
+        var entries: [(ts: Double, node: Int, line: ArraySlice<UInt8>)] = []
+        var nodes: [[UInt8]] = []
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: runDir.path)) ?? []).sorted()
+        let key = Array("\"ts\":\"".utf8)
+        for f in files where f.hasSuffix(".log") && f != "timeline.log" {
+            guard let data = FileManager.default.contents(atPath: runDir.appendingPathComponent(f).path) else { continue }
+            let bytes = [UInt8](data)
+            nodes.append(Array(f.dropLast(4).utf8))
+            let node = nodes.count - 1
+            var start = 0
+            while start < bytes.count {
+                let end = bytes[start...].firstIndex(of: 0x0A) ?? bytes.count
+                let line = bytes[start..<end]
+                var ts = 0.0
+                if let valueStart = Self.end(of: key, in: line),
+                   let q = line[valueStart...].firstIndex(of: UInt8(ascii: "\"")) {
+                    ts = parseTimestamp(String(decoding: line[valueStart..<q], as: UTF8.self)) ?? 0
+                }
+                if !line.isEmpty { entries.append((ts, node, line)) }
+                start = end + 1
+            }
+        }
+        entries.sort { $0.ts < $1.ts }
+        var out: [UInt8] = []
+        out.reserveCapacity(entries.reduce(0) { $0 + $1.line.count + 24 })
+        for e in entries {
+            out += nodes[e.node]
+            out.append(0x09)
+            out += e.line
+            out.append(0x0A)
+        }
+        FileManager.default.createFile(atPath: runDir.appendingPathComponent("timeline.log").path, contents: Data(out))
+    }
+}
