@@ -46,6 +46,7 @@ extension ClusterRun {
         try? relayGroup?.syncShutdownGracefully()
         relayGroup = nil
         writeTimeline()
+        writePaths()
         // One line per node of the topology: how it ended, or that it never started.
         let everyNode = topology.servers.map(\.name) + topology.clients.map(\.name)
         return (names + everyNode.filter { !names.contains($0) }).map { name in
@@ -94,5 +95,30 @@ extension ClusterRun {
             out.append(0x0A)
         }
         FileManager.default.createFile(atPath: runDir.appendingPathComponent("timeline.log").path, contents: Data(out))
+    }
+
+    /// `paths.txt`: every chat of the run, the path the tree prescribes and the path the servers'
+    /// routing events show, by name, with "DIFFERS" where they part.
+    public func writePaths() {
+        guard !chats.isEmpty else { return }
+        var observed = ObservedPaths()
+        let needle = Array("\"event\":\"chat\"".utf8)
+        for s in topology.servers {
+            guard let data = FileManager.default.contents(atPath: logFile(s.name).path) else { continue }
+            for line in Self.lines(containing: needle, in: [UInt8](data)) {
+                guard let o = NodeProcess.parseJSON(line), let src = o["source"] as? Int, let dst = o["destination"] as? Int,
+                      let next = o["next_hop"] as? Int else { continue }
+                observed.record(server: s.name, source: UInt32(src), destination: UInt32(dst), nextHop: UInt32(next))
+            }
+        }
+        var out = "# Every chat of this run: the path the tree prescribes, and the one the servers logged.\n"
+        for (i, chat) in chats.enumerated() {
+            out += "chat \(i + 1): \(chat.from) → \(chat.to) \"\(chat.text)\"\n  expected  \(chat.expectedPath)\n"
+            if case .delivered = chat.outcome {
+                let seen = observed.path(of: chat, in: topology)
+                out += "  observed  \(seen)\(seen == chat.expectedPath ? "" : "   DIFFERS")\n"
+            }
+        }
+        FileManager.default.createFile(atPath: runDir.appendingPathComponent("paths.txt").path, contents: Data(out.utf8))
     }
 }

@@ -66,6 +66,8 @@ public final class ClusterRun: @unchecked Sendable {
     public private(set) var clientHosts: [NodeProcess] = []
     /// Every node in the order it was started (teardown goes the other way).
     public private(set) var launchOrder: [String] = []
+    /// Every chat sent, in order, with where the model says it goes.
+    var chats: [ChatRecord] = []
     var chatFlows: [String: Int] = [:]   // "server|src|dst|next" → chats that server must have logged
     var unknownAnswers: [String: Int] = [:]  // "server|src|dst" → unknown-id answers logged
     let lock = NSLock()
@@ -385,7 +387,8 @@ public final class ClusterRun: @unchecked Sendable {
             guard let p = clients[from], p.isRunning else { throw ClusterError("cannot chat from '\(from)': it is not running") }
             let destination = UInt32(to) ?? topology.client(named: to)!.id
             let sender = topology.client(named: from)!
-            switch model.chat(from: from, to: to, text: text) {
+            let outcome = model.chat(from: from, to: to, text: text)
+            switch outcome {
             case .delivered(_, let hops):
                 for hop in hops { chatFlows["\(hop.server)|\(sender.id)|\(destination)|\(hop.nextHop)", default: 0] += 1 }
             case .unknownDestination(let server):
@@ -393,6 +396,9 @@ public final class ClusterRun: @unchecked Sendable {
             case .senderNotLive:
                 break
             }
+            let record = ChatRecord(from: from, sourceID: sender.id, to: to, destinationID: destination, text: text, outcome: outcome)
+            chats.append(record)
+            options.onProgress?("chat \(record.expectedPath)")
             p.send("msg \(destination) \(text)")
         }
     }
