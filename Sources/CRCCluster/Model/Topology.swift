@@ -230,6 +230,10 @@ public struct Topology: Decodable, Sendable, YAMLKeyed {
         reindex()
     }
 
+    /// True when a server runs another implementation (`command:`): this project's servers then
+    /// run with `--compat course`.
+    public var hasForeignServers: Bool { servers.contains { $0.command != nil } }
+
     public var displayName: String { name ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent }
 
     public func server(named n: String) -> ServerSpec? { serverIndex[n].map { servers[$0] } }

@@ -208,6 +208,9 @@ public final class ClusterRun: @unchecked Sendable {
             var args = ["--id", "\(spec.id)", "--servername", spec.name, "--port", "\(port)",
                         "--info", spec.info ?? "", "--log-file", logFile(name).path,
                         "--monitor-port", "0", "--log-level", "debug", "--stderr-level", options.serverStderrLevel]
+            // Beside another implementation (a node with its own command), ours never send the
+            // server quit that course-style parsers cannot read.
+            if spec.command == nil, topology.hasForeignServers { args += ["--compat", "course"] }
             if let up = spec.upstream {
                 guard let upNode = servers[up], upNode.process.isRunning else {
                     throw ClusterError("cannot start server '\(name)': its upstream '\(up)' is not running")
