@@ -88,6 +88,11 @@ public final class ChildReaper: @unchecked Sendable {  // `statuses` and `childr
             var status: Int32 = 0
             let pid = waitpid(-1, &status, 0)
             if pid > 0 {
+                // Every child leads a process group of its own: whatever it started there goes
+                // with it, now — while the group's id cannot yet have been given to a new process
+                // (a pid is not reused while a group still carries it; once the group is empty,
+                // a later kill by that id could hit a stranger).
+                kill(-pid, SIGKILL)
                 condition.lock()
                 statuses[pid] = status
                 children = max(0, children - 1)

@@ -37,8 +37,7 @@ extension ClusterRun {
             for p in running where p.isRunning { p.signal(SIGKILL) }
             for p in running { _ = p.waitForExit(timeout: 5) }
         }
-        // Whatever a node started in its process group goes with it (restarted nodes' old groups too).
-        for p in lock.withLock({ everyProcess }) { p.signalGroup(SIGKILL) }
+        // (Whatever a node started in its own process group went with it when it was reaped.)
         lastTeardown = (Date().timeIntervalSince(teardownStart), waves.count, slowest)
         // And whatever left its group (setsid, double fork): every process tagged with this run.
         leftoversKilled = ChildReaper.killTagged(runID)

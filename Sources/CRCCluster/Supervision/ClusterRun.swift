@@ -168,7 +168,7 @@ public final class ClusterRun: @unchecked Sendable {
     /// SIGKILL to every process of the run and its process group, at once. Safe from any thread
     /// (a second Ctrl-C).
     public func killAll() {
-        for p in lock.withLock({ everyProcess }) {
+        for p in lock.withLock({ everyProcess }) where p.isRunning {
             p.signal(SIGKILL)
             p.signalGroup(SIGKILL)
         }

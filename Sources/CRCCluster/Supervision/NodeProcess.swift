@@ -289,11 +289,11 @@ public final class NodeProcess: @unchecked Sendable {  // mutable state is guard
         kill(pid, sig)
     }
 
-    /// Signals the node's whole process group (it leads one of its own): whatever it started and
-    /// left behind, even after the node itself has exited.
+    /// Signals the node's whole process group (it leads one of its own), while the node runs.
     public func signalGroup(_ sig: Int32) {
         let pid = self.pid
-        guard pid > 0 else { return }
+        // Once reaped, its group was killed then (`ChildReaper`); its id may belong to a stranger now.
+        guard pid > 0, isRunning else { return }
         kill(-pid, sig)
     }
 
