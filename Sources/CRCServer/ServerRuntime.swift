@@ -46,12 +46,11 @@ public final class ServerRuntime: @unchecked Sendable {
     public private(set) var core: ServerCore
     public var port: Int = 0
 
-    private var links: [LinkID: LinkContext] = [:]
+    private var links = LinkTable()
     private var byChannel: [ObjectIdentifier: LinkContext] = [:]
     private var dirtyLinks: [LinkID] = []
     /// Links whose outbound queue is past the channel's high-water mark (back-pressure).
     private var blocked: Set<LinkID> = []
-    private var nextLink: UInt64 = 1
     private var actions: [Action] = []
     private var shuttingDown = false
     private var runningActions = false
@@ -104,12 +103,11 @@ public final class ServerRuntime: @unchecked Sendable {
             channel.close(promise: nil)
             return nil
         }
-        let id = LinkID(nextLink)
-        nextLink += 1
+        let id = links.makeID()
         let ctx = LinkContext(id: id, channel: channel, outbound: outbound,
                               remote: Self.describe(channel.remoteAddress),
                               pending: channel.allocator.buffer(capacity: 0))
-        links[id] = ctx
+        links.insert(ctx)
         byChannel[ObjectIdentifier(channel)] = ctx
         core.linkOpened(id, outbound: outbound, into: &actions)
         runActions()
@@ -637,4 +635,54 @@ final class LinkEventsHandler: ChannelInboundHandler {
             context.close(promise: nil)
         }
     }
+}
+
+/// The open links by id, in an array: the runtime looks a link up for every message it sends, and
+/// hashing ids was a tenth of a registration storm's cost. An id carries its slot (low 32 bits,
+/// from 1) and the slot's generation (high bits), which changes whenever a slot is reused, so no id
+/// is ever given twice and a stale id finds nothing. Event-loop confined, like the runtime.
+struct LinkTable {
+    private var slots: [ServerRuntime.LinkContext?] = []
+    private var generations: [UInt32] = []
+    private var free: [Int] = []
+    private(set) var count = 0
+
+    /// A fresh id for a link about to be inserted.
+    mutating func makeID() -> LinkID {
+        if let slot = free.popLast() {
+            generations[slot] &+= 1
+            return LinkID(UInt64(generations[slot]) << 32 | UInt64(slot + 1))
+        }
+        slots.append(nil)
+        generations.append(0)
+        return LinkID(UInt64(slots.count))
+    }
+
+    @inline(__always)
+    private static func slot(of id: LinkID) -> Int { Int(truncatingIfNeeded: id.rawValue & 0xffff_ffff) - 1 }
+
+    @inline(__always)
+    subscript(id: LinkID) -> ServerRuntime.LinkContext? {
+        let slot = Self.slot(of: id)
+        guard slot >= 0, slot < slots.count, let ctx = slots[slot], ctx.id == id else { return nil }
+        return ctx
+    }
+
+    mutating func insert(_ ctx: ServerRuntime.LinkContext) {
+        slots[Self.slot(of: ctx.id)] = ctx
+        count += 1
+    }
+
+    @discardableResult
+    mutating func removeValue(forKey id: LinkID) -> ServerRuntime.LinkContext? {
+        guard let ctx = self[id] else { return nil }
+        let slot = Self.slot(of: id)
+        slots[slot] = nil
+        free.append(slot)
+        count -= 1
+        return ctx
+    }
+
+    var values: [ServerRuntime.LinkContext] { slots.compactMap { $0 } }
+    var keys: [LinkID] { values.map(\.id) }
 }
