@@ -46,7 +46,7 @@ public final class ServerRuntime: @unchecked Sendable {
     public private(set) var core: ServerCore
     public var port: Int = 0
 
-    private var links = LinkTable()
+    private(set) var links = LinkTable()
     private var byChannel: [ObjectIdentifier: LinkContext] = [:]
     private var dirtyLinks: [LinkID] = []
     /// Links whose outbound queue is past the channel's high-water mark (back-pressure).
@@ -68,7 +68,7 @@ public final class ServerRuntime: @unchecked Sendable {
     /// rejoin after the upstream link was lost.
     var connectUpstream: (@Sendable () -> EventLoopFuture<Channel>)?
     /// The address of the upstream link that just closed, for the `upstream_lost` line.
-    private var lostUpstreamRemote = "?"
+    private(set) var lostUpstreamRemote = "?"
 
     public init(configuration: ServerConfiguration, eventLoop: EventLoop, logger: Logger) {
         self.configuration = configuration
@@ -200,47 +200,6 @@ public final class ServerRuntime: @unchecked Sendable {
         ctx.channel.close(promise: nil)
     }
 
-    // MARK: Summarising repeated events
-
-    /// A kind of event that repeats, by what makes two occurrences "the same".
-    private struct Repeats {
-        var since: NIODeadline
-        var suppressed = 0
-    }
-    private var repeats: [String: Repeats] = [:]
-
-    /// Events a peer can make the server repeat at will (chats to an unknown id, spoofed or
-    /// misplaced messages): the first of each kind in a second is logged, the rest are counted and
-    /// summarised in one line at the end of that second (the same event with `count`).
-    static func throttleKey(_ event: ServerEvent) -> String? {
-        switch event {
-        case .chatUnknownDestination(let source, let destination): return "u|\(source)|\(destination)"
-        case .statusDropped(let source, let destination): return "s|\(source)|\(destination)"
-        case .dropped(let reason, let link): return "d|\(link.rawValue)|\(reason)"
-        default: return nil
-        }
-    }
-
-    /// True when this occurrence should be logged; otherwise it is counted, and a summary is
-    /// written a second after the first occurrence (`summary`, or the event with a count).
-    private func throttle(_ key: String, _ event: ServerEvent?, summary: ((Int) -> Void)? = nil) -> Bool {
-        let now = NIODeadline.now()
-        if var r = repeats[key], now - r.since < .seconds(1) {
-            if r.suppressed == 0 {
-                eventLoop.scheduleTask(deadline: r.since + .seconds(1)) { [self] in
-                    guard let r = repeats.removeValue(forKey: key), r.suppressed > 0 else { return }
-                    if let summary { summary(r.suppressed) } else if let event { log(event, count: r.suppressed) }
-                }
-            }
-            r.suppressed += 1
-            repeats[key] = r
-            return false
-        }
-        repeats[key] = Repeats(since: now)
-        if repeats.count > 100_000 { repeats = repeats.filter { now - $0.value.since < .seconds(1) } }
-        return true
-    }
-
     /// The link carried by `channel`, if it is open.
     func link(for channel: Channel) -> LinkContext? {
         byChannel[ObjectIdentifier(channel)]
@@ -313,6 +272,9 @@ public final class ServerRuntime: @unchecked Sendable {
         let closes = channels.map { $0.closeFuture }
         return EventLoopFuture.andAllComplete(closes, on: eventLoop)
     }
+
+    /// Repeated events being summarised (`ServerRuntime+Logging.swift`), by kind.
+    var repeats: [String: Repeats] = [:]
 
     // MARK: Monitoring
 
@@ -500,189 +462,4 @@ public final class ServerRuntime: @unchecked Sendable {
         }
     }
 
-    private func log(_ event: ServerEvent, count: Int? = nil) {
-        switch event {
-        case .linkUp(let link, let outbound):
-            logger.info("link_up", metadata: ["link": .stringConvertible(link.rawValue), "direction": .string(outbound ? "outbound" : "inbound"),
-                                             "remote": .string(links[link]?.remote ?? "?")])
-        case .linkDown(let link, let peer):
-            var md: Logger.Metadata = ["link": .stringConvertible(link.rawValue), "peer_kind": .string(peer.kindName)]
-            if let id = peer.peerID { md["peer_id"] = .stringConvertible(id) }
-            logger.info("link_down", metadata: md)
-        case .registered(let host, let adjacent, let link):
-            logger.info("registered", metadata: [
-                "id": .stringConvertible(host.id), "kind": .string(host.kind.rawValue), "name": .string(host.name),
-                "info": .string(host.info), "first_link": .stringConvertible(host.firstLink), "adjacent": .stringConvertible(adjacent),
-                "link": .stringConvertible(link.rawValue),
-            ])
-        case .duplicateRefused(let id, let kind, let link):
-            logger.warning("duplicate_refused", metadata: ["id": .stringConvertible(id), "kind": .string(kind.rawValue), "link": .stringConvertible(link.rawValue)])
-        case .ownRegistrationEcho(let sid, let link):
-            logger.debug("registration_echo", metadata: ["id": .stringConvertible(sid), "link": .stringConvertible(link.rawValue)])
-        case .ownRegistrationRefused(let text):
-            logger.error("own_registration_refused", metadata: ["text": .string(text)])
-        case .forwarded(let type, let source, let to):
-            logger.trace("forwarded", metadata: ["type": .string("\(type)"), "source": .stringConvertible(source),
-                                                 "to": .array(to.map { .stringConvertible($0) })])
-        case .chatRouted(let source, let destination, let nextHop):
-            logger.debug("chat", metadata: ["source": .stringConvertible(source), "destination": .stringConvertible(destination), "next_hop": .stringConvertible(nextHop)])
-        case .chatUnknownDestination(let source, let destination):
-            var md: Logger.Metadata = ["source": .stringConvertible(source), "destination": .stringConvertible(destination)]
-            if let count { md["count"] = .stringConvertible(count) }
-            logger.info("chat_unknown_destination", metadata: md)
-        case .statusReceived(let source, let code, let text):
-            logger.info("status", metadata: ["source": .stringConvertible(source), "code": .string(code.description), "text": .string(text)])
-        case .statusRouted(let source, let destination, let nextHop):
-            logger.debug("status_routed", metadata: ["source": .stringConvertible(source), "destination": .stringConvertible(destination), "next_hop": .stringConvertible(nextHop)])
-        case .statusDropped(let source, let destination):
-            var md: Logger.Metadata = ["source": .stringConvertible(source), "destination": .stringConvertible(destination)]
-            if let count { md["count"] = .stringConvertible(count) }
-            logger.info("status_dropped", metadata: md)
-        case .clientQuit(let id, let text):
-            logger.info("client_quit", metadata: ["id": .stringConvertible(id), "text": .string(text)])
-        case .serverQuit(let id, let text):
-            logger.info("server_quit", metadata: ["id": .stringConvertible(id), "text": .string(text)])
-        case .upstreamLost(let retry):
-            var md: Logger.Metadata = ["remote": .string(lostUpstreamRemote)]
-            if let retry { md["retry_in_ms"] = .stringConvertible(retry) }
-            logger.warning("upstream_lost", metadata: md)
-        case .hostsLost(let server, let lost):
-            logger.info("hosts_lost", metadata: ["behind": .stringConvertible(server), "lost": .array(lost.map { .stringConvertible($0) })])
-        case .dropped(let reason, let link):
-            var md: Logger.Metadata = ["reason": .string(reason), "link": .stringConvertible(link.rawValue)]
-            if let count { md["count"] = .stringConvertible(count) }
-            logger.warning("dropped", metadata: md)
-        }
-    }
-}
-
-/// One per connection: frames bytes into messages (CRCProtocol's parser) and hands each to the
-/// runtime directly, with no per-message channel-pipeline hop.
-final class ServerFrameDecoder: ByteToMessageDecoder {
-    typealias InboundOut = Never
-
-    private let runtime: ServerRuntime
-    private let parser: MessageParser
-    private var link: ServerRuntime.LinkContext?
-
-    init(runtime: ServerRuntime, limits: Limits) {
-        self.runtime = runtime
-        self.parser = MessageParser(limits: limits)
-    }
-
-    func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        if link == nil { link = runtime.link(for: context.channel) }
-        guard let link else { return .needMoreData }
-        while let message = try parser.parse(&buffer) {
-            runtime.received(message, on: link)
-        }
-        return .needMoreData
-    }
-
-    func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
-        _ = try decode(context: context, buffer: &buffer)
-        if buffer.readableBytes > 0 {
-            let n = buffer.readableBytes
-            buffer.moveReaderIndex(forwardBy: n)
-            throw ProtocolError.truncated(bufferedBytes: n)
-        }
-        return .needMoreData
-    }
-}
-
-/// After the decoder: flushes what a read burst produced, and reports closes and errors.
-final class LinkEventsHandler: ChannelInboundHandler {
-    typealias InboundIn = Never
-    private let runtime: ServerRuntime
-
-    private let outbound: Bool
-
-    init(runtime: ServerRuntime, outbound: Bool) {
-        self.runtime = runtime
-        self.outbound = outbound
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        if runtime.linkOpened(channel: context.channel, outbound: outbound) != nil {
-            context.fireChannelActive()
-        }
-    }
-
-    func channelReadComplete(context: ChannelHandlerContext) {
-        runtime.flushAtEndOfTurn()
-        if let ctx = runtime.link(for: context.channel) { runtime.pauseIfBackPressured(ctx) }
-    }
-
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if let ctx = runtime.link(for: context.channel) { runtime.writabilityChanged(ctx.id) }
-        context.fireChannelWritabilityChanged()
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        if let ctx = runtime.link(for: context.channel) { runtime.linkClosed(ctx.id) }
-        context.fireChannelInactive()
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        if let ctx = runtime.link(for: context.channel) {
-            if error is ProtocolError || error is ByteToMessageDecoderError {
-                runtime.protocolError(error, on: ctx.id)
-            } else {
-                runtime.logger.info("link_error", metadata: ["link": .stringConvertible(ctx.id.rawValue), "error": .string("\(error)")])
-                context.close(promise: nil)
-            }
-        } else {
-            context.close(promise: nil)
-        }
-    }
-}
-
-/// The open links by id, in an array: the runtime looks a link up for every message it sends, and
-/// hashing ids was a tenth of a registration storm's cost. An id carries its slot (low 32 bits,
-/// from 1) and the slot's generation (high bits), which changes whenever a slot is reused, so no id
-/// is ever given twice and a stale id finds nothing. Event-loop confined, like the runtime.
-struct LinkTable {
-    private var slots: [ServerRuntime.LinkContext?] = []
-    private var generations: [UInt32] = []
-    private var free: [Int] = []
-    private(set) var count = 0
-
-    /// A fresh id for a link about to be inserted.
-    mutating func makeID() -> LinkID {
-        if let slot = free.popLast() {
-            generations[slot] &+= 1
-            return LinkID(UInt64(generations[slot]) << 32 | UInt64(slot + 1))
-        }
-        slots.append(nil)
-        generations.append(0)
-        return LinkID(UInt64(slots.count))
-    }
-
-    @inline(__always)
-    private static func slot(of id: LinkID) -> Int { Int(truncatingIfNeeded: id.rawValue & 0xffff_ffff) - 1 }
-
-    @inline(__always)
-    subscript(id: LinkID) -> ServerRuntime.LinkContext? {
-        let slot = Self.slot(of: id)
-        guard slot >= 0, slot < slots.count, let ctx = slots[slot], ctx.id == id else { return nil }
-        return ctx
-    }
-
-    mutating func insert(_ ctx: ServerRuntime.LinkContext) {
-        slots[Self.slot(of: ctx.id)] = ctx
-        count += 1
-    }
-
-    @discardableResult
-    mutating func removeValue(forKey id: LinkID) -> ServerRuntime.LinkContext? {
-        guard let ctx = self[id] else { return nil }
-        let slot = Self.slot(of: id)
-        slots[slot] = nil
-        free.append(slot)
-        count -= 1
-        return ctx
-    }
-
-    var values: [ServerRuntime.LinkContext] { slots.compactMap { $0 } }
-    var keys: [LinkID] { values.map(\.id) }
 }

@@ -142,7 +142,7 @@ final class ClusterHardeningTests: ClusterTestCase {
         let up = try cluster(["up", "topologies/line.yaml", "--logs", tmp.appendingPathComponent("logs").path, "--no-color"])
         XCTAssertNotNil(up.waitForLine(timeout: 60) { $0.contains("streaming output") }, up.stderrLines.joined(separator: "\n"))
         up.signal(SIGINT)
-        usleep(50_000)
+        usleep(50_000)  // the thing under test: a second signal 50 ms after the first
         up.signal(SIGINT)
         XCTAssertEqual(up.waitForExit(timeout: 30), .exited(0))
         _ = up.waitForLine(timeout: 5) { _ in false }

@@ -101,6 +101,16 @@ final class Harness {
         try BlockingSocket.connect(port: port, timeout: 10, receiveBuffer: receiveBuffer)
     }
 
+    /// Reads until the server closes the connection (true) or the receive timeout passes (false).
+    static func closedByServer(_ fd: Int32) -> Bool {
+        var buf = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = read(fd, &buf, buf.count)
+            if n == 0 { return true }
+            if n < 0 { return errno == ECONNRESET }
+        }
+    }
+
     func shutdown() {
         for p in processes.reversed() { p.stop(grace: 2) }
         try? FileManager.default.removeItem(at: logDir)

@@ -20,14 +20,7 @@ final class ServerHardeningTests: XCTestCase {
     func log(_ server: Harness.Server) -> String { (try? String(contentsOf: server.log, encoding: .utf8)) ?? "" }
 
     /// Reads until the server closes the connection (true) or the receive timeout passes (false).
-    func closedByServer(_ fd: Int32) -> Bool {
-        var buf = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = read(fd, &buf, buf.count)
-            if n == 0 { return true }
-            if n < 0 { return errno == ECONNRESET }
-        }
-    }
+    func closedByServer(_ fd: Int32) -> Bool { Harness.closedByServer(fd) }
 
     static func gone(_ pid: Int32) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }

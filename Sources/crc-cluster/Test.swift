@@ -1,0 +1,157 @@
+import ArgumentParser
+import CRCClient
+import CRCCluster
+import CRCCore
+import CRCProtocol
+import CRCServer
+import Foundation
+
+// MARK: - test
+
+struct Test: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run scenario files and folders; independent scenarios run in parallel.",
+        discussion: """
+        After launch, after every step, and at the end, each scenario's network must converge to \
+        what its topology implies (every server's hosts, first links, neighbours and status log; \
+        every client's users, status log and chat log; the path of every chat, hop by hop, in the \
+        servers' logs), plus any hand-written expectations, within the settle timeout.
+
+        STEPS: start/stop/kill/restart NODE; chat {from, to, text}; quit {client, text}; settle; \
+        and link faults, naming a link by the server below it: cut SERVER, delay {link: SERVER, \
+        ms: N}, heal SERVER (crc-cluster routes that link through a relay of its own to do it). \
+        Any step may add `within: SECONDS` to tighten the settle deadline after it. Servers rejoin \
+        a lost upstream by themselves, so a restarted server gets its subtree back.
+
+        Ctrl-C (or SIGTERM/SIGHUP) stops the run: scenarios running at that moment fail as \
+        "interrupted", their networks are torn down as usual (logs and timeline kept), scenarios \
+        not yet started are skipped, and the results so far are printed.
+
+        EXIT STATUS: 0 when every scenario passes; 1 when any fails; 2 when a file is invalid; \
+        130 when interrupted.
+        """)
+
+    @Argument(help: "Scenario files or folders of them.") var paths: [String]
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Write JUnit XML results to this file.") var junit: String?
+    @Option(help: "Scenarios run at once.") var jobs = 4
+    @Flag(name: .shortAndLong, help: "Print each launch and step as it happens, with times.") var verbose = false
+
+    func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+    }
+
+    func run() throws {
+        let files: [String]
+        do { files = try ScenarioRunner.expand(paths) } catch {
+            FileHandle.standardError.write(Data("crc-cluster: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        // An invalid file is reported (and fails the run with status 2) but does not stop the
+        // valid scenarios from running; JUnit lists it as an error.
+        var topologies: [Topology] = []
+        var invalidResults: [ScenarioResult] = []
+        for f in files {
+            do { topologies.append(try TopologyLoader.load(path: f)) } catch {
+                FileHandle.standardError.write(Data("\(error)\n".utf8))
+                invalidResults.append(ScenarioResult(name: URL(fileURLWithPath: f).deletingPathExtension().lastPathComponent, file: f,
+                                                     passed: false, seconds: 0, error: "\(error)", outcome: .invalid))
+            }
+        }
+        if !invalidResults.isEmpty {
+            FileHandle.standardError.write(Data("crc-cluster: \(invalidResults.count) invalid file(s) will not run; running the other \(topologies.count)\n".utf8))
+        }
+        if let junit { try checkWritable(junit) }
+
+        var options = common.runOptions(nodes: 0)
+        let console = Console(color: nil, prefix: false)
+        let results = ResultsBox(count: topologies.count)
+        let t0 = Date()
+        if verbose {
+            options.onProgress = { message in
+                console.plain(String(format: "%7.3f  ", Date().timeIntervalSince(t0)) + message)
+            }
+        }
+        let interrupted = SignalCounter()
+        options.interrupted = { interrupted.count > 0 }
+        let sources = installSignalHandlers({ n in
+            if n == 1 { console.plain("interrupted: stopping the running scenarios (their logs are kept)") }
+        }, counter: interrupted)
+        ChildReaper.becomeSubreaper()
+        defer { sources.forEach { $0.cancel() } }
+        let queue = DispatchQueue(label: "crc-cluster.test", attributes: .concurrent)
+        let slots = DispatchSemaphore(value: jobs)
+        let group = DispatchGroup()
+        for (i, t) in topologies.enumerated() {
+            slots.wait()
+            if interrupted.count > 0 {
+                slots.signal()
+                break
+            }
+            group.enter()
+            var scenarioOptions = options
+            scenarioOptions.serverStderrLevel = common.serverOutputLevel(nodes: t.servers.count + t.clients.count)
+            let opts = scenarioOptions
+            let thread = Thread {
+                let r = ScenarioRunner.run(t, options: opts)
+                results.set(i, r)
+                console.plain(Self.line(r, color: console.color))
+                slots.signal()
+                group.leave()
+            }
+            thread.stackSize = 1 << 20
+            _ = queue
+            thread.start()
+        }
+        group.wait()
+        let elapsed = Date().timeIntervalSince(t0)
+        let ran = results.all
+        let failed = ran.filter { !$0.passed }
+        console.plain("")
+        let notRun = topologies.count - ran.count
+        var summary = "\(ran.count - failed.count) passed, \(failed.count) failed"
+        if notRun > 0 { summary += ", \(notRun) not run" }
+        if !invalidResults.isEmpty { summary += ", \(invalidResults.count) invalid" }
+        console.plain(summary + " (\(String(format: "%.2f", elapsed)) s)")
+        if let junit {
+            let skipped = topologies.indices.filter { !results.has($0) }.map {
+                ScenarioResult(name: topologies[$0].displayName, file: topologies[$0].file, passed: false, seconds: 0, outcome: .skipped)
+            }
+            try ScenarioRunner.junit(ran + skipped + invalidResults, seconds: elapsed).write(toFile: junit, atomically: true, encoding: .utf8)
+        }
+        if interrupted.count > 0 { throw ExitCode(130) }
+        if !invalidResults.isEmpty { throw ExitCode(2) }
+        if !failed.isEmpty { throw ExitCode(1) }
+    }
+
+    /// Fails early, with a plain message, when the JUnit file cannot be written.
+    func checkWritable(_ path: String) throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        var isDir: ObjCBool = false
+        if !dir.isEmpty, !(FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) && isDir.boolValue) {
+            FileHandle.standardError.write(Data("crc-cluster: cannot write --junit \(path): the folder \(dir) does not exist\n".utf8))
+            throw ExitCode(2)
+        }
+    }
+
+    static func line(_ r: ScenarioResult, color: Bool) -> String {
+        let tag = r.passed ? (color ? "\u{1B}[32mPASS\u{1B}[0m" : "PASS") : (color ? "\u{1B}[31mFAIL\u{1B}[0m" : "FAIL")
+        var out = "\(tag) \(r.name) (\(String(format: "%.2f", r.seconds)) s)"
+        if !r.passed {
+            if let e = r.error { out += "\n  " + e.replacingOccurrences(of: "\n", with: "\n  ") }
+            if let at = r.failedAt { out += "\n  differences \(at):" }
+            for d in r.differences.prefix(30) { out += "\n    " + d.description.replacingOccurrences(of: "\n", with: "\n    ") }
+            out += "\n  logs: \(r.logDir)"
+        }
+        return out
+    }
+}
+
+final class ResultsBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var results: [ScenarioResult?]
+    init(count: Int) { results = Array(repeating: nil, count: count) }
+    func set(_ i: Int, _ r: ScenarioResult) { lock.lock(); results[i] = r; lock.unlock() }
+    var all: [ScenarioResult] { lock.lock(); defer { lock.unlock() }; return results.compactMap { $0 } }
+    func has(_ i: Int) -> Bool { lock.lock(); defer { lock.unlock() }; return results[i] != nil }
+}
