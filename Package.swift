@@ -83,6 +83,7 @@ let package = Package(
                 "CYaml", "CRCProtocol", "CRCCore", "CRCTerminal", "CSystemShims",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .executableTarget(

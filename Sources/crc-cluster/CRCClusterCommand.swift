@@ -15,6 +15,7 @@ struct CRCClusterCommand: ParsableCommand {
         Start here:   crc-cluster up topologies/tree.yaml
         Check files:  crc-cluster validate topologies/*.yaml
         Run tests:    crc-cluster test topologies/seed --junit results.xml
+        Grade:        crc-cluster grade --server 'python3 student/server.py'
         Make a tree:  crc-cluster gen --servers 100 --clients 1000 --shape balanced > big.yaml
 
         Every node is its own process. crc-server and crc-client are taken from the folder of \
@@ -23,7 +24,7 @@ struct CRCClusterCommand: ParsableCommand {
         logs/<run-id>/<node>.log and logs/<run-id>/timeline.log; logs/latest is the newest run.
         """,
         version: crcVersion,
-        subcommands: [Up.self, Test.self, Validate.self, Gen.self, Graph.self, ServerCLI.self, ClientCLI.self, ClientHostCommand.self])
+        subcommands: [Up.self, Test.self, Grade.self, Validate.self, Gen.self, Graph.self, ServerCLI.self, ClientCLI.self, ClientHostCommand.self])
 
     static func main() {
         dieWithParentIfAsked()  // when running as an embedded node of another crc-cluster
@@ -59,6 +60,10 @@ struct CommonOptions: ParsableArguments {
     @Option(help: ArgumentHelp("What servers print to the terminal (their log files always get everything). By default info, or warning for networks of more than \(CommonOptions.chattyNetwork) nodes, whose servers log a line for every host that joins.",
                                valueName: "level"))
     var serverOutput: LogLevel?
+    @Flag(help: "Tap every link: record each message that crosses it to logs/<run>/wire.jsonl and check routing from the wire (always on when a node runs another implementation).")
+    var tap = false
+    @Option(help: ArgumentHelp("How strictly the wire is judged: course tolerates the course servers' harmless habits (protocol.md, \"Peers from the course\"); strict does not.", valueName: "profile"))
+    var wireProfile: WireProfile = .course
 
     /// Above this many nodes, servers only print warnings unless asked: every join is a line at
     /// every server, N² lines that nobody can read and that cost the run time.
@@ -81,6 +86,8 @@ struct CommonOptions: ParsableArguments {
         options.clientsPerProcess = clientsPerProcess
         options.serverStderrLevel = serverOutputLevel(nodes: nodes)
         options.hostCommand = [selfPath(), "crc-client-host"]
+        options.tap = tap
+        options.wireProfile = wireProfile
         return options
     }
 }
@@ -118,3 +125,5 @@ struct ClientHostCommand: ParsableCommand {
         if code != 0 { throw ExitCode(code) }
     }
 }
+
+extension WireProfile: ExpressibleByArgument {}

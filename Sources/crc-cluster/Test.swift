@@ -63,47 +63,11 @@ struct Test: ParsableCommand {
         }
         if let junit { try checkWritable(junit) }
 
-        var options = common.runOptions(nodes: 0)
         let console = Console(color: nil, prefix: false)
-        let results = ResultsBox(count: topologies.count)
         let t0 = Date()
-        if verbose {
-            options.onProgress = { message in
-                console.plain(String(format: "%7.3f  ", Date().timeIntervalSince(t0)) + message)
-            }
+        let (results, interrupted) = runScenarios(topologies, common: common, jobs: jobs, verbose: verbose, console: console) { r in
+            console.plain(Self.line(r, color: console.color))
         }
-        let interrupted = SignalCounter()
-        options.interrupted = { interrupted.count > 0 }
-        let sources = installSignalHandlers({ n in
-            if n == 1 { console.plain("interrupted: stopping the running scenarios (their logs are kept)") }
-        }, counter: interrupted)
-        ChildReaper.becomeSubreaper()
-        defer { sources.forEach { $0.cancel() } }
-        let queue = DispatchQueue(label: "crc-cluster.test", attributes: .concurrent)
-        let slots = DispatchSemaphore(value: jobs)
-        let group = DispatchGroup()
-        for (i, t) in topologies.enumerated() {
-            slots.wait()
-            if interrupted.count > 0 {
-                slots.signal()
-                break
-            }
-            group.enter()
-            var scenarioOptions = options
-            scenarioOptions.serverStderrLevel = common.serverOutputLevel(nodes: t.servers.count + t.clients.count)
-            let opts = scenarioOptions
-            let thread = Thread {
-                let r = ScenarioRunner.run(t, options: opts)
-                results.set(i, r)
-                console.plain(Self.line(r, color: console.color))
-                slots.signal()
-                group.leave()
-            }
-            thread.stackSize = 1 << 20
-            _ = queue
-            thread.start()
-        }
-        group.wait()
         let elapsed = Date().timeIntervalSince(t0)
         let ran = results.all
         let failed = ran.filter { !$0.passed }
@@ -119,7 +83,7 @@ struct Test: ParsableCommand {
             }
             try ScenarioRunner.junit(ran + skipped + invalidResults, seconds: elapsed).write(toFile: junit, atomically: true, encoding: .utf8)
         }
-        if interrupted.count > 0 { throw ExitCode(130) }
+        if interrupted { throw ExitCode(130) }
         if !invalidResults.isEmpty { throw ExitCode(2) }
         if !failed.isEmpty { throw ExitCode(1) }
     }
@@ -154,4 +118,51 @@ final class ResultsBox: @unchecked Sendable {
     func set(_ i: Int, _ r: ScenarioResult) { lock.lock(); results[i] = r; lock.unlock() }
     var all: [ScenarioResult] { lock.lock(); defer { lock.unlock() }; return results.compactMap { $0 } }
     func has(_ i: Int) -> Bool { lock.lock(); defer { lock.unlock() }; return results[i] != nil }
+}
+
+/// Runs scenarios, `jobs` at a time, each on a thread of its own; Ctrl-C stops the running ones
+/// and skips the rest. Reports each result as it comes.
+func runScenarios(_ topologies: [Topology], common: CommonOptions, jobs: Int, verbose: Bool, console: Console,
+                  configure: (inout RunOptions, Topology) -> Void = { _, _ in },
+                  onResult: @escaping @Sendable (ScenarioResult) -> Void) -> (results: ResultsBox, interrupted: Bool) {
+    var options = common.runOptions(nodes: 0)
+    let results = ResultsBox(count: topologies.count)
+    let t0 = Date()
+    if verbose {
+        options.onProgress = { message in
+            console.plain(String(format: "%7.3f  ", Date().timeIntervalSince(t0)) + message)
+        }
+    }
+    let interrupted = SignalCounter()
+    options.interrupted = { interrupted.count > 0 }
+    let sources = installSignalHandlers({ n in
+        if n == 1 { console.plain("interrupted: stopping the running scenarios (their logs are kept)") }
+    }, counter: interrupted)
+    ChildReaper.becomeSubreaper()
+    defer { sources.forEach { $0.cancel() } }
+    let slots = DispatchSemaphore(value: jobs)
+    let group = DispatchGroup()
+    for (i, t) in topologies.enumerated() {
+        slots.wait()
+        if interrupted.count > 0 {
+            slots.signal()
+            break
+        }
+        group.enter()
+        var scenarioOptions = options
+        scenarioOptions.serverStderrLevel = common.serverOutputLevel(nodes: t.servers.count + t.clients.count)
+        configure(&scenarioOptions, t)
+        let opts = scenarioOptions
+        let thread = Thread {
+            let r = ScenarioRunner.run(t, options: opts)
+            results.set(i, r)
+            onResult(r)
+            slots.signal()
+            group.leave()
+        }
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+    group.wait()
+    return (results, interrupted.count > 0)
 }

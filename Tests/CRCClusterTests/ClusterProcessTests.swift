@@ -4,7 +4,8 @@ import XCTest
 
 /// crc-cluster as a user runs it: a real process launching real networks.
 final class ClusterProcessTests: ClusterTestCase {
-    /// The seed's twenty scenarios, the example topologies and the fault scenarios, through `crc-cluster test`.
+    /// The seed's twenty scenarios, the conformance scenarios, the example topologies and the
+    /// fault scenarios, through `crc-cluster test`.
     func testSeedScenariosAndExamplesPass() throws {
         let junit = tmp.appendingPathComponent("junit.xml").path
         let p = try cluster(["test", "topologies", "--logs", tmp.appendingPathComponent("logs").path, "--junit", junit])
@@ -12,10 +13,10 @@ final class ClusterProcessTests: ClusterTestCase {
         _ = p.waitForLine(timeout: 5) { _ in false }
         let out = p.stdoutLines.joined(separator: "\n")
         XCTAssertEqual(status, .exited(0), out + p.stderrLines.joined(separator: "\n"))
-        XCTAssertEqual(p.stdoutLines.filter { $0.hasPrefix("PASS") }.count, 26, out)
-        XCTAssertTrue(out.contains("26 passed, 0 failed"), out)
+        XCTAssertEqual(p.stdoutLines.filter { $0.hasPrefix("PASS") }.count, 30, out)
+        XCTAssertTrue(out.contains("30 passed, 0 failed"), out)
         let xml = try String(contentsOfFile: junit, encoding: .utf8)
-        XCTAssertTrue(xml.contains("tests=\"26\" failures=\"0\""), xml)
+        XCTAssertTrue(xml.contains("tests=\"30\" failures=\"0\""), xml)
     }
 
     /// Many clients per process (the mode for thousands of clients) passes the same scenarios,

@@ -277,3 +277,51 @@ public struct NetworkModel: Sendable {
         return path.count > 1 ? path[1] : b
     }
 }
+
+extension NetworkModel {
+    /// Every link crossing a quit of `client` must make, now: up its own link, then away from it
+    /// over every live server link of its part of the tree, and down to every other live client there.
+    public func quitCrossings(of client: String) -> [WireChecker.Crossing] {
+        guard let c = topology.client(named: client), isLive(client) else { return [] }
+        let component = servers(inComponentOf: c.server)
+        var out = [WireChecker.Crossing(client, .up)]
+        var below: [String: Bool] = [:]   // is `client` below this server's link?
+        func isBelow(_ s: String) -> Bool {
+            if let b = below[s] { return b }
+            var n: String? = c.server
+            var hops = 0
+            while let cur = n, hops <= topology.servers.count {
+                if cur == s { below[s] = true; return true }
+                n = topology.server(named: cur)?.upstream
+                hops += 1
+            }
+            below[s] = false
+            return false
+        }
+        for (child, up) in uplink.sorted(by: { $0.key < $1.key }) where component.contains(child) && component.contains(up) {
+            out.append(WireChecker.Crossing(child, isBelow(child) ? .up : .down))
+        }
+        for other in topology.clients where other.name != client && isLive(other.name) && component.contains(other.server) {
+            out.append(WireChecker.Crossing(other.name, .down))
+        }
+        return out
+    }
+}
+
+extension NetworkModel {
+    /// For every live link, the ids whose registrations must have crossed it each way by now: what
+    /// the machine below learns from the server above (burst and forwards), and the other way.
+    public func requiredRegistrations() -> [WireChecker.Crossing: Set<UInt32>] {
+        var out: [WireChecker.Crossing: Set<UInt32>] = [:]
+        for (child, up) in uplink {
+            guard let below = expectedServer(child), let above = expectedServer(up),
+                  let upID = serverID[up], let childID = serverID[child] else { continue }
+            out[WireChecker.Crossing(child, .down)] = Set(below.hosts.filter { $0.value == upID }.keys)
+            out[WireChecker.Crossing(child, .up)] = Set(above.hosts.filter { $0.value == childID }.keys)
+        }
+        for c in topology.clients where isLive(c.name) {
+            if let want = expectedClient(c.name) { out[WireChecker.Crossing(c.name, .down)] = want.users }
+        }
+        return out
+    }
+}

@@ -9,14 +9,19 @@ public struct ServerSpec: Decodable, Sendable, YAMLKeyed {
     public var upstream: String?
     /// A fixed port; by default any free port is used.
     public var port: Int?
-    /// Another implementation's command (executable and leading arguments); crc-server's options follow.
+    /// Another implementation's command (executable and leading arguments). It is given exactly the
+    /// seed's options (`--id --servername --port --info [--connect_to_host --connect_to_port]
+    /// --log-file`), or `args` when given.
     public var command: [String]?
+    /// The arguments for `command`, as a template (see `ArgumentTemplate`); by default the
+    /// topology's `server_args`, else the seed's options.
+    public var args: [String]?
     /// This server reuses an id on purpose and must be refused (the duplicate-id scenarios).
     public var refused: Bool?
     /// false: not started with the network; a `start` step starts it.
     public var start: Bool?
 
-    public static let yamlKeys = ["id", "name", "info", "upstream", "port", "command", "refused", "start"]
+    public static let yamlKeys = ["id", "name", "info", "upstream", "port", "command", "args", "refused", "start"]
 
     public init(id: UInt32, name: String, info: String? = nil, upstream: String? = nil) {
         self.id = id
@@ -33,11 +38,14 @@ public struct ClientSpec: Decodable, Sendable, YAMLKeyed {
     public var info: String?
     /// The name of the server it attaches to.
     public var server: String
+    /// Another implementation's command; given the seed client's options (`--id --serverhost
+    /// --serverport --username --info --log-file`), or `args` (a template) when given.
     public var command: [String]?
+    public var args: [String]?
     public var refused: Bool?
     public var start: Bool?
 
-    public static let yamlKeys = ["id", "name", "info", "server", "command", "refused", "start"]
+    public static let yamlKeys = ["id", "name", "info", "server", "command", "args", "refused", "start"]
 
     public init(id: UInt32, name: String, info: String? = nil, server: String) {
         self.id = id
@@ -200,13 +208,17 @@ public struct Topology: Decodable, Sendable, YAMLKeyed {
     public var expect: [String: NodeExpectation]
     /// Byte-level expectations: for a server, the first message (hex) received on each inbound server link.
     public var firstMessages: [String: [String]]
+    /// Argument templates for every server (client) that has a `command:` and no `args:` of its own.
+    public var serverArgs: [String]?
+    public var clientArgs: [String]?
     /// Where the file came from (set by the loader).
     public var file: String = "<memory>"
 
     enum CodingKeys: String, CodingKey {
-        case name, description, servers, clients, steps, expect, firstMessages = "first_messages"
+        case name, description, servers, clients, steps, expect, firstMessages = "first_messages",
+             serverArgs = "server_args", clientArgs = "client_args"
     }
-    public static let yamlKeys = ["name", "description", "servers", "clients", "steps", "expect", "first_messages"]
+    public static let yamlKeys = ["name", "description", "servers", "clients", "steps", "expect", "first_messages", "server_args", "client_args"]
 
     public init(name: String? = nil, servers: [ServerSpec], clients: [ClientSpec] = [], steps: [Step] = []) {
         self.name = name
@@ -227,12 +239,16 @@ public struct Topology: Decodable, Sendable, YAMLKeyed {
         steps = try c.decodeEach(ScenarioStep.self, forKey: .steps) ?? []
         expect = try c.decodeIfPresent([String: NodeExpectation].self, forKey: .expect) ?? [:]
         firstMessages = try c.decodeIfPresent([String: [String]].self, forKey: .firstMessages) ?? [:]
+        serverArgs = try c.decodeIfPresent([String].self, forKey: .serverArgs)
+        clientArgs = try c.decodeIfPresent([String].self, forKey: .clientArgs)
         reindex()
     }
 
     /// True when a server runs another implementation (`command:`): this project's servers then
     /// run with `--compat course`.
     public var hasForeignServers: Bool { servers.contains { $0.command != nil } }
+    /// True when any node runs another implementation: crc-cluster then taps every link.
+    public var hasForeignNodes: Bool { hasForeignServers || clients.contains { $0.command != nil } }
 
     public var displayName: String { name ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent }
 

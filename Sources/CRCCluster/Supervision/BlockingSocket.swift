@@ -40,3 +40,28 @@ public enum BlockingSocket {
         return fd
     }
 }
+
+extension BlockingSocket {
+    /// A loopback port that is free now (bound and released), for programs that must be told
+    /// their port on the command line rather than report the one they got.
+    public static func freeLoopbackPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw SupervisionError("socket: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        guard bound == 0 else { throw SupervisionError("cannot bind a loopback port: \(String(cString: strerror(errno)))") }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    /// True when something accepts connections on the loopback `port`.
+    public static func accepts(port: Int) -> Bool {
+        guard let fd = try? connect(port: port, timeout: 1) else { return false }
+        close(fd)
+        return true
+    }
+}

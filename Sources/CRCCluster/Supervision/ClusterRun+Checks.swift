@@ -49,12 +49,22 @@ extension ClusterRun {
         }
         if !diffs.isEmpty { return diffs }
 
+        let records = wire?.all ?? []
         for name in model.liveServers {
             guard let want = model.expectedServer(name), let node = servers[name] else { continue }
             guard let port = node.monitorPort else {
+                if wire != nil {
+                    // Another implementation: its table as the wire implies it.
+                    let observed = WireChecker.observeServer(name, links: links, records: records, profile: options.wireProfile)
+                    diffs += ConvergenceChecker.diff(server: name, expected: want, firstMessages: model.expectedFirstMessages(name),
+                                                     override: final ? topology.expect[name] : nil,
+                                                     handWrittenFirstMessages: final ? topology.firstMessages[name] : nil,
+                                                     observed: observed)
+                    continue
+                }
                 // Never a silent pass: what cannot be observed fails, and says why.
                 diffs.append(Difference(node: name, field: "unobservable",
-                                        detail: "cannot be checked: this server has no /state endpoint (its ready line gave no monitor_port), so its hosts, links and status log cannot be read; black-box checks from the wire are not implemented yet"))
+                                        detail: "cannot be checked: this server has no /state endpoint (its ready line gave no monitor_port), so its hosts, links and status log cannot be read; tap its links (--tap) to check it from the wire"))
                 continue
             }
             let override = final ? topology.expect[name] : nil
@@ -86,7 +96,7 @@ extension ClusterRun {
         // Ask every live client for a digest of its state at once, then read the answers; a client
         // whose digest differs is asked for its whole state, to say exactly what differs.
         var marks: [String: Int] = [:]
-        for c in topology.clients where model.status[c.name] == .live {
+        for c in topology.clients where model.status[c.name] == .live && c.command == nil {
             guard let p = clients[c.name] else { continue }
             marks[c.name] = p.mark
             p.send("digest")
@@ -98,7 +108,11 @@ extension ClusterRun {
             if let s = override?.statusLog { want.statusLog = s }
             if let l = override?.chatLog { want.chatLog = l }
             let got: (users: Set<UInt32>, status: [String], chats: [String])
-            if model.status[c.name] == .refused {
+            if c.command != nil {
+                // Another implementation: what its server sent it.
+                let o = WireChecker.observeClient(c.name, links: links, records: records)
+                got = (model.status[c.name] == .refused ? [] : o.users, o.statusLog, o.chatLog)
+            } else if model.status[c.name] == .refused {
                 let events = p.events
                 got = ([], events.filter { $0["event"] as? String == "refused" }.compactMap { $0["text"] as? String }, [])
             } else {
@@ -124,13 +138,19 @@ extension ClusterRun {
             diffs += ConvergenceChecker.diff(client: c.name, expected: want,
                                              observed: .init(users: got.users, statusLog: got.status, chatLog: got.chats))
         }
-        if diffs.isEmpty || everything { diffs += checkPaths() }
+        // What went wrong on the wire (a wrong hop, a lost quit) names the cause of the state
+        // differences it leads to: it comes first.
+        if diffs.isEmpty || everything { diffs = checkPaths() + diffs }
         return diffs
     }
 
     /// Every chat must appear in the logs of exactly the servers on its tree path, each with the
     /// right next hop; unknown destinations must be answered by the sender's server.
     func checkPaths() -> [Difference] {
+        if let wire {
+            return WireChecker.check(links: links, records: wire.all, chats: chats, quits: quits,
+                                     required: model.requiredRegistrations(), profile: options.wireProfile)
+        }
         var counted: [String: Int] = [:]
         var unknown: [String: Int] = [:]
         let needle = Array("\"event\":\"chat".utf8)

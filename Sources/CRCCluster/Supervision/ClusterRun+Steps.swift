@@ -53,6 +53,8 @@ extension ClusterRun {
             }
         case .quit(let name, let text):
             guard let p = clients[name], p.isRunning else { throw ClusterError("cannot quit '\(name)': it is not running") }
+            try requireOurClient(name, to: "quit")
+            if let id = topology.client(named: name)?.id { quits.append(QuitRecord(client: name, sourceID: id, crossings: model.quitCrossings(of: name))) }
             model.quit(name)
             p.send("quit \(text)")
             guard let status = p.waitForExit(timeout: options.settleTimeout) else {
@@ -61,6 +63,7 @@ extension ClusterRun {
             if status != .exited(0) { throw ClusterError("client '\(name)' quit with \(status), expected exit 0") }
         case .chat(let from, let to, let text):
             guard let p = clients[from], p.isRunning else { throw ClusterError("cannot chat from '\(from)': it is not running") }
+            try requireOurClient(from, to: "chat")
             let destination = UInt32(to) ?? topology.client(named: to)!.id
             let sender = topology.client(named: from)!
             let outcome = model.chat(from: from, to: to, text: text)
@@ -76,6 +79,14 @@ extension ClusterRun {
             chats.append(record)
             options.onProgress?("chat \(record.expectedPath)")
             p.send("msg \(destination) \(text)")
+        }
+    }
+
+    /// crc-cluster drives a client through crc-client's commands; another implementation's client
+    /// has no interface it knows.
+    func requireOurClient(_ name: String, to action: String) throws {
+        if let c = topology.client(named: name), c.command != nil {
+            throw ClusterError("cannot make client '\(name)' \(action): it runs another implementation (command: \(c.command!.joined(separator: " "))), which crc-cluster cannot drive; let one of crc-client's clients send it")
         }
     }
 }

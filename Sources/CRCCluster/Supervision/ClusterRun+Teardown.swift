@@ -46,6 +46,7 @@ extension ClusterRun {
         relayGroup = nil
         writeTimeline()
         writePaths()
+        writeWire()
         // One line per node of the topology: how it ended, or that it never started.
         let everyNode = topology.servers.map(\.name) + topology.clients.map(\.name)
         return (names + everyNode.filter { !names.contains($0) }).map { name in

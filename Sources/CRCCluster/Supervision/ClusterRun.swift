@@ -31,6 +31,11 @@ public struct RunOptions: Sendable {
     public var nodesArmParentDeath = true
     /// True once the user asked the run to stop (Ctrl-C): checks and steps give up at once.
     public var interrupted: (@Sendable () -> Bool)?
+    /// Tap every link (always done when a node runs another implementation): record each message
+    /// to `wire.jsonl` and check routing from the wire.
+    public var tap = false
+    /// How strictly the wire is judged.
+    public var wireProfile: WireProfile = .course
 
     public init(serverCommand: [String], clientCommand: [String], logRoot: URL) {
         self.serverCommand = serverCommand
@@ -60,7 +65,7 @@ public final class ClusterRun: @unchecked Sendable {
     public let runDir: URL
     public let options: RunOptions
     public internal(set) var model: NetworkModel
-    public private(set) var servers: [String: ServerNode] = [:]
+    public internal(set) var servers: [String: ServerNode] = [:]
     public private(set) var clients: [String: ClientEndpoint] = [:]
     /// Processes that host many clients each (with `clientsPerProcess` > 1).
     public private(set) var clientHosts: [NodeProcess] = []
@@ -79,13 +84,23 @@ public final class ClusterRun: @unchecked Sendable {
     public internal(set) var relays: [String: LinkRelay] = [:]
     var relayGroup: MultiThreadedEventLoopGroup?
     private let relayedLinks: Set<String>
+    /// What the taps saw, when links are tapped (`RunOptions.tap`, or another implementation in the tree).
+    public let wire: WireLog?
+    /// The tree as the wire checks see it.
+    let links: WireChecker.Links
+    /// Every quit sent, with the crossings the model says it must make.
+    var quits: [QuitRecord] = []
 
     public init(topology: Topology, options: RunOptions, runID: String) throws {
         self.topology = topology
         self.options = options
         self.model = NetworkModel(topology: topology)
         self.runID = runID
-        relayedLinks = Set(topology.steps.compactMap(\.action.faultedLink))
+        let tapped = options.tap || topology.hasForeignNodes
+        wire = tapped ? WireLog() : nil
+        links = WireChecker.Links(topology: topology)
+        relayedLinks = tapped ? Set(topology.servers.filter { $0.upstream != nil }.map(\.name) + topology.clients.map(\.name))
+                              : Set(topology.steps.compactMap(\.action.faultedLink))
         runDir = options.logRoot.appendingPathComponent(runID)
         try Self.makeFreshDirectory(runDir)
         let latest = options.logRoot.appendingPathComponent("latest")
@@ -139,6 +154,9 @@ public final class ClusterRun: @unchecked Sendable {
         for s in initialServers where s.refused ?? false { try startServers([s.name]) }
         for c in initialClients where c.refused ?? false { try startClients([c.name]) }
     }
+
+    /// Ports chosen for other implementations' servers being started.
+    var foreignPorts: [String: Int] = [:]
 
     /// Every process started, under `lock` (the signal path reads it): for teardown and force-kill.
     var everyProcess: [NodeProcess] = []
@@ -204,7 +222,29 @@ public final class ClusterRun: @unchecked Sendable {
         for name in names {
             let spec = topology.server(named: name)!
             // A server that comes back takes its old port, where its downstream servers look for it.
-            let port = spec.port ?? servers[name].flatMap { $0.port > 0 ? $0.port : nil } ?? 0
+            var port = spec.port ?? servers[name].flatMap { $0.port > 0 ? $0.port : nil } ?? 0
+            if spec.command != nil {
+                // Another implementation: exactly the seed's options (or its template), a port chosen here.
+                if port == 0 { port = try BlockingSocket.freeLoopbackPort() }
+                var upstreamPort: Int?
+                if let up = spec.upstream {
+                    guard let upNode = servers[up], upNode.process.isRunning else {
+                        throw ClusterError("cannot start server '\(name)': its upstream '\(up)' is not running")
+                    }
+                    upstreamPort = try relayPort(for: name, upstreamPort: upNode.port)
+                }
+                let values: [String: String?] = ["id": "\(spec.id)", "name": spec.name, "port": "\(port)", "info": spec.info ?? "",
+                                                 "upstream_host": spec.upstream == nil ? nil : "127.0.0.1",
+                                                 "upstream_port": upstreamPort.map { "\($0)" }, "log_file": logFile(name).path]
+                let template = spec.args ?? topology.serverArgs ?? ArgumentTemplate.seedServer
+                let args = try ArgumentTemplate.expand(template, values: values, known: ArgumentTemplate.serverPlaceholders)
+                let p = makeProcess(name, command: spec.command!, arguments: args)
+                try p.start()
+                record(name, p)
+                started.append((name, p))
+                foreignPorts[name] = port
+                continue
+            }
             var args = ["--id", "\(spec.id)", "--servername", spec.name, "--port", "\(port)",
                         "--info", spec.info ?? "", "--log-file", logFile(name).path,
                         "--monitor-port", "0", "--log-level", "debug", "--stderr-level", options.serverStderrLevel]
@@ -227,6 +267,10 @@ public final class ClusterRun: @unchecked Sendable {
         }
         for (name, p) in started {
             let expected = model.start(name)
+            if let port = foreignPorts.removeValue(forKey: name) {
+                try awaitForeignServer(name, p, port: port, refused: expected == .refused)
+                continue
+            }
             if expected == .refused {
                 guard let status = p.waitForExit(timeout: options.settleTimeout) else {
                     throw ClusterError("server '\(name)' reuses an id and should have been refused, but it is still running")
@@ -248,14 +292,14 @@ public final class ClusterRun: @unchecked Sendable {
         }
     }
 
-    /// The port a server dials for its upstream: the upstream itself, or the relay crc-cluster puts
-    /// on that link when a step cuts, delays or heals it.
-    private func relayPort(for server: String, upstreamPort: Int) throws -> Int {
+    /// The port a node dials for its server: the server itself, or the relay crc-cluster puts on
+    /// that link when a step cuts, delays or heals it, or when links are tapped.
+    func relayPort(for server: String, upstreamPort: Int) throws -> Int {
         guard relayedLinks.contains(server) else { return upstreamPort }
         if let relay = relays[server] { return relay.port }
         let group = relayGroup ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)
         relayGroup = group
-        let relay = LinkRelay(name: server, targetPort: upstreamPort, loop: group.next())
+        let relay = LinkRelay(name: server, targetPort: upstreamPort, loop: group.next(), tap: wire)
         do { try relay.start() } catch {
             throw ClusterError("cannot open a relay for the link of '\(server)': \(error)")
         }
@@ -264,15 +308,24 @@ public final class ClusterRun: @unchecked Sendable {
     }
 
     func startClients(_ names: [String]) throws {
-        if options.clientsPerProcess > 1, names.count > 1 { return try startHostedClients(names) }
+        if options.clientsPerProcess > 1, names.count > 1, wire == nil { return try startHostedClients(names) }
         var started: [(String, ClientEndpoint)] = []
         for name in names {
             let spec = topology.client(named: name)!
             guard let server = servers[spec.server], server.process.isRunning else {
                 throw ClusterError("cannot start client '\(name)': its server '\(spec.server)' is not running")
             }
-            let args = ["--id", "\(spec.id)", "--serverhost", "127.0.0.1", "--serverport", "\(server.port)",
+            let serverPort = try relayPort(for: name, upstreamPort: server.port)
+            let args: [String]
+            if spec.command != nil {
+                let values: [String: String?] = ["id": "\(spec.id)", "name": spec.name, "info": spec.info ?? "", "server_host": "127.0.0.1",
+                                                 "server_port": "\(serverPort)", "log_file": logFile(name).path]
+                args = try ArgumentTemplate.expand(spec.args ?? topology.clientArgs ?? ArgumentTemplate.seedClient, values: values,
+                                                   known: ArgumentTemplate.clientPlaceholders)
+            } else {
+                args = ["--id", "\(spec.id)", "--serverhost", "127.0.0.1", "--serverport", "\(serverPort)",
                         "--username", spec.name, "--info", spec.info ?? "", "--log-file", logFile(name).path, "--json"]
+            }
             let p = makeProcess(name, command: commandFor(server: false, node: name), arguments: args)
             try p.start()
             record(name, p)
@@ -321,6 +374,10 @@ public final class ClusterRun: @unchecked Sendable {
     private func awaitRegistration(_ started: [(String, ClientEndpoint)]) throws {
         for (name, p) in started {
             let expected = model.start(name)
+            if topology.client(named: name)?.command != nil {
+                try awaitForeignClient(name, p, refused: expected == .refused)
+                continue
+            }
             let event = expected == .refused ? "refused" : "registered"
             guard p.waitForEvent(event, timeout: options.settleTimeout) != nil else {
                 let why = p.waitForExit(timeout: 1).map { "it ended with \($0)" } ?? "no '\(event)' event within \(options.settleTimeout) s"

@@ -10,9 +10,14 @@ import NIOPosix
 /// - `setDelay(_:)` holds every chunk of bytes for that long before passing it on, in order.
 /// - `heal()` undoes both.
 ///
+/// With a `tap`, the relay also frames the CRC messages that pass, both ways, and records them
+/// (`WireLog`): crc-cluster's black-box view of a link.
+///
 /// Every connection and all of the relay's state live on one event loop.
-public final class LinkRelay: @unchecked Sendable {
+public final class LinkRelay: @unchecked Sendable {  // state confined to `loop` (every access is on it)
     public let name: String
+    let tap: WireLog?
+    private var connections = 0
     private let loop: EventLoop
     private let targetHost: String
     private let targetPort: Int
@@ -24,8 +29,9 @@ public final class LinkRelay: @unchecked Sendable {
     /// The port the downstream server connects to.
     public private(set) var port = 0
 
-    public init(name: String, targetHost: String = "127.0.0.1", targetPort: Int, loop: EventLoop) {
+    public init(name: String, targetHost: String = "127.0.0.1", targetPort: Int, loop: EventLoop, tap: WireLog? = nil) {
         self.name = name
+        self.tap = tap
         self.loop = loop
         self.targetHost = targetHost
         self.targetPort = targetPort
@@ -77,8 +83,9 @@ public final class LinkRelay: @unchecked Sendable {
             inbound.close(promise: nil)
             return
         }
-        let toUpstream = Forwarder(relay: self)
-        let toDownstream = Forwarder(relay: self)
+        connections += 1
+        let toUpstream = Forwarder(relay: self, connection: connections, direction: .up)
+        let toDownstream = Forwarder(relay: self, connection: connections, direction: .down)
         toDownstream.partner = inbound
         try inbound.pipeline.syncOperations.addHandler(toUpstream)
         track(inbound)
@@ -116,15 +123,27 @@ private final class Forwarder: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 
     unowned let relay: LinkRelay
+    let connection: Int
+    let direction: WireDirection
+    private var framer = WireFramer()
     var partner: Channel?
     private var queue: CircularBuffer<(due: NIODeadline, bytes: ByteBuffer)> = []
     private var timerArmed = false
     private var closeWhenDrained = false
 
-    init(relay: LinkRelay) { self.relay = relay }
+    init(relay: LinkRelay, connection: Int, direction: WireDirection) {
+        self.relay = relay
+        self.connection = connection
+        self.direction = direction
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = unwrapInboundIn(data)
+        if let tap = relay.tap {
+            for event in framer.feed(bytes) {
+                tap.append(link: relay.name, connection: connection, direction: direction, event)
+            }
+        }
         if relay.delay == .zero, queue.isEmpty {
             partner?.writeAndFlush(bytes, promise: nil)
         } else {
@@ -134,6 +153,7 @@ private final class Forwarder: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if direction == .up { relay.tap?.append(link: relay.name, connection: connection, direction: .up, .closed) }
         if queue.isEmpty { partner?.close(promise: nil) } else { closeWhenDrained = true }
         context.fireChannelInactive()
     }

@@ -1,0 +1,78 @@
+import CRCProtocol
+import Foundation
+
+/// Nodes that run another implementation, seen from the outside: their readiness from their port
+/// and the wire, their state from what crossed their links (`WireChecker`).
+extension ClusterRun {
+    /// Polls the taps until a message on `link` satisfies `condition`, or the deadline passes.
+    func waitForWire(link: String, timeout: TimeInterval, while alive: () -> Bool = { true },
+                     _ condition: (WireRecord) -> Bool) -> Bool {
+        guard let wire else { return false }
+        let deadline = Date().addingTimeInterval(timeout)
+        var pause: UInt32 = 1_000
+        repeat {
+            if wire.all.contains(where: { $0.link == link && condition($0) }) { return true }
+            if !alive() { return false }
+            usleep(pause)
+            pause = min(pause * 2, 20_000)
+        } while Date() < deadline
+        return wire.all.contains(where: { $0.link == link && condition($0) })
+    }
+
+    /// Ready when its port accepts connections (it announces nothing); refused when its upstream
+    /// answers its registration with a duplicate-id status.
+    func awaitForeignServer(_ name: String, _ p: NodeProcess, port: Int, refused: Bool) throws {
+        let timeout = options.settleTimeout
+        if refused {
+            let told = waitForWire(link: name, timeout: timeout, while: { p.isRunning }) { r in
+                guard r.direction == .down, let m = r.message, case .status(let s) = m else { return false }
+                return s.code == .duplicateID
+            }
+            servers[name] = ServerNode(process: p, port: port, monitorPort: nil, logFile: logFile(name))
+            guard told else {
+                let why = p.exitStatus.map { "it ended with \($0) before" } ?? "within \(timeout) s"
+                throw ClusterError("server '\(name)' reuses an id and should have been refused, but no duplicate-id status reached it on its link \(why)\n\(tail(of: p))")
+            }
+            options.onProgress?("server \(name) refused, as expected (pid \(p.pid))")
+            return
+        }
+        let deadline = Date().addingTimeInterval(timeout)
+        var pause: UInt32 = 1_000
+        while !BlockingSocket.accepts(port: port) {
+            if let status = p.waitForExit(timeout: 0) {
+                throw ClusterError("server '\(name)' never became ready: it ended with \(status) before accepting connections on port \(port) (\(p.executable))\n\(tail(of: p))")
+            }
+            guard Date() < deadline else {
+                throw ClusterError("server '\(name)' never became ready: nothing accepted connections on port \(port) within \(timeout) s (\(p.executable); does it take --port, or the port of its args template?)\n\(tail(of: p))")
+            }
+            usleep(pause)
+            pause = min(pause * 2, 20_000)
+        }
+        servers[name] = ServerNode(process: p, port: port, monitorPort: nil, logFile: logFile(name))
+        options.onProgress?("server \(name) accepting on port \(port) (pid \(p.pid), another implementation)")
+    }
+
+    /// Registered when its server's welcome crosses its link; refused on a duplicate-id status.
+    func awaitForeignClient(_ name: String, _ c: ClientEndpoint, refused: Bool) throws {
+        let code: StatusCode = refused ? .duplicateID : .welcome
+        let ok = waitForWire(link: name, timeout: options.settleTimeout, while: { c.isRunning }) { r in
+            guard r.direction == .down, let m = r.message, case .status(let s) = m else { return false }
+            return s.code == code
+        }
+        guard ok else {
+            throw ClusterError("client '\(name)' was expected to be \(refused ? "refused" : "welcomed"), but no \(refused ? "duplicate-id" : "welcome") status reached it on its link within \(options.settleTimeout) s\n\(tail(of: c.process, node: name))")
+        }
+        options.onProgress?("client \(name) \(refused ? "refused, as expected" : "welcomed") (pid \(c.pid), another implementation)")
+    }
+
+    /// `wire.jsonl`: every message the taps saw, one JSON object a line, in order.
+    public func writeWire() {
+        guard let wire else { return }
+        var out = ""
+        for r in wire.all {
+            let (from, to) = links.ends(WireChecker.Crossing(r.link, r.direction))
+            out += r.jsonLine(from: from, to: to) + "\n"
+        }
+        FileManager.default.createFile(atPath: runDir.appendingPathComponent("wire.jsonl").path, contents: Data(out.utf8))
+    }
+}

@@ -1,0 +1,45 @@
+import CRCProtocol
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// Everything the taps saw during one run, in the order the relays saw it (every relay of a run
+/// shares one event loop, so that order is the real order across links).
+public final class WireLog: Sendable {
+    private let records = NIOLockedValueBox<[WireRecord]>([])
+    private let start = DispatchTime.now().uptimeNanoseconds
+
+    public init() {}
+
+    public func append(link: String, connection: Int, direction: WireDirection, _ event: WireRecord.Event) {
+        let t = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        records.withLockedValue { $0.append(WireRecord(time: t, link: link, connection: connection, direction: direction, event: event)) }
+    }
+
+    public var all: [WireRecord] { records.withLockedValue { $0 } }
+    public var count: Int { records.withLockedValue { $0.count } }
+}
+
+/// Frames one direction of one tapped connection into CRC messages as the bytes pass: bytes are
+/// forwarded untouched; the tap only reads a copy.
+struct WireFramer {
+    private var pending = ByteBuffer()
+    private var failed = false
+    private let parser = MessageParser(limits: .default)
+
+    /// The whole messages completed by `bytes`, or the reason the stream stopped being CRC.
+    mutating func feed(_ bytes: ByteBuffer) -> [WireRecord.Event] {
+        guard !failed else { return [] }
+        var chunk = bytes
+        pending.writeBuffer(&chunk)
+        var out: [WireRecord.Event] = []
+        do {
+            while let m = try parser.parse(&pending) { out.append(.message(m)) }
+        } catch {
+            failed = true
+            out.append(.undecodable("\(error)"))
+        }
+        pending.discardReadBytes()
+        return out
+    }
+}

@@ -1,0 +1,158 @@
+import ArgumentParser
+import CRCCluster
+import Foundation
+
+// MARK: - grade
+
+struct Grade: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Grade another CRC server implementation (a student's) against the seed scenarios and conformance scenarios.",
+        discussion: """
+        Every server of every scenario runs the graded command, given exactly the seed's options: \
+        --id N --servername NAME --port P --info TEXT [--connect_to_host 127.0.0.1 \
+        --connect_to_port Q] --log-file FILE (ports chosen by crc-cluster; --server-args changes \
+        the flags for implementations that name them otherwise). Clients are crc-client. A server \
+        is ready when its port accepts connections; nothing else is asked of it: no ready line, \
+        no state interface, no log format.
+
+        crc-cluster taps every link and checks from the wire alone: what each server must know \
+        (reconstructed from what reached it), what each client was told, that each registration \
+        crosses each link at most once, away from the machine it describes, with the right last \
+        hop, that each chat crosses exactly the links of its tree path in order, that unknown ids \
+        are answered back to the sender, and that quits reach everyone once without echoes. Every \
+        message is recorded in logs/<run>/wire.jsonl.
+
+        With --mixed, each scenario runs a second time with every other server being crc-server \
+        (in its course profile), so the graded server must also work beside this project's.
+
+        Examples:
+          crc-cluster grade --server 'python3 student/server.py'
+          crc-cluster grade --server './server' --server-args='-i {id} -n {name} -p {port} -u {upstream_port}' topologies/seed
+          crc-cluster grade --server 'python3 server.py' --mixed --junit grade.xml
+
+        EXIT STATUS: 0 when every scenario passes; 1 when any fails; 2 on bad input; 130 when interrupted.
+        """)
+
+    @Option(help: ArgumentHelp("The graded server: a command line (split like a shell's, quotes honoured).", valueName: "command"))
+    var server: String
+    @Option(help: ArgumentHelp("Its arguments as a template instead of the seed's options; placeholders: \(ArgumentTemplate.serverPlaceholders.map { "{\($0)}" }.joined(separator: " ")). An argument whose placeholder has no value (a root has no upstream) is left out with the option before it. Write --server-args='-i {id} …' (with =) when the template starts with a dash.",
+                               valueName: "template"))
+    var serverArgs: String?
+    @Flag(help: "Also run each scenario in a mixed tree: every other server is crc-server.") var mixed = false
+    @Argument(help: "Scenario files or folders (default: topologies/seed and topologies/conformance).") var paths: [String] = []
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Write JUnit XML results to this file.") var junit: String?
+    @Option(help: "Scenarios run at once.") var jobs = 4
+    @Flag(name: .shortAndLong, help: "Print each launch and step as it happens, with times.") var verbose = false
+
+    func validate() throws {
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        guard let words = try? shellWords(server), !words.isEmpty else {
+            throw ValidationError("--server needs a command, e.g. --server 'python3 server.py'")
+        }
+        if let serverArgs {
+            guard let t = try? shellWords(serverArgs) else { throw ValidationError("--server-args: unbalanced quotes") }
+            let bad = ArgumentTemplate.unknown(in: t, known: ArgumentTemplate.serverPlaceholders)
+            if !bad.isEmpty {
+                throw ValidationError("--server-args: unknown placeholder \(bad.map { "{\($0)}" }.joined(separator: ", ")) (known: \(ArgumentTemplate.serverPlaceholders.map { "{\($0)}" }.joined(separator: " ")))")
+            }
+        }
+    }
+
+    func run() throws {
+        let command = try shellWords(server)
+        let template = try serverArgs.map(shellWords)
+        let defaults = ["topologies/seed", "topologies/conformance"]
+        let given = paths.isEmpty ? defaults : paths
+        let files: [String]
+        do { files = try ScenarioRunner.expand(given) } catch {
+            let hint = paths.isEmpty ? " (run from the project's folder, or name scenario files)" : ""
+            FileHandle.standardError.write(Data("crc-cluster: \(error)\(hint)\n".utf8))
+            throw ExitCode(2)
+        }
+        var topologies: [Topology] = []
+        for f in files {
+            let t = try loadOrExit(f)
+            topologies.append(Self.graded(t, command: command, template: template, mixed: false))
+            if mixed, t.servers.count > 1 { topologies.append(Self.graded(t, command: command, template: template, mixed: true)) }
+        }
+        let console = Console(color: nil, prefix: false)
+        console.plain("grading \(command.joined(separator: " ")) on \(topologies.count) scenarios")
+        let t0 = Date()
+        let (box, interrupted) = runScenarios(topologies, common: common, jobs: jobs, verbose: verbose, console: console) { r in
+            console.plain(Test.line(r, color: console.color))
+        }
+        let elapsed = Date().timeIntervalSince(t0)
+        let results = box.all
+        console.plain("")
+        console.plain(Self.table(results))
+        let passed = results.filter(\.passed).count
+        console.plain(String(format: "score: %d/%d scenarios passed (%.0f%%) in %.1f s", passed, topologies.count,
+                             topologies.isEmpty ? 0 : 100 * Double(passed) / Double(topologies.count), elapsed))
+        if let junit { try ScenarioRunner.junit(results, seconds: elapsed).write(toFile: junit, atomically: true, encoding: .utf8) }
+        if interrupted { throw ExitCode(130) }
+        if passed < topologies.count { throw ExitCode(1) }
+    }
+
+    /// The scenario with every server (or, mixed, every other one) running the graded command.
+    static func graded(_ t: Topology, command: [String], template: [String]?, mixed: Bool) -> Topology {
+        var g = t
+        var servers = g.servers
+        for i in servers.indices {
+            let ours = mixed && i % 2 == 1
+            servers[i].command = ours ? nil : command
+            servers[i].args = nil
+        }
+        g.servers = servers
+        g.serverArgs = template
+        if mixed { g.name = "\(t.displayName) (mixed)" }
+        return g
+    }
+
+    /// One line per scenario: the verdict and the first thing that went wrong.
+    static func table(_ results: [ScenarioResult]) -> String {
+        let width = max(8, results.map(\.name.count).max() ?? 8)
+        var out = "scenario".padding(toLength: width, withPad: " ", startingAt: 0) + "  result  first difference\n"
+        for r in results {
+            let first = r.error.map { $0.split(separator: "\n").first.map(String.init) ?? $0 }
+                ?? r.differences.first.map { "\(r.failedAt.map { "\($0): " } ?? "")\($0.description.split(separator: "\n").first ?? "")" } ?? ""
+            out += r.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + (r.passed ? "PASS  " : "FAIL  ") + "  " + first + "\n"
+        }
+        return out
+    }
+}
+
+struct ShellWordsError: Error, CustomStringConvertible {
+    var description: String { "unbalanced quotes" }
+}
+
+/// Splits a command line as a POSIX shell would split words: spaces separate, single quotes keep
+/// everything, double quotes keep everything but backslash escapes, a backslash escapes one character.
+func shellWords(_ line: String) throws -> [String] {
+    var words: [String] = []
+    var current = ""
+    var inWord = false
+    var quote: Character?
+    var escape = false
+    for ch in line {
+        if escape {
+            current.append(ch)
+            escape = false
+            continue
+        }
+        if let q = quote {
+            if ch == q { quote = nil } else if ch == "\\" && q == "\"" { escape = true } else { current.append(ch) }
+            continue
+        }
+        switch ch {
+        case "'", "\"": quote = ch; inWord = true
+        case "\\": escape = true; inWord = true
+        case " ", "\t", "\n":
+            if inWord { words.append(current); current = ""; inWord = false }
+        default: current.append(ch); inWord = true
+        }
+    }
+    if quote != nil || escape { throw ShellWordsError() }
+    if inWord { words.append(current) }
+    return words
+}
