@@ -11,7 +11,10 @@ struct Grade: ParsableCommand {
         Every server of every scenario runs the graded command, given exactly the seed's options: \
         --id N --servername NAME --port P --info TEXT [--connect_to_host 127.0.0.1 \
         --connect_to_port Q] --log-file FILE (ports chosen by crc-cluster; --server-args changes \
-        the flags for implementations that name them otherwise). Clients are crc-client. A server \
+        the flags for implementations that name them otherwise). Clients are crc-client, unless \
+        --client grades a client too (given the seed client's options: --id --serverhost \
+        --serverport --username --info --log-file; made to chat and quit by lines on its stdin, \
+        --client-chat and --client-quit). A server \
         is ready when its port accepts connections; nothing else is asked of it: no ready line, \
         no state interface, no log format.
 
@@ -22,8 +25,9 @@ struct Grade: ParsableCommand {
         are answered back to the sender, and that quits reach everyone once without echoes. Every \
         message is recorded in logs/<run>/wire.jsonl.
 
-        With --mixed, each scenario runs a second time with every other server being crc-server \
-        (in its course profile), so the graded server must also work beside this project's.
+        With --mixed, each scenario with more than one server also runs twice in mixed trees, every \
+        other server being crc-server (in its course profile): the graded server first, then ours \
+        first. The graded server must also work beside this project's, both ways round.
 
         Examples:
           crc-cluster grade --server 'python3 student/server.py'
@@ -38,7 +42,15 @@ struct Grade: ParsableCommand {
     @Option(help: ArgumentHelp("Its arguments as a template instead of the seed's options; placeholders: \(ArgumentTemplate.serverPlaceholders.map { "{\($0)}" }.joined(separator: " ")). An argument whose placeholder has no value (a root has no upstream) is left out with the option before it. Write --server-args='-i {id} …' (with =) when the template starts with a dash.",
                                valueName: "template"))
     var serverArgs: String?
-    @Flag(help: "Also run each scenario in a mixed tree: every other server is crc-server.") var mixed = false
+    @Option(help: ArgumentHelp("Grade a client too: every client runs this command (given the seed client's options), and is checked from what its server sent it.", valueName: "command"))
+    var client: String?
+    @Option(help: ArgumentHelp("The graded client's arguments as a template; placeholders: \(ArgumentTemplate.clientPlaceholders.map { "{\($0)}" }.joined(separator: " ")).", valueName: "template"))
+    var clientArgs: String?
+    @Option(help: ArgumentHelp("The stdin line that makes the graded client chat; placeholders {to} (an id) and {text}.", valueName: "template"))
+    var clientChat = "msg {to} {text}"
+    @Option(help: ArgumentHelp("The stdin line that makes the graded client quit; placeholder {text}.", valueName: "template"))
+    var clientQuit = "quit {text}"
+    @Flag(help: "Also run each scenario in two mixed trees: every other server (in file order) is crc-server, the graded one first, then ours first.") var mixed = false
     @Argument(help: "Scenario files or folders (default: topologies/seed and topologies/conformance).") var paths: [String] = []
     @OptionGroup var common: CommonOptions
     @Option(help: "Write JUnit XML results to this file.") var junit: String?
@@ -49,6 +61,14 @@ struct Grade: ParsableCommand {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
         guard let words = try? shellWords(server), !words.isEmpty else {
             throw ValidationError("--server needs a command, e.g. --server 'python3 server.py'")
+        }
+        if let client { guard let w = try? shellWords(client), !w.isEmpty else { throw ValidationError("--client needs a command") } }
+        if let clientArgs {
+            guard let t = try? shellWords(clientArgs) else { throw ValidationError("--client-args: unbalanced quotes") }
+            let bad = ArgumentTemplate.unknown(in: t, known: ArgumentTemplate.clientPlaceholders)
+            if !bad.isEmpty {
+                throw ValidationError("--client-args: unknown placeholder \(bad.map { "{\($0)}" }.joined(separator: ", ")) (known: \(ArgumentTemplate.clientPlaceholders.map { "{\($0)}" }.joined(separator: " ")))")
+            }
         }
         if let serverArgs {
             guard let t = try? shellWords(serverArgs) else { throw ValidationError("--server-args: unbalanced quotes") }
@@ -62,6 +82,8 @@ struct Grade: ParsableCommand {
     func run() throws {
         let command = try shellWords(server)
         let template = try serverArgs.map(shellWords)
+        let clientCommand = try client.map(shellWords)
+        let clientTemplate = try clientArgs.map(shellWords)
         let defaults = ["topologies/seed", "topologies/conformance"]
         let given = paths.isEmpty ? defaults : paths
         let files: [String]
@@ -73,13 +95,28 @@ struct Grade: ParsableCommand {
         var topologies: [Topology] = []
         for f in files {
             let t = try loadOrExit(f)
-            topologies.append(Self.graded(t, command: command, template: template, mixed: false))
-            if mixed, t.servers.count > 1 { topologies.append(Self.graded(t, command: command, template: template, mixed: true)) }
+            var variants = [Self.graded(t, command: command, template: template, mix: nil)]
+            if mixed, t.servers.count > 1 {
+                variants.append(Self.graded(t, command: command, template: template, mix: .theirsAtRoot))
+                variants.append(Self.graded(t, command: command, template: template, mix: .oursAtRoot))
+            }
+            if let clientCommand {
+                for i in variants.indices {
+                    variants[i].clients = variants[i].clients.map { var c = $0; c.command = clientCommand; c.args = nil; return c }
+                    variants[i].clientArgs = clientTemplate
+                }
+            }
+            topologies += variants
         }
         let console = Console(color: nil, prefix: false)
-        console.plain("grading \(command.joined(separator: " ")) on \(topologies.count) scenarios")
+        console.plain("grading \(command.joined(separator: " "))\(clientCommand.map { " and the client " + $0.joined(separator: " ") } ?? "") on \(topologies.count) scenarios")
         let t0 = Date()
-        let (box, interrupted) = runScenarios(topologies, common: common, jobs: jobs, verbose: verbose, console: console) { r in
+        let chatLine = clientChat, quitLine = clientQuit
+        let (box, interrupted) = runScenarios(topologies, common: common, jobs: jobs, verbose: verbose, console: console,
+                                              configure: { options, _ in
+                                                  options.foreignChat = chatLine
+                                                  options.foreignQuit = quitLine
+                                              }) { r in
             console.plain(Test.line(r, color: console.color))
         }
         let elapsed = Date().timeIntervalSince(t0)
@@ -94,18 +131,29 @@ struct Grade: ParsableCommand {
         if passed < topologies.count { throw ExitCode(1) }
     }
 
-    /// The scenario with every server (or, mixed, every other one) running the graded command.
-    static func graded(_ t: Topology, command: [String], template: [String]?, mixed: Bool) -> Topology {
+    enum Mix { case theirsAtRoot, oursAtRoot }
+
+    /// The scenario with every server (or, mixed, every other one in file order) running the graded command.
+    static func graded(_ t: Topology, command: [String], template: [String]?, mix: Mix?) -> Topology {
         var g = t
         var servers = g.servers
         for i in servers.indices {
-            let ours = mixed && i % 2 == 1
+            let ours: Bool
+            switch mix {
+            case nil: ours = false
+            case .theirsAtRoot: ours = i % 2 == 1
+            case .oursAtRoot: ours = i % 2 == 0
+            }
             servers[i].command = ours ? nil : command
             servers[i].args = nil
         }
         g.servers = servers
         g.serverArgs = template
-        if mixed { g.name = "\(t.displayName) (mixed)" }
+        switch mix {
+        case nil: break
+        case .theirsAtRoot: g.name = "\(t.displayName) (mixed, theirs first)"
+        case .oursAtRoot: g.name = "\(t.displayName) (mixed, ours first)"
+        }
         return g
     }
 
@@ -120,39 +168,4 @@ struct Grade: ParsableCommand {
         }
         return out
     }
-}
-
-struct ShellWordsError: Error, CustomStringConvertible {
-    var description: String { "unbalanced quotes" }
-}
-
-/// Splits a command line as a POSIX shell would split words: spaces separate, single quotes keep
-/// everything, double quotes keep everything but backslash escapes, a backslash escapes one character.
-func shellWords(_ line: String) throws -> [String] {
-    var words: [String] = []
-    var current = ""
-    var inWord = false
-    var quote: Character?
-    var escape = false
-    for ch in line {
-        if escape {
-            current.append(ch)
-            escape = false
-            continue
-        }
-        if let q = quote {
-            if ch == q { quote = nil } else if ch == "\\" && q == "\"" { escape = true } else { current.append(ch) }
-            continue
-        }
-        switch ch {
-        case "'", "\"": quote = ch; inWord = true
-        case "\\": escape = true; inWord = true
-        case " ", "\t", "\n":
-            if inWord { words.append(current); current = ""; inWord = false }
-        default: current.append(ch); inWord = true
-        }
-    }
-    if quote != nil || escape { throw ShellWordsError() }
-    if inWord { words.append(current) }
-    return words
 }

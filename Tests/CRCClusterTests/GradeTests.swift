@@ -26,12 +26,14 @@ final class GradeTests: ClusterTestCase {
         let junit = tmp.appendingPathComponent("grade.xml").path
         let (status, out) = try grade("python3 \(Self.courseServer.path)", ["--mixed", "--junit", junit])
         XCTAssertEqual(status, .exited(0), out)
-        // 20 seed + 4 conformance scenarios, plus a mixed run of each with more than one server.
+        // 20 seed + 4 conformance scenarios, plus two mixed runs (theirs first, ours first) of
+        // each of the 20 with more than one server.
         let score = out.split(separator: "\n").first { $0.hasPrefix("score: ") }.map(String.init) ?? ""
-        XCTAssertTrue(score.hasPrefix("score: 44/44 scenarios passed (100%)"), out)
-        XCTAssertTrue(out.contains("late-joins (mixed)"), out)
+        XCTAssertTrue(score.hasPrefix("score: 64/64 scenarios passed (100%)"), out)
+        XCTAssertTrue(out.contains("PASS late-joins (mixed, theirs first)"), out)
+        XCTAssertTrue(out.contains("PASS late-joins (mixed, ours first)"), out)
         let xml = try String(contentsOfFile: junit, encoding: .utf8)
-        XCTAssertTrue(xml.contains("tests=\"44\" failures=\"0\""), xml)
+        XCTAssertTrue(xml.contains("tests=\"64\" failures=\"0\""), xml)
         // Every message of every link is on record.
         let logs = tmp.appendingPathComponent("logs")
         let run = try XCTUnwrap(FileManager.default.contentsOfDirectory(atPath: logs.path).first { $0.contains("4_3_Message_Three_Hops") && !$0.contains("mixed") })
@@ -109,6 +111,22 @@ final class GradeTests: ClusterTestCase {
                                       ["topologies/seed/2_3_ElevenServers.yaml", "--wire-profile", "strict", "--settle-timeout", "2"])
         XCTAssertEqual(status, .exited(1), out)
         XCTAssertTrue(out.contains("more than once on the same link") || out.contains("which is on its side of the tree"), out)
+    }
+
+    /// A graded client: given the seed client's options, driven by stdin lines, checked from the wire.
+    /// crc-client stands in for a student's client; told the wrong chat command, it sends nothing,
+    /// and the grader says which hop never saw the chat.
+    func testAGradedClientIsDrivenThroughStdinAndCheckedFromTheWire() throws {
+        let client = Self.binDir.appendingPathComponent("crc-client").path
+        let scenarios = ["topologies/seed/4_3_Message_Three_Hops.yaml", "topologies/seed/6_2_ClientQuit_ThreeServers.yaml"]
+        let (status, out) = try grade("python3 \(Self.courseServer.path)", ["--client", client] + scenarios)
+        XCTAssertEqual(status, .exited(0), out)
+        XCTAssertTrue(out.contains("score: 2/2"), out)
+
+        let (bad, badOut) = try grade("python3 \(Self.courseServer.path)",
+                                      ["--client", client, "--client-chat", "say {text}", "--settle-timeout", "2", scenarios[0]])
+        XCTAssertEqual(bad, .exited(1), badOut)
+        XCTAssertTrue(badOut.contains("chat path: chat sauron → 103 \"\"Testing 1 2 3 4 5 6 7\"\" never crossed sauron → barad-dur"), badOut)
     }
 
     /// Implementations with other flag names: an argument template.

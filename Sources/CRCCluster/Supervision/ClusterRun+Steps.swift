@@ -53,17 +53,17 @@ extension ClusterRun {
             }
         case .quit(let name, let text):
             guard let p = clients[name], p.isRunning else { throw ClusterError("cannot quit '\(name)': it is not running") }
-            try requireOurClient(name, to: "quit")
+            let foreign = topology.client(named: name)?.command != nil
             if let id = topology.client(named: name)?.id { quits.append(QuitRecord(client: name, sourceID: id, crossings: model.quitCrossings(of: name))) }
             model.quit(name)
-            p.send("quit \(text)")
+            p.send(foreign ? Self.fill(options.foreignQuit, to: "", text: text) : "quit \(text)")
             guard let status = p.waitForExit(timeout: options.settleTimeout) else {
-                throw ClusterError("client '\(name)' did not exit after quitting")
+                throw ClusterError("client '\(name)' did not exit after quitting" + (foreign ? " (it was sent \"\(Self.fill(options.foreignQuit, to: "", text: text))\" on stdin)" : ""))
             }
-            if status != .exited(0) { throw ClusterError("client '\(name)' quit with \(status), expected exit 0") }
+            // Another implementation may end as it likes; crc-client must end cleanly.
+            if !foreign, status != .exited(0) { throw ClusterError("client '\(name)' quit with \(status), expected exit 0") }
         case .chat(let from, let to, let text):
             guard let p = clients[from], p.isRunning else { throw ClusterError("cannot chat from '\(from)': it is not running") }
-            try requireOurClient(from, to: "chat")
             let destination = UInt32(to) ?? topology.client(named: to)!.id
             let sender = topology.client(named: from)!
             let outcome = model.chat(from: from, to: to, text: text)
@@ -78,15 +78,12 @@ extension ClusterRun {
             let record = ChatRecord(from: from, sourceID: sender.id, to: to, destinationID: destination, text: text, outcome: outcome)
             chats.append(record)
             options.onProgress?("chat \(record.expectedPath)")
-            p.send("msg \(destination) \(text)")
+            p.send(topology.client(named: from)?.command != nil ? Self.fill(options.foreignChat, to: "\(destination)", text: text) : "msg \(destination) \(text)")
         }
     }
 
-    /// crc-cluster drives a client through crc-client's commands; another implementation's client
-    /// has no interface it knows.
-    func requireOurClient(_ name: String, to action: String) throws {
-        if let c = topology.client(named: name), c.command != nil {
-            throw ClusterError("cannot make client '\(name)' \(action): it runs another implementation (command: \(c.command!.joined(separator: " "))), which crc-cluster cannot drive; let one of crc-client's clients send it")
-        }
+    /// A stdin line for another implementation's client, from its template.
+    static func fill(_ template: String, to: String, text: String) -> String {
+        template.replacingOccurrences(of: "{to}", with: to).replacingOccurrences(of: "{text}", with: text)
     }
 }

@@ -36,6 +36,10 @@ public struct RunOptions: Sendable {
     public var tap = false
     /// How strictly the wire is judged.
     public var wireProfile: WireProfile = .course
+    /// The lines written to the stdin of a client that runs another implementation to make it chat
+    /// or quit (placeholders {to} and {text}); by default crc-client's own commands.
+    public var foreignChat = "msg {to} {text}"
+    public var foreignQuit = "quit {text}"
 
     public init(serverCommand: [String], clientCommand: [String], logRoot: URL) {
         self.serverCommand = serverCommand
@@ -155,6 +159,12 @@ public final class ClusterRun: @unchecked Sendable {
         for c in initialClients where c.refused ?? false { try startClients([c.name]) }
     }
 
+    /// " (it ended with exit 1)" and its last output, for a server that has ended.
+    func endedNote(_ server: String) -> String {
+        guard let p = servers[server]?.process, let status = p.exitStatus else { return "" }
+        return " (it ended with \(status))\n\(tail(of: p))"
+    }
+
     /// Ports chosen for other implementations' servers being started.
     var foreignPorts: [String: Int] = [:]
 
@@ -229,7 +239,7 @@ public final class ClusterRun: @unchecked Sendable {
                 var upstreamPort: Int?
                 if let up = spec.upstream {
                     guard let upNode = servers[up], upNode.process.isRunning else {
-                        throw ClusterError("cannot start server '\(name)': its upstream '\(up)' is not running")
+                        throw ClusterError("cannot start server '\(name)': its upstream '\(up)' is not running\(endedNote(up))")
                     }
                     upstreamPort = try relayPort(for: name, upstreamPort: upNode.port)
                 }
@@ -253,7 +263,7 @@ public final class ClusterRun: @unchecked Sendable {
             if spec.command == nil, topology.hasForeignServers { args += ["--compat", "course"] }
             if let up = spec.upstream {
                 guard let upNode = servers[up], upNode.process.isRunning else {
-                    throw ClusterError("cannot start server '\(name)': its upstream '\(up)' is not running")
+                    throw ClusterError("cannot start server '\(name)': its upstream '\(up)' is not running\(endedNote(up))")
                 }
                 if model.cutLinks.contains(name) {
                     throw ClusterError("cannot start server '\(name)' while its upstream link is cut: heal it first")
@@ -313,7 +323,7 @@ public final class ClusterRun: @unchecked Sendable {
         for name in names {
             let spec = topology.client(named: name)!
             guard let server = servers[spec.server], server.process.isRunning else {
-                throw ClusterError("cannot start client '\(name)': its server '\(spec.server)' is not running")
+                throw ClusterError("cannot start client '\(name)': its server '\(spec.server)' is not running\(endedNote(spec.server))")
             }
             let serverPort = try relayPort(for: name, upstreamPort: server.port)
             let args: [String]
@@ -345,7 +355,7 @@ public final class ClusterRun: @unchecked Sendable {
             for name in chunk {
                 let spec = topology.client(named: name)!
                 guard let server = servers[spec.server], server.process.isRunning else {
-                    throw ClusterError("cannot start client '\(name)': its server '\(spec.server)' is not running")
+                    throw ClusterError("cannot start client '\(name)': its server '\(spec.server)' is not running\(endedNote(spec.server))")
                 }
                 specs.append(["id": Int(spec.id), "name": spec.name, "info": spec.info ?? "", "server_host": "127.0.0.1",
                               "server_port": server.port, "log_file": logFile(name).path])

@@ -268,10 +268,13 @@ public final class NodeProcess: @unchecked Sendable {  // mutable state is guard
 
     /// Writes one line to the process's stdin.
     public func send(line: String) {
+        // A copy of the descriptor, taken under the lock: if stdin is closed meanwhile, its number
+        // may be reused by a socket of this process, which must never receive a node's command.
         condition.lock()
-        let fd = stdinFD
+        let fd = stdinFD >= 0 ? dup(stdinFD) : -1
         condition.unlock()
         guard fd >= 0 else { return }
+        defer { close(fd) }
         writeFully(fd, line + "\n")
     }
 
