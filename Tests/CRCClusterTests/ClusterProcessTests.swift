@@ -64,7 +64,8 @@ final class ClusterProcessTests: ClusterTestCase {
     func testANodeThatDiesFailsTheScenarioWithItsExitAndLogTail() throws {
         let file = tmp.appendingPathComponent("dies.yaml")
         let client = Self.binDir.appendingPathComponent("crc-client").path
-        // y's input is cut after its first command, so it quits (exit 0) after the first check.
+        // y runs another program (a wrapper of crc-client), driven by lines on its stdin: its input
+        // is cut after its first command (the first chat), so it quits (exit 0) right after it.
         try """
         servers:
           - {id: 1, name: a}
@@ -73,7 +74,8 @@ final class ClusterProcessTests: ClusterTestCase {
           - {id: 102, name: y, server: a, command: [sh, -c, 'head -n 1 | exec "$0" "$@"', "\(client)"]}
         steps:
           - settle
-          - chat: {from: x, to: y, text: never sent}
+          - chat: {from: y, to: x, text: the last words}
+          - chat: {from: x, to: y, text: never read}
         """.write(to: file, atomically: true, encoding: .utf8)
         let started = Date()
         let p = try cluster(["test", file.path, "--logs", tmp.appendingPathComponent("logs").path])
@@ -82,8 +84,8 @@ final class ClusterProcessTests: ClusterTestCase {
         _ = p.waitForLine(timeout: 5) { _ in false }
         let out = p.stdoutLines.joined(separator: "\n")
         XCTAssertTrue(out.contains("FAIL dies"), out)
-        // It dies right after answering the first check, so that check or the next one catches it.
-        XCTAssertTrue(out.contains("differences after launch") || out.contains("differences step 1 (settle)"), out)
+        // It dies right after its chat, so the check after that step catches it.
+        XCTAssertTrue(out.contains("differences step 2 (chat y → x: the last words)"), out)
         XCTAssertTrue(out.contains("y process: exited unexpectedly (exit 0)"), out)
         XCTAssertTrue(out.contains("y log: "), "the tail of its log: \(out)")
     }

@@ -1,6 +1,8 @@
 import CRCTerminal
 import CSystemShims
 import Foundation
+import NIOCore
+import NIOPosix
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,7 +25,6 @@ public final class NodeProcess: @unchecked Sendable {  // mutable state is guard
     private let environment: [String: String]
     private let workingDirectory: String?
     private var stdinFD: Int32 = -1
-    private var sources: [DispatchSourceRead] = []
     private var processID: pid_t = 0
     private let condition = NSCondition()
     private var outLines: [String] = []
@@ -112,30 +113,49 @@ public final class NodeProcess: @unchecked Sendable {  // mutable state is guard
         processID = pid
         stdinFD = inPipe[1]
         condition.unlock()
+        // Output is read on an event loop (NIO owns and closes each pipe). Dispatch read sources
+        // were used first: libdispatch's Linux event loop crashed (a stale registration after a
+        // cancel handler closed the pipe) when relay sockets closed at the same moment, about one
+        // run in four of a tapped network's teardown.
         for (fd, stream) in [(outPipe[0], Stream.stdout), (errPipe[0], Stream.stderr)] {
-            let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: Self.readQueue)
-            var chunk = [UInt8](repeating: 0, count: 65_536)
-            source.setEventHandler { [weak self] in
-                let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
-                if n > 0 {
-                    self?.consume(chunk[0..<n], from: stream)
-                } else if n == 0 || (errno != EAGAIN && errno != EINTR) {
-                    source.cancel()
+            let reader = OutputReader(process: self, stream: stream)
+            NIOPipeBootstrap(group: Self.outputLoops)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(reader) }
+                }
+                .takingOwnershipOfDescriptor(input: fd)
+                .whenFailure { [weak self] _ in
+                    close(fd)
                     self?.consume([], from: stream)
                 }
-            }
-            source.setCancelHandler { close(fd) }
-            condition.lock()
-            sources.append(source)
-            condition.unlock()
-            source.resume()
         }
     }
 
-    /// Reads of every node's output: one queue, as wide as the machine.
-    private static let readQueue = DispatchQueue(label: "crc-cluster.node-output", attributes: .concurrent)
+    /// The loops that read every node's output, for the life of the process.
+    static let outputLoops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
 
-    private func consume(_ data: ArraySlice<UInt8>, from stream: Stream) {
+    /// Hands a pipe's bytes to its process, and the end of the pipe as an empty read.
+    private final class OutputReader: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        weak let process: NodeProcess?
+        let stream: Stream
+        init(process: NodeProcess, stream: Stream) {
+            self.process = process
+            self.stream = stream
+        }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let bytes = unwrapInboundIn(data)
+            bytes.withUnsafeReadableBytes { process?.consume(ArraySlice($0), from: stream) }
+        }
+        func channelInactive(context: ChannelHandlerContext) {
+            process?.consume([], from: stream)
+        }
+        func errorCaught(context: ChannelHandlerContext, error: Error) {
+            context.close(promise: nil)
+        }
+    }
+
+    fileprivate func consume(_ data: ArraySlice<UInt8>, from stream: Stream) {
         condition.lock()
         if data.isEmpty {
             // End of stream: keep a last unterminated line.
