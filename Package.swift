@@ -104,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "crc-cluster",
             dependencies: [
-                "CRCCluster", "CRCServer", "CRCClient",
+                "CRCCluster", "CRCServer", "CRCClient", "CRCLineEditor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

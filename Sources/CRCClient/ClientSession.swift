@@ -217,7 +217,7 @@ public final class ClientSession: @unchecked Sendable {
         case .digest:
             emit(["event": "digest", "users": .int(state.users.count), "users_digest": .string(usersDigest(state.users.keys)),
                   "chat_log": .array(state.chatLog.map { ["from": .id($0.from), "text": .string($0.text)] }),
-                  "status_log": .array(state.statusLog.map { .string($0) })], human: "")
+                  "status_log": .array(state.statusLog.map { .string($0) })], human: "", log: false)
         case .message(let to, let text):
             guard text.utf8.count <= config.maxTextBytes else {
                 error("message not sent: it is \(text.utf8.count) bytes, and the limit is \(config.maxTextBytes)")
@@ -311,7 +311,7 @@ public final class ClientSession: @unchecked Sendable {
             "status_log": .array(state.statusLog.map { .string($0) }),
         ]
         if config.json {
-            emit(obj, human: "")
+            emit(obj, human: "", log: false)
         } else {
             out(Self.encode(obj))
         }
@@ -367,7 +367,8 @@ public final class ClientSession: @unchecked Sendable {
         }
     }
 
-    private func emit(_ object: [String: JSONValue], human: @autoclosure () -> String) {
+    /// `log: false` for answers to crc-cluster's polling (digest, state): they are not the client's story.
+    private func emit(_ object: [String: JSONValue], human: @autoclosure () -> String, log: Bool = true) {
         if let hosted = config.hostedName {
             // The hosted client's name first, then the event's fields: crc-cluster routes a line
             // to its client by the name at the start, however long the line (a digest carries
@@ -383,7 +384,7 @@ public final class ClientSession: @unchecked Sendable {
             let text = human()
             if !text.isEmpty { out(text) }
         }
-        if let logFile {
+        if log, let logFile {
             var stamped = object
             stamped["ts"] = .string(Self.now())
             fputs(Self.encode(stamped) + "\n", logFile)

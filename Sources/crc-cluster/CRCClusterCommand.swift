@@ -17,14 +17,16 @@ struct CRCClusterCommand: ParsableCommand {
         Run tests:    crc-cluster test topologies/seed --junit results.xml
         Grade:        crc-cluster grade --server 'python3 student/server.py'
         Make a tree:  crc-cluster gen --servers 100 --clients 1000 --shape balanced > big.yaml
+        Look back:    crc-cluster report logs/latest   (then open logs/latest/report.html)
 
         Every node is its own process. crc-server and crc-client are taken from the folder of \
         crc-cluster when they are there (after `swift build`), otherwise crc-cluster runs them \
         itself; a node's `command:` in the topology overrides either. Each run writes \
-        logs/<run-id>/<node>.log and logs/<run-id>/timeline.log; logs/latest is the newest run.
+        logs/<run-id>/<node>.log, timeline.log, paths.txt, wire.jsonl (tapped links) and \
+        report.html; logs/latest is the newest run.
         """,
         version: crcVersion,
-        subcommands: [Up.self, Test.self, Grade.self, Validate.self, Gen.self, Graph.self, ServerCLI.self, ClientCLI.self, ClientHostCommand.self])
+        subcommands: [Up.self, Test.self, Grade.self, Report.self, Validate.self, Gen.self, Graph.self, ServerCLI.self, ClientCLI.self, ClientHostCommand.self])
 
     static func main() {
         dieWithParentIfAsked()  // when running as an embedded node of another crc-cluster

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CRCClient
 import CRCCluster
+import CRCLineEditor
 import CRCCore
 import CRCProtocol
 import CRCServer
@@ -10,27 +11,75 @@ import Foundation
 
 struct Up: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Start every server and client of a topology and stream their output until Ctrl-C.",
+        abstract: "Start every server and client of a topology, show what happens, and take commands.",
         discussion: """
         Servers start once their upstream listens, clients once their server does; readiness is \
         reported by each process, never assumed. When the network has converged to what the \
-        topology implies, a summary (tree, pids, ports, log files) is printed and every node's \
-        output is streamed, prefixed with its name.
+        topology implies, the tree is printed, and then what happens is shown: nodes joining and \
+        leaving, chats as [bilbo → aragorn] Hello, statuses, faults, convergence (--output json \
+        for machines, raw for every line every node prints; --only to choose).
+
+        CONSOLE. When stdin is a terminal (line editing and history through libedit) or a pipe, \
+        up reads commands once the network has settled: tree, nodes, state NODE, chat FROM TO \
+        TEXT (prints the path the chat took, hop by hop, with timings), path FROM TO, quit CLIENT \
+        [TEXT], stop|kill|start|restart NODE, cut|heal SERVER, delay SERVER MS, watch on|off, \
+        help, exit. Every command that changes the network waits until it has converged again \
+        and says how long that took and what each part of the tree now knows. From a pipe: \
+          printf 'chat frodo aragorn hi\\nkill rivendale\\nexit\\n' | crc-cluster up topologies/tree.yaml
+        At the end of a pipe without exit, up keeps running until Ctrl-C.
+
+        --play runs the topology's steps one at a time, waiting for Enter before each (or \
+        --pace SECONDS between them): topologies/demo.yaml walks a class through join, chat, \
+        unknown id, quit, netsplit and rejoin.
+
+        Links are tapped (every message recorded in logs/<run>/wire.jsonl; needed by chat's hops, \
+        watch, cut/heal/delay and the report) unless --no-tap, or for networks of more than \
+        \(Up.tapLimit) nodes unless --tap. At exit, logs/<run>/report.html shows the run.
 
         Ctrl-C (or SIGTERM/SIGHUP) stops the nodes gracefully in reverse order (clients, leaf \
         servers, root); a second Ctrl-C kills them at once. No node outlives crc-cluster, even if \
         it is killed with SIGKILL.
 
-        EXIT STATUS: 0 stopped by request; 1 a node failed to start, crashed, or the network did \
-        not converge; 2 the topology file is invalid.
+        EXIT STATUS: 0 stopped by request (exit, Ctrl-C); 1 a node failed to start, crashed, or \
+        the network did not converge; 2 the topology file is invalid.
         """)
+
+    static let tapLimit = 200
 
     @Argument(help: "Topology file (YAML).") var file: String
     @OptionGroup var common: CommonOptions
+    @Option(help: "What to show: human (the default), json (one object per node event), raw (every line of every node).")
+    var output: OutputFormat = .human
+    @Option(help: ArgumentHelp("Show only these kinds of events (comma-separated): \(Narration.Kind.allCases.map(\.rawValue).joined(separator: ",")).", valueName: "kinds"))
+    var only: String?
+    @Flag(help: "Read console commands from stdin even when it is neither a terminal nor a pipe.") var console = false
+    @Flag(help: "Run the topology's steps one at a time, waiting for Enter before each.") var play = false
+    @Option(help: ArgumentHelp("With --play: wait this many seconds between steps instead of for Enter.", valueName: "seconds"))
+    var pace: Double?
+    @Flag(help: "Do not tap the links (no hop-by-hop chats, watch, link faults or wire in the report).") var noTap = false
     @Flag(help: "No colours (also when NO_COLOR is set or output is not a terminal).") var noColor = false
-    @Flag(help: "Do not prefix lines with the node's name.") var noPrefix = false
+    @Flag(help: "Do not prefix raw lines with the node's name.") var noPrefix = false
     @Flag(help: "Stop as soon as the network has settled; print launch-to-settled time and memory (a benchmark).")
     var exitWhenSettled = false
+
+    func validate() throws {
+        if let only {
+            for k in only.split(separator: ",") where Narration.Kind(rawValue: String(k)) == nil {
+                throw ValidationError("--only: unknown kind '\(k)' (kinds: \(Narration.Kind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+        }
+        if let pace, !(pace >= 0) { throw ValidationError("--pace must be a number of seconds, 0 or more") }
+        if pace != nil, !play { throw ValidationError("--pace goes with --play") }
+    }
+
+    /// Whether stdin carries commands: a terminal, a pipe or a file (not /dev/null), or --console.
+    var readsCommands: Bool {
+        if console || isatty(0) == 1 { return true }
+        var st = stat()
+        guard fstat(0, &st) == 0 else { return false }
+        let type = st.st_mode & S_IFMT
+        return type == S_IFIFO || type == S_IFREG
+    }
 
     func run() throws {
         let topology = try loadOrExit(file)
@@ -38,13 +87,21 @@ struct Up: ParsableCommand {
         console.register(topology.servers.map(\.name) + topology.clients.map(\.name))
         let nodes = topology.servers.count + topology.clients.count
         var options = common.runOptions(nodes: nodes)
+        options.tap = common.tap || (!noTap && nodes <= Self.tapLimit)
+        let interactive = LineEditor.isInteractive && !exitWhenSettled
+        let out = UpOutput(console: console, interactive: interactive)
         let quiet = exitWhenSettled
+        let format = output
+        let kinds = only.map { Set($0.split(separator: ",").compactMap { Narration.Kind(rawValue: String($0)) }) }
+        let narrator = Narrator(topology: topology)
         options.onOutput = { node, stream, line in
-            if !quiet { console.line(node, line, stream: stream) }
+            if quiet { return }
+            Self.show(node: node, stream: stream, line: line, format: format, kinds: kinds, narrator: narrator, console: console, out: out)
         }
         let started = Date()
         options.onPhase = { phase in
-            console.say(String(format: "%.2f s: ", Date().timeIntervalSince(started)) + phase)
+            // The tool's own polling is not part of the story.
+            if format != .json, !phase.hasPrefix("check round") { console.say(String(format: "%.2f s: ", Date().timeIntervalSince(started)) + phase) }
         }
         let run: ClusterRun
         do { run = try ClusterRun(topology: topology, options: options, runID: ClusterRun.makeRunID(topology.displayName)) } catch {
@@ -90,24 +147,60 @@ struct Up: ParsableCommand {
         let settled = Date().timeIntervalSince(t0)
 
         if !failed {
-            printSummary(run, console: console, settled: settled)
             if exitWhenSettled {
+                printSummary(run, console: console, settled: settled)
                 let pids = Array(Set(run.launchOrder.compactMap { (run.servers[$0]?.process ?? run.clients[$0]?.process)?.pid }))
                 let rss = pids.map(residentKiB).reduce(0, +)
                 let pss = pids.map(proportionalKiB).reduce(0, +)
                 console.plain(String(format: "settled: %d servers, %d clients in %.2f s; resident memory %.1f MiB in all (RSS), %.1f MiB proportional (PSS)",
                                      topology.servers.count, topology.clients.count, settled, Double(rss) / 1024, Double(pss) / 1024))
             } else {
-                console.say("network settled in \(String(format: "%.2f", settled)) s; streaming output, Ctrl-C to stop")
+                if format != .json { printSummary(run, console: console, settled: settled) }
+                let busy = NSLock()
+                let executor = ConsoleExecutor(run: run, out: out, busy: busy)
+                let commands = readsCommands
+                let playSteps = play ? topology.steps : []
+                let paceSeconds = pace
+                if commands || !playSteps.isEmpty {
+                    if commands {
+                        console.say("network settled in \(String(format: "%.2f", settled)) s; type help for commands\(interactive ? "" : " (reading them from stdin)"), exit or Ctrl-C to stop")
+                    }
+                    let reader = Thread {
+                        Self.play(playSteps, pace: paceSeconds, executor: executor, interactive: interactive, out: out)
+                        guard commands else { return }
+                        while true {
+                            let line = interactive ? LineEditor.shared.readLine(prompt: "crc> ") : Swift.readLine()
+                            guard let line else {
+                                // Ctrl-D at a terminal leaves; the end of a pipe only stops the reading.
+                                if interactive { stopRequested.signal() }
+                                return
+                            }
+                            if !interactive { out.line("crc> \(line)") }
+                            if !executor.execute(line) {
+                                stopRequested.signal()
+                                return
+                            }
+                        }
+                    }
+                    thread(reader)
+                } else {
+                    console.say("network settled in \(String(format: "%.2f", settled)) s; streaming, Ctrl-C to stop")
+                }
                 // Until asked to stop, say at once when a node dies on its own.
                 var reported = Set<String>()
                 while stopRequested.wait(timeout: .now() + .milliseconds(100)) == .timedOut {
-                    for (node, status) in run.unexpectedExits() where !reported.contains(node) {
+                    guard busy.try() else { continue }
+                    let dead = run.unexpectedExits()
+                    busy.unlock()
+                    for (node, status) in dead where !reported.contains(node) {
                         reported.insert(node)
                         failed = true
                         console.error("crc-cluster: \(node) exited unexpectedly (\(status)); the network no longer matches the topology (exit status will be 1)")
                     }
                 }
+                busy.lock()  // a command still running finishes first
+                run.wire?.observe(nil)
+                busy.unlock()
             }
         }
 
@@ -121,36 +214,96 @@ struct Up: ParsableCommand {
         for r in records {
             console.plain(r.node.padding(toLength: 20, withPad: " ", startingAt: 0) + " " + String(r.pid).padding(toLength: 8, withPad: " ", startingAt: 0) + " " + r.status)
         }
-        console.plain("logs: \(run.runDir.path) (timeline: \(run.runDir.path)/timeline.log)")
+        let report = run.writeReport(passed: nil, error: failed ? "the network did not start or converge, or a node died (see the terminal output)" : nil)
+        console.plain("logs: \(run.runDir.path) (timeline: \(run.runDir.path)/timeline.log; report: \(report))")
         sources.forEach { $0.cancel() }
         if failed { throw ExitCode(1) }
+    }
+
+    func thread(_ t: Thread) {
+        t.stackSize = 1 << 22
+        t.start()
+    }
+
+    /// The topology's steps, one at a time, each after Enter (or `pace` seconds).
+    static func play(_ steps: [ScenarioStep], pace: Double?, executor: ConsoleExecutor, interactive: Bool, out: UpOutput) {
+        guard !steps.isEmpty else { return }
+        out.line("playing \(steps.count) steps\(pace.map { " every \($0) s" } ?? ": Enter runs the next one")")
+        for (i, step) in steps.enumerated() {
+            let title = "step \(i + 1)/\(steps.count): \(step.action.summary)"
+            if let pace {
+                out.line(title)
+                usleep(UInt32(pace * 1_000_000))
+            } else {
+                let got = interactive ? LineEditor.shared.readLine(prompt: "\(title)  [Enter] ") : { out.line("\(title)  [Enter]"); return Swift.readLine() }()
+                if got == nil { return }
+            }
+            if case .chat(let from, let to, let text) = step.action {
+                _ = executor.execute("chat \(from) \(to) \(text)")
+            } else if case .settle = step.action {
+                executor.busy.lock()
+                executor.converge(after: "settle", since: Date())
+                executor.busy.unlock()
+            } else {
+                executor.busy.lock()
+                do { try executor.perform(step.action) } catch { out.line("  \(error)") }
+                executor.busy.unlock()
+            }
+        }
+        out.line("all \(steps.count) steps played")
+    }
+
+    /// One line a node printed, as `--output` asks.
+    static func show(node: String, stream: NodeProcess.Stream, line: String, format: OutputFormat, kinds: Set<Narration.Kind>?,
+                     narrator: Narrator, console: Console, out: UpOutput) {
+        if format == .raw {
+            if out.interactive { out.line("\(node) | \(line)") } else { console.line(node, line, stream: stream) }
+            return
+        }
+        // Our servers write readable text on stderr: read it back into the event it stands for.
+        guard let o = NodeProcess.parseJSON(line) ?? (stream == .stderr ? Narrator.parseServerText(line) : nil) else {
+            // Free text (another implementation, a crash): shown as it is, unless only some kinds are asked for.
+            guard kinds == nil, !line.isEmpty else { return }
+            if format == .json {
+                out.line(JSONValue.object(["node": .string(node), "stream": .string(stream.rawValue), "text": .string(line)]).text)
+            } else {
+                out.line("          \(node): \(line)")
+            }
+            return
+        }
+        let event = o["event"] as? String
+        if event == "digest" || event == "state" { return }  // crc-cluster's own polling
+        let story = narrator.narrate(node: node, event: o)
+        if let kinds, !(story.map { kinds.contains($0.kind) } ?? false) { return }
+        if format == .json {
+            let trimmed = line.drop { $0 == " " }
+            if trimmed.hasPrefix("{"), trimmed.count > 2 {
+                out.line("{\"node\":\(JSONValue.string(node).text)," + trimmed.dropFirst())
+            } else {
+                // A server's text line, as the JSON its log file holds.
+                var fields: [String: JSONValue] = ["node": .string(node)]
+                for (k, v) in o {
+                    if let n = v as? Int { fields[k] = .int(n) } else if let b = v as? Bool { fields[k] = .bool(b) }
+                    else if let a = v as? [Int] { fields[k] = .array(a.map { .int($0) }) } else { fields[k] = .string("\(v)") }
+                }
+                out.line(JSONValue.object(fields).text)
+            }
+        } else if let story {
+            out.event(story.kind, story.text)
+        }
     }
 
     func printSummary(_ run: ClusterRun, console: Console, settled: Double) {
         let t = run.topology
         console.plain("")
         console.plain("CRC network '\(t.displayName)': \(t.servers.count) servers, \(t.clients.count) clients, settled in \(String(format: "%.2f", settled)) s")
-        func describe(_ name: String) -> String {
-            guard let s = run.servers[name] else { return name }
-            let spec = t.server(named: name)!
-            return "\(name) (id \(spec.id), port \(s.port), pid \(s.process.pid), monitor \(s.monitorPort.map(String.init) ?? "-"))"
-        }
-        func walk(_ name: String, _ indent: String, _ last: Bool, _ root: Bool) {
-            console.plain(indent + (root ? "" : (last ? "└─ " : "├─ ")) + describe(name))
-            let childIndent = indent + (root ? "" : (last ? "   " : "│  "))
-            let clients = t.clients.filter { $0.server == name && run.model.isLive($0.name) }
-            for c in clients {
-                let pid = run.clients[c.name]?.pid ?? 0
-                console.plain(childIndent + "· client \(c.name) (id \(c.id), pid \(pid))")
-            }
-            let children = t.servers.filter { $0.upstream == name && run.model.isLive($0.name) }
-            for (i, c) in children.enumerated() { walk(c.name, childIndent, i == children.count - 1, false) }
-        }
-        for root in t.servers where root.upstream == nil && run.model.isLive(root.name) { walk(root.name, "", true, true) }
-        console.plain("logs: \(run.runDir.path)/<node>.log")
+        for line in treeLines(run) { console.plain(line) }
+        console.plain("logs: \(run.runDir.path)/<node>.log\(run.wire != nil ? "; every message on every link: wire.jsonl" : "")")
         console.plain("")
     }
 }
+
+extension OutputFormat: ExpressibleByArgument {}
 
 /// Counts stop requests (SIGINT, SIGTERM, SIGHUP). A signal within `debounce` seconds of the
 /// previous counted one is the same request delivered twice and is not counted.

@@ -82,3 +82,54 @@ public struct Narrator: Sendable {
         }
     }
 }
+
+extension Narrator {
+    /// A line of crc-server's readable stderr (`12:00:01.234 info registered id=2 kind=server …`)
+    /// as the event object its log file would hold: numbers as Int, `[1,2]` as [Int], `true`/`false`
+    /// as Bool, quoted values unquoted. nil when the line is not in that form.
+    public static func parseServerText(_ line: String) -> [String: Any]? {
+        let chars = Array(line)
+        var i = 0
+        func word() -> String {
+            let start = i
+            while i < chars.count, chars[i] != " " { i += 1 }
+            defer { while i < chars.count, chars[i] == " " { i += 1 } }
+            return String(chars[start..<i])
+        }
+        let time = word(), level = word(), event = word()
+        guard time.count >= 8, time.dropFirst(2).first == ":", ["trace", "debug", "info", "notice", "warning", "error", "critical"].contains(level),
+              !event.isEmpty else { return nil }
+        var out: [String: Any] = ["event": event, "level": level]
+        while i < chars.count {
+            let keyStart = i
+            while i < chars.count, chars[i] != "=", chars[i] != " " { i += 1 }
+            guard i < chars.count, chars[i] == "=" else { break }
+            let key = String(chars[keyStart..<i])
+            i += 1
+            var value = ""
+            if i < chars.count, chars[i] == "\"" {
+                i += 1
+                while i < chars.count, chars[i] != "\"" {
+                    if chars[i] == "\\", i + 1 < chars.count { i += 1 }
+                    value.append(chars[i])
+                    i += 1
+                }
+                i += 1
+                out[key] = value
+            } else {
+                while i < chars.count, chars[i] != " " { value.append(chars[i]); i += 1 }
+                if value.hasPrefix("["), value.hasSuffix("]") {
+                    out[key] = value.dropFirst().dropLast().split(separator: ",").compactMap { Int($0) }
+                } else if let n = Int(value) {
+                    out[key] = n
+                } else if value == "true" || value == "false" {
+                    out[key] = value == "true"
+                } else {
+                    out[key] = value
+                }
+            }
+            while i < chars.count, chars[i] == " " { i += 1 }
+        }
+        return out
+    }
+}

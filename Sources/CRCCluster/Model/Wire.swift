@@ -58,6 +58,29 @@ public struct WireRecord: Sendable {
         return JSONValue.object(Dictionary(fields, uniquingKeysWith: { a, _ in a })).text
     }
 
+    /// The record as the report reads it.
+    public func row(from: String, to: String) -> WireRow? {
+        var row = WireRow(t: time, link: link, conn: connection, dir: direction.rawValue, from: from, to: to, type: "closed")
+        guard case .message(let m) = event else { return nil }
+        switch m {
+        case .serverRegistration(let r), .clientRegistration(let r):
+            row.type = m.type == .serverRegistration ? "server_registration" : "client_registration"
+            row.source = r.sourceID
+            row.lastHop = r.lastHopID
+            row.name = r.name.utf8String
+        case .status(let s):
+            row.type = "status"; row.source = s.sourceID; row.destination = s.destinationID
+            row.code = Int(s.code.rawValue); row.text = s.text.utf8String
+        case .serverQuit(let q):
+            row.type = "server_quit"; row.source = q.sourceID; row.text = q.text.utf8String
+        case .clientChat(let c):
+            row.type = "chat"; row.source = c.sourceID; row.destination = c.destinationID; row.text = c.text.utf8String
+        case .clientQuit(let q):
+            row.type = "client_quit"; row.source = q.sourceID; row.text = q.text.utf8String
+        }
+        return row
+    }
+
     static func fields(of m: Message) -> [(String, JSONValue)] {
         switch m {
         case .serverRegistration(let r), .clientRegistration(let r):

@@ -14,11 +14,15 @@ public struct QuitRecord: Sendable {
     public var client: String
     public var sourceID: UInt32
     public var crossings: [WireChecker.Crossing]
+    /// Where the wire stood when the quit was sent: earlier quits of the same id are servers
+    /// telling their clients of hosts lost in a netsplit, not this quit.
+    public var fromRecord: Int
 
-    public init(client: String, sourceID: UInt32, crossings: [WireChecker.Crossing]) {
+    public init(client: String, sourceID: UInt32, crossings: [WireChecker.Crossing], fromRecord: Int = 0) {
         self.client = client
         self.sourceID = sourceID
         self.crossings = crossings
+        self.fromRecord = fromRecord
     }
 }
 
@@ -423,13 +427,12 @@ public enum WireChecker {
     }
 
     static func quitPaths(links: Links, records: [WireRecord], quits: [QuitRecord]) -> [Difference] {
-        var seen: [UInt32: [Crossing: Int]] = [:]
-        for r in records {
-            if let m = r.message, case .clientQuit(let q) = m { seen[q.sourceID, default: [:]][Crossing(r.link, r.direction), default: 0] += 1 }
-        }
         var diffs: [Difference] = []
         for q in quits {
-            let got = seen[q.sourceID] ?? [:]
+            var got: [Crossing: Int] = [:]
+            for r in records.dropFirst(q.fromRecord) {
+                if let m = r.message, case .clientQuit(let x) = m, x.sourceID == q.sourceID { got[Crossing(r.link, r.direction), default: 0] += 1 }
+            }
             let want = Set(q.crossings)
             let label = "quit of \(q.client)"
             for c in q.crossings.sorted() where got[c, default: 0] != 1 {

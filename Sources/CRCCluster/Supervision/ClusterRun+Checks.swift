@@ -19,7 +19,10 @@ extension ClusterRun {
             diffs = compare(final: final)
             round += 1
             options.onPhase?(String(format: "check round %d: %d differences (%.2f s)", round, diffs.count, Date().timeIntervalSince(t0)))
-            if diffs.isEmpty { return [] }
+            if diffs.isEmpty {
+                if let last = stepMarks.indices.last, stepMarks[last].converged == nil { stepMarks[last].converged = now }
+                return []
+            }
             // A crash will not heal, and what cannot be observed will not become observable.
             if diffs.contains(where: { $0.field == "process" || $0.field == "unobservable" }) { return diffs }
             if options.interrupted?() == true { return diffs }

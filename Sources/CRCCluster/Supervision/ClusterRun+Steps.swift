@@ -6,6 +6,12 @@ extension ClusterRun {
     // MARK: Steps
 
     public func perform(_ step: Step) throws {
+        var fault = step.faultedLink != nil
+        switch step {
+        case .stop, .kill, .restart: fault = true
+        default: break
+        }
+        stepMarks.append(RunRecord.StepMark(index: stepMarks.count + 1, summary: step.summary, start: now, converged: nil, fault: fault))
         switch step {
         case .settle:
             break
@@ -54,7 +60,7 @@ extension ClusterRun {
         case .quit(let name, let text):
             guard let p = clients[name], p.isRunning else { throw ClusterError("cannot quit '\(name)': it is not running") }
             let foreign = topology.client(named: name)?.command != nil
-            if let id = topology.client(named: name)?.id { quits.append(QuitRecord(client: name, sourceID: id, crossings: model.quitCrossings(of: name))) }
+            if let id = topology.client(named: name)?.id { quits.append(QuitRecord(client: name, sourceID: id, crossings: model.quitCrossings(of: name), fromRecord: wire?.count ?? 0)) }
             model.quit(name)
             p.send(foreign ? Self.fill(options.foreignQuit, to: "", text: text) : "quit \(text)")
             guard let status = p.waitForExit(timeout: options.settleTimeout) else {

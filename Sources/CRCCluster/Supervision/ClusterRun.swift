@@ -94,6 +94,12 @@ public final class ClusterRun: @unchecked Sendable {
     let links: WireChecker.Links
     /// Every quit sent, with the crossings the model says it must make.
     var quits: [QuitRecord] = []
+    /// The run's clock: the wire's times and the steps' marks are seconds since this.
+    let clockStart = DispatchTime.now().uptimeNanoseconds
+    public var now: Double { Double(DispatchTime.now().uptimeNanoseconds - clockStart) / 1e9 }
+    /// Each step, when it began and when the network had converged after it (for the report).
+    public internal(set) var stepMarks: [RunRecord.StepMark] = []
+    let startedAt = Date()
 
     public init(topology: Topology, options: RunOptions, runID: String) throws {
         self.topology = topology
@@ -101,7 +107,7 @@ public final class ClusterRun: @unchecked Sendable {
         self.model = NetworkModel(topology: topology)
         self.runID = runID
         let tapped = options.tap || topology.hasForeignNodes
-        wire = tapped ? WireLog() : nil
+        wire = tapped ? WireLog(start: clockStart) : nil
         links = WireChecker.Links(topology: topology)
         relayedLinks = tapped ? Set(topology.servers.filter { $0.upstream != nil }.map(\.name) + topology.clients.map(\.name))
                               : Set(topology.steps.compactMap(\.action.faultedLink))

@@ -60,6 +60,7 @@ public enum ScenarioRunner {
             if let t = run.lastTeardown {
                 options.onProgress?(String(format: "%@: torn down in %.2f s (%d waves, slowest %.2f s)", topology.displayName, t.seconds, t.waves, t.slowestWave))
             }
+            run.writeReport(passed: result.passed, failedAt: result.failedAt, differences: result.differences, error: result.error)
         }
         do {
             options.onProgress?("\(topology.displayName): launching")

@@ -7,13 +7,28 @@ import NIOCore
 /// shares one event loop, so that order is the real order across links).
 public final class WireLog: Sendable {
     private let records = NIOLockedValueBox<[WireRecord]>([])
-    private let start = DispatchTime.now().uptimeNanoseconds
+    private let start: UInt64
 
-    public init() {}
+    /// `start`: the run's clock origin (`DispatchTime.now().uptimeNanoseconds` when it began).
+    public init(start: UInt64 = DispatchTime.now().uptimeNanoseconds) { self.start = start }
+
+    private let observer = NIOLockedValueBox<(@Sendable (WireRecord) -> Void)?>(nil)
 
     public func append(link: String, connection: Int, direction: WireDirection, _ event: WireRecord.Event) {
-        let t = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        records.withLockedValue { $0.append(WireRecord(time: t, link: link, connection: connection, direction: direction, event: event)) }
+        let record = WireRecord(time: now, link: link, connection: connection, direction: direction, event: event)
+        records.withLockedValue { $0.append(record) }
+        observer.withLockedValue { $0 }?(record)
+    }
+
+    /// Seconds since the run started, on the clock the records use.
+    public var now: Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+
+    /// Called with every record as it is seen (`up`'s `watch on`); nil stops it.
+    public func observe(_ f: (@Sendable (WireRecord) -> Void)?) { observer.withLockedValue { $0 = f } }
+
+    /// The records from position `index` on.
+    public func records(from index: Int) -> [WireRecord] {
+        records.withLockedValue { index < $0.count ? Array($0[index...]) : [] }
     }
 
     public var all: [WireRecord] { records.withLockedValue { $0 } }
