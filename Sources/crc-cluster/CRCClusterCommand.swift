@@ -62,8 +62,10 @@ struct CommonOptions: ParsableArguments {
     @Option(help: ArgumentHelp("What servers print to the terminal (their log files always get everything). By default info, or warning for networks of more than \(CommonOptions.chattyNetwork) nodes, whose servers log a line for every host that joins.",
                                valueName: "level"))
     var serverOutput: LogLevel?
-    @Flag(help: "Tap every link: record each message that crosses it to logs/<run>/wire.jsonl and check routing from the wire (always on when a node runs another implementation).")
+    @Flag(help: "Tap every link, whatever the network's size: record each message that crosses it to logs/<run>/wire.jsonl and check routing from the wire. By default links are tapped in networks of up to \(Up.tapLimit) nodes, and always when a node runs another implementation.")
     var tap = false
+    @Flag(help: "Do not tap the links of our own nodes (no wire.jsonl, no wire checks, no messages in the report).")
+    var noTap = false
     @Option(help: ArgumentHelp("How strictly the wire is judged: course tolerates the course servers' harmless habits (protocol.md, \"Peers from the course\"); strict does not.", valueName: "profile"))
     var wireProfile: WireProfile = .course
 

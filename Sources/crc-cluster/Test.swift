@@ -151,6 +151,9 @@ func runScenarios(_ topologies: [Topology], common: CommonOptions, jobs: Int, ve
         group.enter()
         var scenarioOptions = options
         scenarioOptions.serverStderrLevel = common.serverOutputLevel(nodes: t.servers.count + t.clients.count)
+        // Links are tapped (routing checked on the wire too, every message in wire.jsonl and the
+        // report) unless --no-tap, or for networks of more than Up.tapLimit nodes unless --tap.
+        scenarioOptions.tap = common.tap || (!common.noTap && t.servers.count + t.clients.count <= Up.tapLimit)
         configure(&scenarioOptions, t)
         let opts = scenarioOptions
         let thread = Thread {

@@ -56,7 +56,6 @@ struct Up: ParsableCommand {
     @Flag(help: "Run the topology's steps one at a time, waiting for Enter before each.") var play = false
     @Option(help: ArgumentHelp("With --play: wait this many seconds between steps instead of for Enter.", valueName: "seconds"))
     var pace: Double?
-    @Flag(help: "Do not tap the links (no hop-by-hop chats, watch, link faults or wire in the report).") var noTap = false
     @Flag(help: "No colours (also when NO_COLOR is set or output is not a terminal).") var noColor = false
     @Flag(help: "Do not prefix raw lines with the node's name.") var noPrefix = false
     @Flag(help: "Stop as soon as the network has settled; print launch-to-settled time and memory (a benchmark).")
@@ -87,7 +86,7 @@ struct Up: ParsableCommand {
         console.register(topology.servers.map(\.name) + topology.clients.map(\.name))
         let nodes = topology.servers.count + topology.clients.count
         var options = common.runOptions(nodes: nodes)
-        options.tap = common.tap || (!noTap && nodes <= Self.tapLimit)
+        options.tap = common.tap || (!common.noTap && nodes <= Self.tapLimit)
         let interactive = LineEditor.isInteractive && !exitWhenSettled
         let out = UpOutput(console: console, interactive: interactive)
         let quiet = exitWhenSettled

@@ -100,7 +100,7 @@ final class ClusterHardeningTests: ClusterTestCase {
           - {id: 101, name: x, server: root}
         """.write(to: file, atomically: true, encoding: .utf8)
         let up = try cluster(["up", file.path, "--logs", tmp.appendingPathComponent("logs").path, "--no-color"])
-        XCTAssertNotNil(up.waitForLine(timeout: 60) { $0.contains("streaming output") }, up.stderrLines.joined(separator: "\n"))
+        XCTAssertNotNil(up.waitForLine(timeout: 60) { $0.contains("network settled in") }, up.stderrLines.joined(separator: "\n"))
         let victim = try XCTUnwrap(Self.processes { $0.contains("--servername\0\(name)\0") }.first)
         kill(victim, SIGKILL)
         XCTAssertTrue(Self.poll(timeout: 10) { up.stderrLines.contains { $0.contains("\(name) exited unexpectedly (signal 9 (SIGKILL))") } },
@@ -140,7 +140,7 @@ final class ClusterHardeningTests: ClusterTestCase {
     /// then its group) is one request: the nodes still leave gracefully.
     func testUpTreatsASignalRepeatedWithinASecondAsOne() throws {
         let up = try cluster(["up", "topologies/line.yaml", "--logs", tmp.appendingPathComponent("logs").path, "--no-color"])
-        XCTAssertNotNil(up.waitForLine(timeout: 60) { $0.contains("streaming output") }, up.stderrLines.joined(separator: "\n"))
+        XCTAssertNotNil(up.waitForLine(timeout: 60) { $0.contains("network settled in") }, up.stderrLines.joined(separator: "\n"))
         up.signal(SIGINT)
         usleep(50_000)  // the thing under test: a second signal 50 ms after the first
         up.signal(SIGINT)

@@ -13,10 +13,10 @@ final class ClusterProcessTests: ClusterTestCase {
         _ = p.waitForLine(timeout: 5) { _ in false }
         let out = p.stdoutLines.joined(separator: "\n")
         XCTAssertEqual(status, .exited(0), out + p.stderrLines.joined(separator: "\n"))
-        XCTAssertEqual(p.stdoutLines.filter { $0.hasPrefix("PASS") }.count, 30, out)
-        XCTAssertTrue(out.contains("30 passed, 0 failed"), out)
+        XCTAssertEqual(p.stdoutLines.filter { $0.hasPrefix("PASS") }.count, 31, out)
+        XCTAssertTrue(out.contains("31 passed, 0 failed"), out)
         let xml = try String(contentsOfFile: junit, encoding: .utf8)
-        XCTAssertTrue(xml.contains("tests=\"30\" failures=\"0\""), xml)
+        XCTAssertTrue(xml.contains("tests=\"31\" failures=\"0\""), xml)
     }
 
     /// Many clients per process (the mode for thousands of clients) passes the same scenarios,
@@ -158,8 +158,8 @@ final class ClusterProcessTests: ClusterTestCase {
     /// a SIGKILLed crc-cluster leaves no node behind.
     func testUpThenInterruptAndKill() throws {
         let logs = tmp.appendingPathComponent("logs").path
-        let up = try cluster(["up", "topologies/line.yaml", "--logs", logs, "--no-color"])
-        XCTAssertNotNil(up.waitForLine(timeout: 60) { $0.contains("streaming output, Ctrl-C to stop") }, up.stderrLines.joined(separator: "\n"))
+        let up = try cluster(["up", "topologies/line.yaml", "--logs", logs, "--no-color", "--output", "raw"])
+        XCTAssertNotNil(up.waitForLine(timeout: 60) { $0.contains("network settled in") }, up.stderrLines.joined(separator: "\n"))
         XCTAssertTrue(up.stdoutLines.contains { $0.hasPrefix("s1") && $0.contains("| ") }, "prefixed node output")
         let pids = nodePIDs(up.stdoutLines)
         XCTAssertEqual(pids.count, 8, "\(up.stdoutLines)")
@@ -172,7 +172,7 @@ final class ClusterProcessTests: ClusterTestCase {
         for pid in pids { XCTAssertFalse(alive(pid), "node \(pid) outlived crc-cluster") }
 
         let again = try cluster(["up", "topologies/star.yaml", "--logs", logs, "--no-color"])
-        XCTAssertNotNil(again.waitForLine(timeout: 60) { $0.contains("streaming output") })
+        XCTAssertNotNil(again.waitForLine(timeout: 60) { $0.contains("network settled in") })
         let pids2 = nodePIDs(again.stdoutLines)
         XCTAssertEqual(pids2.count, 10)
         again.signal(SIGKILL)
@@ -194,7 +194,7 @@ final class ClusterProcessTests: ClusterTestCase {
 
         // SIGTERM acts like Ctrl-C.
         let third = try cluster(["up", "topologies/line.yaml", "--logs", logs, "--no-color"])
-        XCTAssertNotNil(third.waitForLine(timeout: 60) { $0.contains("streaming output") })
+        XCTAssertNotNil(third.waitForLine(timeout: 60) { $0.contains("network settled in") })
         let pids3 = nodePIDs(third.stdoutLines)
         third.signal(SIGTERM)
         XCTAssertEqual(third.waitForExit(timeout: 30), .exited(0))

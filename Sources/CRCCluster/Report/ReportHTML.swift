@@ -35,7 +35,9 @@ public enum ReportHTML {
         html += "<section class=\"chats\"><h2>Chats <small>(click one to see its path)</small></h2><ol>"
         for (i, c) in run.chats.enumerated() {
             let observed = observedPath(c, wire: wire)
-            let differs = observed != nil && observed != c.expected
+            // An unknown destination's expected path is "a → s: unknown id …": its hops are the part before the colon.
+            let expectedHops = c.expected.components(separatedBy: ":").first ?? c.expected
+            let differs = observed != nil && observed != expectedHops
             html += "<li class=\"chat\(differs ? " differs" : "")\" data-chat=\"\(i)\" data-path=\"\(esc(pathNodes(c).joined(separator: " ")))\">"
             html += "<b>\(esc(c.from)) → \(esc(c.to))</b> \(esc(quote(c.text)))<br><span class=\"exp\">expected: \(esc(c.expected))</span>"
             if let observed { html += "<br><span class=\"obs\">observed: \(esc(observed))\(differs ? " — DIFFERS" : "")</span>" }
@@ -216,7 +218,9 @@ public enum ReportHTML {
     .server_registration{stroke:#4a6fa5;fill:#4a6fa5}.client_registration{stroke:#3d8b37;fill:#3d8b37}
     .chat{stroke:#e67e22;fill:#e67e22}.status{stroke:#8e44ad;fill:#8e44ad}.client_quit{stroke:#8d6e63;fill:#8d6e63}
     .server_quit{stroke:#222;fill:#222}li.chat{stroke:none;fill:none}
-    .key{display:inline-block;padding:1px 6px;margin-right:6px;border-left:14px solid;font-size:12px}
+    .key{display:inline-block;padding:1px 6px;margin-right:6px;border-left:14px solid;font-size:12px;stroke:none}
+    .key.server_registration{border-color:#4a6fa5}.key.client_registration{border-color:#3d8b37}.key.chat{border-color:#e67e22}
+    .key.status{border-color:#8e44ad}.key.client_quit{border-color:#8d6e63}.key.server_quit{border-color:#222}
     #selftest-result{display:none}
     """
 

@@ -111,11 +111,13 @@ extension ClusterRun {
                 observed.record(server: s.name, source: UInt32(src), destination: UInt32(dst), nextHop: UInt32(next))
             }
         }
-        var out = "# Every chat of this run: the path the tree prescribes, and the one the servers logged.\n"
+        var out = "# Every chat of this run: the path the tree prescribes, and the one it took (on the wire when tapped, else as the servers logged it).\n"
         for (i, chat) in chats.enumerated() {
             out += "chat \(i + 1): \(chat.from) → \(chat.to) \"\(chat.text)\"\n  expected  \(chat.expectedPath)\n"
             if case .delivered = chat.outcome {
-                let seen = observed.path(of: chat, in: topology)
+                // From the wire when the links were tapped (every implementation), else from our servers' routing events.
+                let hops = hops(of: chat, from: 0)
+                let seen = hops.isEmpty ? observed.path(of: chat, in: topology) : ([hops[0].from] + hops.map(\.to)).joined(separator: " → ")
                 out += "  observed  \(seen)\(seen == chat.expectedPath ? "" : "   DIFFERS")\n"
             }
         }

@@ -324,7 +324,7 @@ public final class ClusterRun: @unchecked Sendable {
     }
 
     func startClients(_ names: [String]) throws {
-        if options.clientsPerProcess > 1, names.count > 1, wire == nil { return try startHostedClients(names) }
+        if options.clientsPerProcess > 1, names.count > 1 { return try startHostedClients(names) }
         var started: [(String, ClientEndpoint)] = []
         for name in names {
             let spec = topology.client(named: name)!
@@ -364,7 +364,7 @@ public final class ClusterRun: @unchecked Sendable {
                     throw ClusterError("cannot start client '\(name)': its server '\(spec.server)' is not running\(endedNote(spec.server))")
                 }
                 specs.append(["id": Int(spec.id), "name": spec.name, "info": spec.info ?? "", "server_host": "127.0.0.1",
-                              "server_port": server.port, "log_file": logFile(name).path])
+                              "server_port": try relayPort(for: name, upstreamPort: server.port), "log_file": logFile(name).path])
             }
             index += 1
             let hostName = "clients-\(index)"
