@@ -20,8 +20,12 @@ public struct ServerSpec: Decodable, Sendable, YAMLKeyed {
     public var refused: Bool?
     /// false: not started with the network; a `start` step starts it.
     public var start: Bool?
+    /// For `check --attach`: where a server crc-cluster did not start listens (with `port`), and
+    /// its monitoring port if it has one.
+    public var host: String?
+    public var monitor: Int?
 
-    public static let yamlKeys = ["id", "name", "info", "upstream", "port", "command", "args", "refused", "start"]
+    public static let yamlKeys = ["id", "name", "info", "upstream", "port", "command", "args", "refused", "start", "host", "monitor"]
 
     public init(id: UInt32, name: String, info: String? = nil, upstream: String? = nil) {
         self.id = id
@@ -251,6 +255,24 @@ public struct Topology: Decodable, Sendable, YAMLKeyed {
     public var hasForeignNodes: Bool { hasForeignServers || clients.contains { $0.command != nil } }
 
     public var displayName: String { name ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent }
+
+    /// For `check --attach`: the topology with one observer client of crc-cluster's own on every
+    /// server, with fresh ids (from 4,000,000,000 up, clear of the file's) and names `observer-SERVER`.
+    public func withObservers() -> Topology {
+        var t = self
+        var used = Set(servers.map(\.id) + clients.map(\.id))
+        var next: UInt32 = 4_000_000_000
+        var added: [ClientSpec] = []
+        for s in servers where s.refused != true {
+            while used.contains(next) { next += 1 }
+            used.insert(next)
+            var c = ClientSpec(id: next, name: "observer-\(s.name)", info: "crc-cluster observer", server: s.name)
+            c.start = s.start
+            added.append(c)
+        }
+        t.clients += added
+        return t
+    }
 
     public func server(named n: String) -> ServerSpec? { serverIndex[n].map { servers[$0] } }
     public func client(named n: String) -> ClientSpec? { clientIndex[n].map { clients[$0] } }

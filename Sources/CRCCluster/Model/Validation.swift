@@ -114,13 +114,14 @@ public enum TopologyLoader {
             for i in walk { colour[i] = 2 }
         }
         // Pinned ports.
-        var portOwner: [Int: String] = [:]
+        var portOwner: [String: String] = [:]   // "host:port" → server
         for (i, s) in t.servers.enumerated() {
             guard let p = s.port else { continue }
-            if let other = portOwner[p] {
+            let place = "\(s.host ?? "127.0.0.1"):\(p)"
+            if let other = portOwner[place] {
                 fail(["servers", i, "port"], "port \(p) is pinned by both '\(other)' and '\(s.name)'")
             } else {
-                portOwner[p] = s.name
+                portOwner[place] = s.name
             }
         }
         // Clients.

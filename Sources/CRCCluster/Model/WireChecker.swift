@@ -230,11 +230,16 @@ public enum WireChecker {
 
     /// Every difference between what crossed the links and what the protocol and the scenario's
     /// chats and quits say must cross.
+    /// `tapped`: the links the records cover (nil: every link); crossings of other links are
+    /// neither expected nor seen.
     public static func check(links: Links, records: [WireRecord], chats: [ChatRecord], quits: [QuitRecord],
-                             required: [Crossing: Set<UInt32>] = [:], profile: WireProfile = .course) -> [Difference] {
-        registrations(links: links, records: records, profile: profile)
+                             required: [Crossing: Set<UInt32>] = [:], tapped: Set<String>? = nil,
+                             profile: WireProfile = .course) -> [Difference] {
+        var quits = quits
+        if let tapped { for i in quits.indices { quits[i].crossings = quits[i].crossings.filter { tapped.contains($0.link) } } }
+        return registrations(links: links, records: records, profile: profile)
             + completeness(links: links, records: records, required: required)
-            + chatPaths(links: links, records: records, chats: chats)
+            + chatPaths(links: links, records: records, chats: chats, tapped: tapped)
             + quitPaths(links: links, records: records, quits: quits)
     }
 
@@ -361,7 +366,7 @@ public enum WireChecker {
         }
     }
 
-    static func chatPaths(links: Links, records: [WireRecord], chats: [ChatRecord]) -> [Difference] {
+    static func chatPaths(links: Links, records: [WireRecord], chats: [ChatRecord], tapped: Set<String>? = nil) -> [Difference] {
         struct Key: Hashable { var src: UInt32; var dst: UInt32; var text: String }
         var seen: [Key: [(Crossing, Double)]] = [:]
         var unknownAnswers: [String: Int] = [:]   // "link|src|dst" → unknown-id statuses down that link
@@ -388,7 +393,7 @@ public enum WireChecker {
             let group = groups[k]!
             let chat = group[0]
             let n = group.count
-            let want = expectedCrossings(chat, links: links)
+            let want = expectedCrossings(chat, links: links).filter { tapped?.contains($0.link) ?? true }
             let got = seen[k] ?? []
             var gotCount: [Crossing: Int] = [:]
             for (c, _) in got { gotCount[c, default: 0] += 1 }

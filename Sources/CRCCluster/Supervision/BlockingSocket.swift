@@ -65,3 +65,25 @@ extension BlockingSocket {
         return true
     }
 }
+
+extension BlockingSocket {
+    /// An IPv4 address for a host name (or the address itself), for servers on other machines.
+    public static func resolve(_ host: String) throws -> String {
+        var probe = in_addr()
+        if inet_pton(AF_INET, host, &probe) == 1 { return host }
+        var hints = addrinfo()
+        hints.ai_family = AF_INET
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var result: UnsafeMutablePointer<addrinfo>?
+        let rc = getaddrinfo(host, nil, &hints, &result)
+        guard rc == 0, let first = result else {
+            throw SupervisionError("cannot resolve host name '\(host)': \(String(cString: gai_strerror(rc)))")
+        }
+        defer { freeaddrinfo(result) }
+        var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+        let addr = first.pointee.ai_addr.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
+        var a = addr
+        inet_ntop(AF_INET, &a, &text, socklen_t(INET_ADDRSTRLEN))
+        return String(cString: text)
+    }
+}

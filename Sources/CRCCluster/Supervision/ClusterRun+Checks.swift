@@ -56,6 +56,15 @@ extension ClusterRun {
         for name in model.liveServers {
             guard let want = model.expectedServer(name), let node = servers[name] else { continue }
             guard let port = node.monitorPort else {
+                if node.attached {
+                    // Attached without a monitoring port: its clients (crc-cluster's observer among
+                    // them) are checked; a hand-written expectation of its table cannot be.
+                    if final, let e = topology.expect[name], e.hosts != nil || e.adjacentServers != nil || e.adjacentClients != nil || e.statusLog != nil {
+                        diffs.append(Difference(node: name, field: "unobservable",
+                                                detail: "cannot be checked: its expectations need its state, and it has no monitor port (add monitor: PORT and run it with --monitor-port)"))
+                    }
+                    continue
+                }
                 if wire != nil {
                     // Another implementation: its table as the wire implies it.
                     let observed = WireChecker.observeServer(name, links: links, records: records, profile: options.wireProfile)
@@ -74,14 +83,14 @@ extension ClusterRun {
             // The digest first; the whole state only when something differs (to say what).
             if override == nil || (override?.hosts == nil && override?.adjacentServers == nil && override?.adjacentClients == nil && override?.statusLog == nil),
                !(final && topology.firstMessages[name] != nil),
-               let d = try? MonitorClient.fetchDigest(port: port),
+               let d = try? MonitorClient.fetchDigest(host: node.host, port: port),
                d.hosts == want.hosts.count, d.hostsDigest == hostsDigest(want.hosts.map { ($0.key, $0.value) }),
                Set(d.adjacentServers) == want.adjacentServers, Set(d.adjacentClients) == want.adjacentClients,
                d.statusLog == want.statusLog, d.firstMessages == model.expectedFirstMessages(name).sorted() {
                 continue
             }
             let state: ServerSnapshot
-            do { state = try MonitorClient.fetchState(port: port) } catch {
+            do { state = try MonitorClient.fetchState(host: node.host, port: port) } catch {
                 diffs.append(Difference(node: name, field: "state", detail: "cannot read /state: \(error)"))
                 continue
             }
@@ -151,8 +160,10 @@ extension ClusterRun {
     /// right next hop; unknown destinations must be answered by the sender's server.
     func checkPaths() -> [Difference] {
         if let wire {
+            // Only tapped links are judged (attached, crc-cluster taps its own clients' links only).
             return WireChecker.check(links: links, records: wire.all, chats: chats, quits: quits,
-                                     required: model.requiredRegistrations(), profile: options.wireProfile)
+                                     required: model.requiredRegistrations().filter { relayedLinks.contains($0.key.link) },
+                                     tapped: relayedLinks, profile: options.wireProfile)
         }
         var counted: [String: Int] = [:]
         var unknown: [String: Int] = [:]

@@ -59,7 +59,7 @@ extension ClusterRun {
             var hosts: [(UInt32, UInt32)] = []
             var adjS: [UInt32] = [], adjC: [UInt32] = [], status: [String] = []
             if let port = node.monitorPort {
-                let s = try MonitorClient.fetchState(port: port)
+                let s = try MonitorClient.fetchState(host: node.host, port: port)
                 hosts = s.hosts.map { ($0.id, $0.firstLink) }
                 adjS = s.adjacentServers
                 adjC = s.adjacentClients

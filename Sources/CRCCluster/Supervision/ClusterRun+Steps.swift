@@ -6,6 +6,7 @@ extension ClusterRun {
     // MARK: Steps
 
     public func perform(_ step: Step) throws {
+        try requireProcessControl(step)
         var fault = step.faultedLink != nil
         switch step {
         case .stop, .kill, .restart: fault = true

@@ -36,6 +36,8 @@ public struct RunOptions: Sendable {
     public var tap = false
     /// How strictly the wire is judged.
     public var wireProfile: WireProfile = .course
+    /// Start no server: attach to the servers the topology locates (`host`, `port`, `monitor`).
+    public var attach = false
     /// The lines written to the stdin of a client that runs another implementation to make it chat
     /// or quit (placeholders {to} and {text}); by default crc-client's own commands.
     public var foreignChat = "msg {to} {text}"
@@ -56,6 +58,10 @@ public final class ClusterRun: @unchecked Sendable {
         public var port: Int
         public var monitorPort: Int?
         public var logFile: URL
+        /// Where it listens (another machine's, for an attached server).
+        public var host = "127.0.0.1"
+        /// Not started by crc-cluster (`check --attach`): its process is a placeholder that never runs.
+        public var attached = false
     }
 
     public struct ExitRecord: Sendable {
@@ -87,7 +93,7 @@ public final class ClusterRun: @unchecked Sendable {
     /// Relays on the server links that the scenario cuts, delays or heals, by downstream server.
     public internal(set) var relays: [String: LinkRelay] = [:]
     var relayGroup: MultiThreadedEventLoopGroup?
-    private let relayedLinks: Set<String>
+    let relayedLinks: Set<String>
     /// What the taps saw, when links are tapped (`RunOptions.tap`, or another implementation in the tree).
     public let wire: WireLog?
     /// The tree as the wire checks see it.
@@ -109,8 +115,13 @@ public final class ClusterRun: @unchecked Sendable {
         let tapped = options.tap || topology.hasForeignNodes
         wire = tapped ? WireLog(start: clockStart) : nil
         links = WireChecker.Links(topology: topology)
-        relayedLinks = tapped ? Set(topology.servers.filter { $0.upstream != nil }.map(\.name) + topology.clients.map(\.name))
-                              : Set(topology.steps.compactMap(\.action.faultedLink))
+        if options.attach {
+            // Only the links of crc-cluster's own clients can be tapped: the servers link themselves.
+            relayedLinks = tapped ? Set(topology.clients.map(\.name)) : []
+        } else {
+            relayedLinks = tapped ? Set(topology.servers.filter { $0.upstream != nil }.map(\.name) + topology.clients.map(\.name))
+                                  : Set(topology.steps.compactMap(\.action.faultedLink))
+        }
         runDir = options.logRoot.appendingPathComponent(runID)
         try Self.makeFreshDirectory(runDir)
         let latest = options.logRoot.appendingPathComponent("latest")
@@ -235,6 +246,7 @@ public final class ClusterRun: @unchecked Sendable {
 
     func startServers(_ names: [String]) throws {
         var started: [(String, NodeProcess)] = []
+        if options.attach { return try attachServers(names) }
         for name in names {
             let spec = topology.server(named: name)!
             // A server that comes back takes its old port, where its downstream servers look for it.
@@ -310,12 +322,12 @@ public final class ClusterRun: @unchecked Sendable {
 
     /// The port a node dials for its server: the server itself, or the relay crc-cluster puts on
     /// that link when a step cuts, delays or heals it, or when links are tapped.
-    func relayPort(for server: String, upstreamPort: Int) throws -> Int {
+    func relayPort(for server: String, upstreamPort: Int, upstreamHost: String = "127.0.0.1") throws -> Int {
         guard relayedLinks.contains(server) else { return upstreamPort }
         if let relay = relays[server] { return relay.port }
         let group = relayGroup ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)
         relayGroup = group
-        let relay = LinkRelay(name: server, targetPort: upstreamPort, loop: group.next(), tap: wire)
+        let relay = LinkRelay(name: server, targetHost: upstreamHost, targetPort: upstreamPort, loop: group.next(), tap: wire)
         do { try relay.start() } catch {
             throw ClusterError("cannot open a relay for the link of '\(server)': \(error)")
         }
@@ -331,15 +343,17 @@ public final class ClusterRun: @unchecked Sendable {
             guard let server = servers[spec.server], server.process.isRunning else {
                 throw ClusterError("cannot start client '\(name)': its server '\(spec.server)' is not running\(endedNote(spec.server))")
             }
-            let serverPort = try relayPort(for: name, upstreamPort: server.port)
+            let serverPort = try relayPort(for: name, upstreamPort: server.port, upstreamHost: server.host)
+            // Tapped, the client dials crc-cluster's relay here; untapped, the server itself.
+            let serverHost = relayedLinks.contains(name) ? "127.0.0.1" : server.host
             let args: [String]
             if spec.command != nil {
-                let values: [String: String?] = ["id": "\(spec.id)", "name": spec.name, "info": spec.info ?? "", "server_host": "127.0.0.1",
+                let values: [String: String?] = ["id": "\(spec.id)", "name": spec.name, "info": spec.info ?? "", "server_host": serverHost,
                                                  "server_port": "\(serverPort)", "log_file": logFile(name).path]
                 args = try ArgumentTemplate.expand(spec.args ?? topology.clientArgs ?? ArgumentTemplate.seedClient, values: values,
                                                    known: ArgumentTemplate.clientPlaceholders)
             } else {
-                args = ["--id", "\(spec.id)", "--serverhost", "127.0.0.1", "--serverport", "\(serverPort)",
+                args = ["--id", "\(spec.id)", "--serverhost", serverHost, "--serverport", "\(serverPort)",
                         "--username", spec.name, "--info", spec.info ?? "", "--log-file", logFile(name).path, "--json"]
             }
             let p = makeProcess(name, command: commandFor(server: false, node: name), arguments: args)
@@ -363,8 +377,9 @@ public final class ClusterRun: @unchecked Sendable {
                 guard let server = servers[spec.server], server.process.isRunning else {
                     throw ClusterError("cannot start client '\(name)': its server '\(spec.server)' is not running\(endedNote(spec.server))")
                 }
-                specs.append(["id": Int(spec.id), "name": spec.name, "info": spec.info ?? "", "server_host": "127.0.0.1",
-                              "server_port": try relayPort(for: name, upstreamPort: server.port), "log_file": logFile(name).path])
+                specs.append(["id": Int(spec.id), "name": spec.name, "info": spec.info ?? "",
+                              "server_host": relayedLinks.contains(name) ? "127.0.0.1" : server.host,
+                              "server_port": try relayPort(for: name, upstreamPort: server.port, upstreamHost: server.host), "log_file": logFile(name).path])
             }
             index += 1
             let hostName = "clients-\(index)"
