@@ -21,7 +21,7 @@ extension ClusterRun {
 
     /// Ready when its port accepts connections (it announces nothing); refused when its upstream
     /// answers its registration with a duplicate-id status.
-    func awaitForeignServer(_ name: String, _ p: NodeProcess, port: Int, refused: Bool) throws {
+    func awaitForeignServer(_ name: String, _ p: NodeProcess, port: Int, refused: Bool, portChosen: Bool = false, attempt: Int = 1) throws {
         let timeout = options.settleTimeout
         if refused {
             let told = waitForWire(link: name, timeout: timeout, while: { p.isRunning }) { r in
@@ -40,6 +40,14 @@ extension ClusterRun {
         var pause: UInt32 = 1_000
         while !BlockingSocket.accepts(port: port) {
             if let status = p.waitForExit(timeout: 0) {
+                // The port crc-cluster chose was taken meanwhile by someone else: choose again.
+                let said = (p.stderrLines.joined(separator: "\n")).lowercased()
+                if portChosen, attempt < 4, said.contains("in use") || said.contains("eaddrinuse") || said.contains("errno 98") {
+                    options.onProgress?("server \(name): port \(port) was taken before it could bind it; another port (attempt \(attempt + 1))")
+                    let again = try Self.unlikelyFreePort()
+                    let q = try launchForeign(name, port: again)
+                    return try awaitForeignServer(name, q, port: again, refused: refused, portChosen: true, attempt: attempt + 1)
+                }
                 throw ClusterError("server '\(name)' never became ready: it ended with \(status) before accepting connections on port \(port) (\(p.executable))\n\(tail(of: p))")
             }
             guard Date() < deadline else {

@@ -182,8 +182,39 @@ public final class ClusterRun: @unchecked Sendable {
         return " (it ended with \(status))\n\(tail(of: p))"
     }
 
-    /// Ports chosen for other implementations' servers being started.
-    var foreignPorts: [String: Int] = [:]
+    /// Ports chosen for other implementations' servers being started (and whether crc-cluster chose it).
+    var foreignPorts: [String: (port: Int, chosen: Bool)] = [:]
+
+    /// Starts another implementation's server on `port`, given the seed's options or its template.
+    func launchForeign(_ name: String, port: Int) throws -> NodeProcess {
+        let spec = topology.server(named: name)!
+        var upstreamPort: Int?
+        if let up = spec.upstream {
+            guard let upNode = servers[up], upNode.process.isRunning else {
+                throw ClusterError("cannot start server '\(name)': its upstream '\(up)' is not running\(endedNote(up))")
+            }
+            upstreamPort = try relayPort(for: name, upstreamPort: upNode.port)
+        }
+        let values: [String: String?] = ["id": "\(spec.id)", "name": spec.name, "port": "\(port)", "info": spec.info ?? "",
+                                         "upstream_host": spec.upstream == nil ? nil : "127.0.0.1",
+                                         "upstream_port": upstreamPort.map { "\($0)" }, "log_file": logFile(name).path]
+        let template = spec.args ?? topology.serverArgs ?? ArgumentTemplate.seedServer
+        let args = try ArgumentTemplate.expand(template, values: values, known: ArgumentTemplate.serverPlaceholders)
+        let p = makeProcess(name, command: spec.command!, arguments: args)
+        try p.start()
+        record(name, p)
+        return p
+    }
+
+    /// A free loopback port below the kernel's ephemeral range (32768 up), where no other socket
+    /// is given one by chance between this check and the program binding it.
+    static func unlikelyFreePort() throws -> Int {
+        for _ in 0..<50 {
+            let candidate = Int.random(in: 20_000..<32_768)
+            if BlockingSocket.canBind(port: candidate) { return candidate }
+        }
+        return try BlockingSocket.freeLoopbackPort()
+    }
 
     /// Every process started, under `lock` (the signal path reads it): for teardown and force-kill.
     var everyProcess: [NodeProcess] = []
@@ -253,24 +284,11 @@ public final class ClusterRun: @unchecked Sendable {
             var port = spec.port ?? servers[name].flatMap { $0.port > 0 ? $0.port : nil } ?? 0
             if spec.command != nil {
                 // Another implementation: exactly the seed's options (or its template), a port chosen here.
-                if port == 0 { port = try BlockingSocket.freeLoopbackPort() }
-                var upstreamPort: Int?
-                if let up = spec.upstream {
-                    guard let upNode = servers[up], upNode.process.isRunning else {
-                        throw ClusterError("cannot start server '\(name)': its upstream '\(up)' is not running\(endedNote(up))")
-                    }
-                    upstreamPort = try relayPort(for: name, upstreamPort: upNode.port)
-                }
-                let values: [String: String?] = ["id": "\(spec.id)", "name": spec.name, "port": "\(port)", "info": spec.info ?? "",
-                                                 "upstream_host": spec.upstream == nil ? nil : "127.0.0.1",
-                                                 "upstream_port": upstreamPort.map { "\($0)" }, "log_file": logFile(name).path]
-                let template = spec.args ?? topology.serverArgs ?? ArgumentTemplate.seedServer
-                let args = try ArgumentTemplate.expand(template, values: values, known: ArgumentTemplate.serverPlaceholders)
-                let p = makeProcess(name, command: spec.command!, arguments: args)
-                try p.start()
-                record(name, p)
+                let chosen = spec.port == nil && port == 0
+                if port == 0 { port = try Self.unlikelyFreePort() }
+                let p = try launchForeign(name, port: port)
                 started.append((name, p))
-                foreignPorts[name] = port
+                foreignPorts[name] = (port, chosen)
                 continue
             }
             var args = ["--id", "\(spec.id)", "--servername", spec.name, "--port", "\(port)",
@@ -295,8 +313,8 @@ public final class ClusterRun: @unchecked Sendable {
         }
         for (name, p) in started {
             let expected = model.start(name)
-            if let port = foreignPorts.removeValue(forKey: name) {
-                try awaitForeignServer(name, p, port: port, refused: expected == .refused)
+            if let chosen = foreignPorts.removeValue(forKey: name) {
+                try awaitForeignServer(name, p, port: chosen.port, refused: expected == .refused, portChosen: chosen.chosen)
                 continue
             }
             if expected == .refused {
