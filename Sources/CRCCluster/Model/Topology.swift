@@ -48,8 +48,11 @@ public struct ClientSpec: Decodable, Sendable, YAMLKeyed {
     public var args: [String]?
     public var refused: Bool?
     public var start: Bool?
+    /// For `check --attach`: the client runs elsewhere (a Pod, a student's machine); crc-cluster
+    /// neither starts nor asks it, and the servers' tables must list it.
+    public var external: Bool?
 
-    public static let yamlKeys = ["id", "name", "info", "server", "command", "args", "refused", "start"]
+    public static let yamlKeys = ["id", "name", "info", "server", "command", "args", "refused", "start", "external"]
 
     public init(id: UInt32, name: String, info: String? = nil, server: String) {
         self.id = id

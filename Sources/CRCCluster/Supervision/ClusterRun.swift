@@ -117,7 +117,7 @@ public final class ClusterRun: @unchecked Sendable {
         links = WireChecker.Links(topology: topology)
         if options.attach {
             // Only the links of crc-cluster's own clients can be tapped: the servers link themselves.
-            relayedLinks = tapped ? Set(topology.clients.map(\.name)) : []
+            relayedLinks = tapped ? Set(topology.clients.filter { $0.external != true }.map(\.name)) : []
         } else {
             relayedLinks = tapped ? Set(topology.servers.filter { $0.upstream != nil }.map(\.name) + topology.clients.map(\.name))
                                   : Set(topology.steps.compactMap(\.action.faultedLink))
@@ -354,6 +354,16 @@ public final class ClusterRun: @unchecked Sendable {
     }
 
     func startClients(_ names: [String]) throws {
+        var names = names
+        if options.attach {
+            // Clients that run elsewhere are only counted in: the servers' tables must list them.
+            for n in names where topology.client(named: n)?.external == true {
+                _ = model.start(n)
+                options.onProgress?("client \(n) runs elsewhere: expected in the servers' tables")
+            }
+            names.removeAll { topology.client(named: $0)?.external == true }
+            if names.isEmpty { return }
+        }
         if options.clientsPerProcess > 1, names.count > 1 { return try startHostedClients(names) }
         var started: [(String, ClientEndpoint)] = []
         for name in names {
