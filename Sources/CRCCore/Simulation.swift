@@ -28,6 +28,20 @@ public struct Simulation: Sendable {
     public private(set) var firstInbound: [String: [Message]] = [:]
     /// How many messages were delivered in all.
     public private(set) var delivered = 0
+    /// Deliveries by message type (indexed by the type byte).
+    public private(set) var deliveredByType = [Int](repeating: 0, count: 256)
+    /// Deliveries by the link id of the receiving end (see `linkEnds`).
+    public private(set) var loadByLink: [Int] = []
+    /// false: keep no per-node logs, events or first messages (networks of thousands of nodes,
+    /// where those lists would be most of the memory).
+    public var recordsEvents = true
+    /// Every link ever opened: its two ends, by the id of each end.
+    private var endsOfLink: [UInt64: (Node, Node)] = [:]
+
+    /// The nodes at the two ends of a link, from the id of the end that receives (`loadByLink`'s index).
+    public func linkEnds(_ id: Int) -> (from: Node, to: Node)? {
+        endsOfLink[UInt64(id)].map { (from: $0.1, to: $0.0) }
+    }
 
     private var nextLink: UInt64 = 1
     private var remote: [Endpoint: Endpoint] = [:]
@@ -172,6 +186,8 @@ public struct Simulation: Sendable {
         remote[ea] = eb
         remote[eb] = ea
         inbound.insert(eb)
+        endsOfLink[ea.link.rawValue] = (a, b)
+        endsOfLink[eb.link.rawValue] = (b, a)
         return (ea, eb)
     }
 
@@ -187,10 +203,14 @@ public struct Simulation: Sendable {
     private mutating func deliver(_ message: Message, to ep: Endpoint) {
         guard remote[ep] != nil else { return }
         delivered += 1
+        deliveredByType[Int(message.type.rawValue)] += 1
+        let slot = Int(ep.link.rawValue)
+        if slot >= loadByLink.count { loadByLink += [Int](repeating: 0, count: max(1024, slot + 1 - loadByLink.count)) }
+        loadByLink[slot] += 1
         switch ep.node {
         case .server(let sid):
             guard servers[sid] != nil else { return }
-            if inbound.contains(ep), !seenFirst.contains(ep) {
+            if recordsEvents, inbound.contains(ep), !seenFirst.contains(ep) {
                 seenFirst.insert(ep)
                 firstInbound[sid, default: []].append(message)
             }
@@ -199,7 +219,7 @@ public struct Simulation: Sendable {
             apply(actions, at: ep)
         case .client(let cid):
             guard clients[cid] != nil else { return }
-            if let event = clients[cid]!.receive(message) {
+            if let event = clients[cid]!.receive(message), recordsEvents {
                 clientEvents[cid, default: []].append(event)
             }
         }
@@ -220,7 +240,7 @@ public struct Simulation: Sendable {
             case .close(let link, _):
                 closing.append(Endpoint(node: ep.node, link: link))
             case .log(let event):
-                serverLogs[sid, default: []].append(event)
+                if recordsEvents { serverLogs[sid, default: []].append(event) }
             case .connectUpstream:
                 connectUpstream(sid)
             case .scheduleRejoin(let ms):

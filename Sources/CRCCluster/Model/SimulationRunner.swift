@@ -1,0 +1,137 @@
+import CRCCore
+import CRCProtocol
+
+/// What `crc-cluster simulate` found: the traffic, the tables, and whether every node ended as
+/// the model says.
+public struct SimulationReport: Sendable {
+    public var servers: Int
+    public var clients: Int
+    public var messages: Int
+    /// Deliveries by message type, largest first.
+    public var byType: [(type: String, count: Int)]
+    /// The busiest links (one direction each), largest first.
+    public var busiest: [(link: String, count: Int)]
+    /// Host entries summed over every server, and the smallest and largest table.
+    public var hostEntries: Int
+    public var minHosts: Int
+    public var maxHosts: Int
+    public var differences: [Difference]
+    public var verified: Bool
+}
+
+/// Runs a topology through the pure server and client cores in one process (no sockets, no
+/// clocks), deterministically, and checks the end state against `NetworkModel`, the oracle
+/// `test` uses. Steps that need links or processes run as in the model: start, stop, kill,
+/// restart, chat, quit, settle; link faults (cut, delay, heal) need crc-cluster's relays and are refused.
+public enum SimulationRunner {
+    public static func run(_ t: Topology, verify: Bool = true, progress: ((String) -> Void)? = nil) throws -> SimulationReport {
+        for step in t.steps where step.action.faultedLink != nil {
+            throw ClusterError("simulate: '\(step.action.summary)' is a link fault, which needs crc-cluster's relays; run this scenario with test")
+        }
+        var sim = Simulation()
+        sim.recordsEvents = false
+        var model = NetworkModel(topology: t)
+        func depth(_ s: ServerSpec) -> Int {
+            var d = 0, cur = s.upstream
+            while let c = cur, d <= t.servers.count { d += 1; cur = t.server(named: c)?.upstream }
+            return d
+        }
+        func startServer(_ s: ServerSpec) {
+            _ = model.start(s.name)
+            sim.startServer(name: s.name, id: s.id, info: s.info ?? "", upstream: s.upstream)
+        }
+        func startClient(_ c: ClientSpec) {
+            _ = model.start(c.name)
+            sim.startClient(name: c.name, id: c.id, info: c.info ?? "", server: c.server)
+        }
+        let initial = t.servers.filter { $0.start ?? true }
+        for s in initial.filter({ !($0.refused ?? false) }).sorted(by: { depth($0) < depth($1) }) {
+            startServer(s)
+            sim.settle()
+        }
+        progress?("\(initial.count) servers joined (\(sim.delivered) messages)")
+        for c in t.clients where (c.start ?? true) && !(c.refused ?? false) {
+            startClient(c)
+            sim.settle()
+        }
+        progress?("clients registered (\(sim.delivered) messages)")
+        for s in initial where s.refused ?? false { startServer(s); sim.settle() }
+        for c in t.clients where (c.start ?? true) && (c.refused ?? false) { startClient(c); sim.settle() }
+        for (i, step) in t.steps.enumerated() {
+            switch step.action {
+            case .settle: break
+            case .start(let n):
+                if let s = t.server(named: n) { startServer(s) } else if let c = t.client(named: n) { startClient(c) }
+            case .stop(let n), .kill(let n):
+                var killed = false
+                if case .kill = step.action { killed = true }
+                _ = model.stop(n, killed: killed)
+                if t.server(named: n) != nil {
+                    if killed { sim.killServer(n) } else { sim.stopServer(n) }
+                } else {
+                    sim.quit(client: n, text: "")
+                }
+            case .restart(let n):
+                if model.isLive(n) {
+                    _ = model.stop(n)
+                    if t.server(named: n) != nil { sim.stopServer(n) } else { sim.quit(client: n, text: "") }
+                }
+                if let s = t.server(named: n) { startServer(s) } else if let c = t.client(named: n) { startClient(c) }
+            case .chat(let from, let to, let text):
+                let destination = UInt32(to) ?? t.client(named: to)?.id ?? 0
+                _ = model.chat(from: from, to: to, text: text)
+                sim.chat(from: from, to: destination, text: text)
+            case .quit(let c, let text):
+                model.quit(c)
+                sim.quit(client: c, text: text)
+            case .cut, .delay, .heal:
+                break  // refused above
+            }
+            sim.settle()
+            progress?("step \(i + 1): \(step.action.summary)")
+        }
+
+        var differences: [Difference] = []
+        var entries = 0, minHosts = Int.max, maxHosts = 0
+        for name in model.liveServers {
+            guard let core = sim.servers[name] else {
+                differences.append(Difference(node: name, field: "process", detail: "the simulated server stopped: \(sim.failed[name] ?? "?")"))
+                continue
+            }
+            entries += core.hosts.count
+            minHosts = min(minHosts, core.hosts.count)
+            maxHosts = max(maxHosts, core.hosts.count)
+            guard verify, let want = model.expectedServer(name) else { continue }
+            let observed = ConvergenceChecker.ServerObservation(
+                hosts: core.hosts.mapValues(\.firstLink), adjacentServers: Set(core.adjacentServers.keys),
+                adjacentClients: Set(core.adjacentClients.keys), statusLog: core.statusLog, firstMessages: [])
+            differences += ConvergenceChecker.diff(server: name, expected: want, firstMessages: [], observed: observed)
+        }
+        if verify {
+            for c in t.clients {
+                guard let want = model.expectedClient(c.name), model.isLive(c.name) || model.status[c.name] == .refused,
+                      let state = sim.clients[c.name] else { continue }
+                let observed = ConvergenceChecker.ClientObservation(
+                    users: model.status[c.name] == .refused ? [] : Set(state.users.keys),
+                    statusLog: state.statusLog, chatLog: state.chatLog.map(\.text))
+                differences += ConvergenceChecker.diff(client: c.name, expected: want, observed: observed)
+            }
+        }
+        var byType: [(String, Int)] = []
+        for type in MessageType.allCases where sim.deliveredByType[Int(type.rawValue)] > 0 {
+            byType.append(("\(type)", sim.deliveredByType[Int(type.rawValue)]))
+        }
+        func label(_ n: Simulation.Node) -> String {
+            switch n { case .server(let s): return s; case .client(let c): return c }
+        }
+        let top = sim.loadByLink.enumerated().filter { $0.element > 0 }.sorted { $0.element > $1.element }.prefix(5)
+        let busiest = top.compactMap { item -> (String, Int)? in
+            guard let ends = sim.linkEnds(item.offset) else { return nil }
+            return ("\(label(ends.from)) → \(label(ends.to))", item.element)
+        }
+        return SimulationReport(servers: t.servers.count, clients: t.clients.count, messages: sim.delivered,
+                                byType: byType.sorted { $0.1 > $1.1 }, busiest: busiest,
+                                hostEntries: entries, minHosts: minHosts == .max ? 0 : minHosts, maxHosts: maxHosts,
+                                differences: differences, verified: verify)
+    }
+}
