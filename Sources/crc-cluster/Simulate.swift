@@ -161,7 +161,7 @@ func peakResidentKiB() -> Int {
 enum SweepPlot {
     static func svg(_ rows: [(n: Int, messages: Double, mib: Double, seconds: Double)]) -> String {
         let w = 300.0, h = 220.0, pad = 48.0
-        var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(3 * w + 40))\" height=\"\(Int(h + 40))\" font-family=\"sans-serif\" font-size=\"11\">"
+        var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(3 * w + 90))\" height=\"\(Int(h + 40))\" font-family=\"sans-serif\" font-size=\"11\">"
         out += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>"
         let panels: [(String, [Double], String)] = [("messages delivered", rows.map(\.messages), "#e67e22"),
                                                    ("peak memory (MiB)", rows.map(\.mib), "#4a6fa5"),

@@ -105,12 +105,17 @@ public enum SimulationRunner {
             let observed = ConvergenceChecker.ServerObservation(
                 hosts: core.hosts.mapValues(\.firstLink), adjacentServers: Set(core.adjacentServers.keys),
                 adjacentClients: Set(core.adjacentClients.keys), statusLog: core.statusLog, firstMessages: [])
-            differences += ConvergenceChecker.diff(server: name, expected: want, firstMessages: [], observed: observed)
+            differences += ConvergenceChecker.diff(server: name, expected: want, firstMessages: [], override: t.expect[name], observed: observed)
         }
         if verify {
             for c in t.clients {
-                guard let want = model.expectedClient(c.name), model.isLive(c.name) || model.status[c.name] == .refused,
+                guard var want = model.expectedClient(c.name), model.isLive(c.name) || model.status[c.name] == .refused,
                       let state = sim.clients[c.name] else { continue }
+                if let o = t.expect[c.name] {
+                    if let u = o.users { want.users = Set(u) }
+                    if let s = o.statusLog { want.statusLog = s }
+                    if let l = o.chatLog { want.chatLog = l }
+                }
                 let observed = ConvergenceChecker.ClientObservation(
                     users: model.status[c.name] == .refused ? [] : Set(state.users.keys),
                     statusLog: state.statusLog, chatLog: state.chatLog.map(\.text))
