@@ -59,7 +59,7 @@ public enum ClientExitCode: Int32, Sendable {
 
 /// A connected client: feeds server messages to `ClientState`, runs commands, prints events.
 /// Confined to its event loop.
-public final class ClientSession: @unchecked Sendable {
+public final class ClientSession: @unchecked Sendable {  // confined to `eventLoop`
     public let config: ClientConfiguration
     public private(set) var state: ClientState
     let eventLoop: EventLoop

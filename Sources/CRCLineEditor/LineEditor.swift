@@ -14,11 +14,16 @@ import Glibc
 public final class LineEditor: @unchecked Sendable {  // libedit's state is guarded by `lock`
     public static let shared = LineEditor()
 
-    private var lock = pthread_mutex_t()
+    /// On the heap: a mutex must not move, and Swift gives `&property` no stable address.
+    private let lock: UnsafeMutablePointer<pthread_mutex_t> = {
+        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        m.initialize(to: pthread_mutex_t())
+        return m
+    }()
     private var reading = false
 
     private init() {
-        pthread_mutex_init(&lock, nil)
+        pthread_mutex_init(lock, nil)
     }
 
     /// True when stdin and stdout are terminals: the only case where editing makes sense.
@@ -27,28 +32,28 @@ public final class LineEditor: @unchecked Sendable {  // libedit's state is guar
     /// Reads one line with editing; nil at end of input (Ctrl-D on an empty line). Non-empty lines
     /// go into the history.
     public func readLine(prompt: String) -> String? {
-        pthread_mutex_lock(&lock)
+        pthread_mutex_lock(lock)
         reading = true
-        pthread_mutex_unlock(&lock)
+        pthread_mutex_unlock(lock)
         guard let raw = readline(prompt) else {
-            pthread_mutex_lock(&lock)
+            pthread_mutex_lock(lock)
             reading = false
-            pthread_mutex_unlock(&lock)
+            pthread_mutex_unlock(lock)
             return nil
         }
         defer { free(raw) }
         let line = String(cString: raw)
-        pthread_mutex_lock(&lock)
+        pthread_mutex_lock(lock)
         reading = false
         if !line.trimmingSpaces.isEmpty { _ = add_history(raw) }
-        pthread_mutex_unlock(&lock)
+        pthread_mutex_unlock(lock)
         return line
     }
 
     /// Prints a whole line above the prompt (or plainly, when no line is being read).
     public func printAbove(_ line: String) {
-        pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
         if reading {
             writeFully(1, "\r\u{1B}[K" + line + "\n")
             rl_forced_update_display()

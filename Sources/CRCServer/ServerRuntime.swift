@@ -9,7 +9,7 @@ import Glibc
 
 /// Carries out what the pure `ServerCore` decides. It owns the channels and their counters and is
 /// confined to one event loop: every method runs on `eventLoop`, so no locks are needed.
-public final class ServerRuntime: @unchecked Sendable {
+public final class ServerRuntime: @unchecked Sendable {  // confined to `eventLoop`: every method runs on it (asserted in debug)
     /// Per-connection state. A class, so the hot path updates it in place with one lookup.
     final class LinkContext {
         let id: LinkID

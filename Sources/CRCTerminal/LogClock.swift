@@ -14,21 +14,26 @@ public func isoTimestamp(year: Int, month: Int, day: Int, hour: Int, minute: Int
 
 /// Log timestamps (`isoTimestamp`'s format) for the current time. The date and time part is
 /// formatted once per second; a busy node writes many lines a second. Thread-safe.
-public final class LogClock: @unchecked Sendable {
+public final class LogClock: @unchecked Sendable {  // `second` and `prefix` are guarded by `mutex`
     public static let shared = LogClock()
 
     private var second = -1
     private var prefix = ""
-    private var mutex = pthread_mutex_t()
+    /// On the heap: a mutex must not move, and Swift gives `&property` no stable address.
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
+        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        m.initialize(to: pthread_mutex_t())
+        return m
+    }()
 
-    public init() { pthread_mutex_init(&mutex, nil) }
+    public init() { pthread_mutex_init(mutex, nil) }
 
     public func now() -> String {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         let micros = String(Int(ts.tv_nsec / 1000))
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
         if Int(ts.tv_sec) != second {
             second = Int(ts.tv_sec)
             var t = time_t(ts.tv_sec)

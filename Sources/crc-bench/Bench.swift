@@ -148,7 +148,7 @@ struct Relay: ParsableCommand {
     }
 }
 
-final class ResultBox: @unchecked Sendable {
+final class ResultBox: @unchecked Sendable {  // `value` is written once before `done` is signalled and read after waiting on it
     private let done = DispatchSemaphore(value: 0)
     private var value = RawClient.ReceiveResult()
     func set(_ v: RawClient.ReceiveResult) { value = v; done.signal() }
@@ -180,7 +180,7 @@ func cpuTicks(pid: Int32) -> Int {
 }
 
 /// A blocking-socket CRC client for measurements: no event loop between the bench and the wire.
-final class RawClient: @unchecked Sendable {
+final class RawClient: @unchecked Sendable {  // used by one thread at a time: the bench hands each client to a single worker
     let fd: Int32
     let id: UInt32
     var pending = ByteBuffer()

@@ -111,7 +111,7 @@ struct Test: ParsableCommand {
     }
 }
 
-final class ResultsBox: @unchecked Sendable {
+final class ResultsBox: @unchecked Sendable {  // `results` is guarded by `lock`
     private let lock = NSLock()
     private var results: [ScenarioResult?]
     init(count: Int) { results = Array(repeating: nil, count: count) }

@@ -3,7 +3,7 @@ import Foundation
 
 /// A client as the cluster drives it: its own crc-client process, or one of many clients hosted by
 /// a shared process (`clientsPerProcess` > 1), whose commands and events carry its name.
-public final class ClientEndpoint: @unchecked Sendable {
+public final class ClientEndpoint: @unchecked Sendable {  // immutable after init; the process it wraps guards its own state
     public let name: String
     public let process: NodeProcess
     public let hosted: Bool

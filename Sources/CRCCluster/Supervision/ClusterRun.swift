@@ -52,7 +52,7 @@ public struct RunOptions: Sendable {
 
 /// A running network: the processes of one topology, the model of what they must know, and the
 /// checks that compare the two. Effects live here; the expectations come from `NetworkModel`.
-public final class ClusterRun: @unchecked Sendable {
+public final class ClusterRun: @unchecked Sendable {  // driven by one thread at a time (a scenario's, or up's console under its `busy` lock); what the signal path reads is under `lock`
     public struct ServerNode {
         public var process: NodeProcess
         public var port: Int

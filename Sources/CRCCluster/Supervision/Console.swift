@@ -3,7 +3,7 @@ import Foundation
 
 /// Line-buffered, optionally coloured output shared by every node's stream: each line is written
 /// whole with one write(2), so nothing interleaves mid-line.
-public final class Console: @unchecked Sendable {
+public final class Console: @unchecked Sendable {  // `colors` and `width` are guarded by `lock`
     public let color: Bool
     public let prefix: Bool
     private let lock = NSLock()
