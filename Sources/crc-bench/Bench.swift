@@ -36,7 +36,11 @@ struct Relay: ParsableCommand {
     @Option(help: "Throughput runs; the median is reported.") var runs = 5
     @Option(help: "Round trips for the latency measurement.") var pings = 20_000
     @Option(help: "Directory holding crc-server (default: next to crc-bench).") var binDir: String?
+    @Option(help: "What relays: crc (a chain of crc-server) or nats (nats-server nodes in a cluster, the same load through the NATS text protocol).")
+    var peer: Peer = .crc
     @Flag(help: "Print one JSON object instead of text.") var json = false
+
+    enum Peer: String, CaseIterable, ExpressibleByArgument { case crc, nats }
 
     func validate() throws {
         guard servers >= 1 else { throw ValidationError("--servers must be at least 1") }
@@ -45,40 +49,50 @@ struct Relay: ParsableCommand {
     }
 
     func run() throws {
-        let dir = binDir ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
-        let serverPath = dir + "/crc-server"
         var nodes: [NodeProcess] = []
         defer { for n in nodes.reversed() { n.stop(grace: 2) } }
-
-        progress("starting \(servers) servers")
-        var ports: [Int] = []
-        for i in 1...servers {
-            var args = ["--id", "\(i)", "--servername", "s\(i)", "--port", "0", "--log-level", "warning"]
-            if let up = ports.last { args += ["--connect_to_host", "127.0.0.1", "--connect_to_port", "\(up)"] }
-            let p = NodeProcess(name: "s\(i)", executable: serverPath, arguments: args)
-            nodes.append(p)
-            try p.start()
-            guard let ready = p.waitForEvent("ready", timeout: 10), let port = ready["port"] as? Int else {
-                throw SupervisionError("server s\(i) did not start: \(p.stderrLines.suffix(3).joined(separator: " | "))")
+        let sender: BenchLink, receiver: BenchLink
+        let encode: (Int) -> [UInt8]
+        switch peer {
+        case .crc:
+            let dir = binDir ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
+            let serverPath = dir + "/crc-server"
+            progress("starting \(servers) servers")
+            var ports: [Int] = []
+            for i in 1...servers {
+                var args = ["--id", "\(i)", "--servername", "s\(i)", "--port", "0", "--log-level", "warning"]
+                if let up = ports.last { args += ["--connect_to_host", "127.0.0.1", "--connect_to_port", "\(up)"] }
+                let p = NodeProcess(name: "s\(i)", executable: serverPath, arguments: args)
+                nodes.append(p)
+                try p.start()
+                guard let ready = p.waitForEvent("ready", timeout: 10), let port = ready["port"] as? Int else {
+                    throw SupervisionError("server s\(i) did not start: \(p.stderrLines.suffix(3).joined(separator: " | "))")
+                }
+                ports.append(port)
             }
-            ports.append(port)
+            let senderID: UInt32 = 1_000_001, receiverID: UInt32 = 1_000_002
+            let r = try RawClient(port: ports.last!, id: receiverID)
+            let s = try RawClient(port: ports.first!, id: senderID)
+            try s.waitForUser(receiverID)
+            (sender, receiver) = (s, r)
+            let size = self.size
+            encode = { Self.encodeChats(count: $0, size: size, from: senderID, to: receiverID) }
+        case .nats:
+            (nodes, sender, receiver) = try NATSClient.cluster(servers, size: size)
+            let size = self.size
+            encode = { NATSClient.encodePublishes(count: $0, size: size) }
         }
         let freshRSS = nodes.map { residentKiB(pid: $0.pid) }
-
-        let senderID: UInt32 = 1_000_001, receiverID: UInt32 = 1_000_002
-        let receiver = try RawClient(port: ports.last!, id: receiverID)
-        let sender = try RawClient(port: ports.first!, id: senderID)
-        try sender.waitForUser(receiverID)
 
         // Throughput.
         var rates: [Double] = []
         var lost = 0, misordered = 0
         for run in 1...runs {
             progress("run \(run)/\(runs): \(messages) chats of \(size) bytes through \(servers) servers")
-            let payload = Self.encodeChats(count: messages, size: size, from: senderID, to: receiverID)
+            let payload = encode(messages)
             let box = ResultBox()
             let count = messages
-            let receiverThread = Thread { box.set(receiver.receiveChats(count: count, timeout: 60)) }
+            let receiverThread = Thread { box.set(receiver.receive(count: count, timeout: 60)) }
             let start = monotonicNanos()
             receiverThread.start()
             try sender.writeAll(payload)
@@ -93,11 +107,11 @@ struct Relay: ParsableCommand {
         progress("latency: \(pings) round trips, one in flight")
         var samples: [Double] = []
         samples.reserveCapacity(pings)
-        let one = Self.encodeChats(count: 1, size: size, from: senderID, to: receiverID)
+        let one = encode(1)
         for _ in 0..<pings {
             let t0 = monotonicNanos()
             try sender.writeAll(one)
-            let r = receiver.receiveChats(count: 1, timeout: 5)
+            let r = receiver.receive(count: 1, timeout: 5)
             guard r.received == 1 else { throw SupervisionError("a latency probe was lost") }
             samples.append(Double(r.finishedAt - t0) / 1000)
         }
@@ -117,14 +131,14 @@ struct Relay: ParsableCommand {
         let p50 = samples[samples.count / 2], p99 = samples[min(samples.count - 1, samples.count * 99 / 100)]
         if json {
             let obj: [String: Any] = [
-                "servers": servers, "messages": messages, "size": size, "runs": runs,
+                "peer": peer.rawValue, "servers": servers, "messages": messages, "size": size, "runs": runs,
                 "rate_median": median.rounded(), "rates": rates.map { $0.rounded() }, "lost": lost, "out_of_order": misordered,
                 "latency_p50_us": p50, "latency_p99_us": p99, "idle_rss_kib": rss, "fresh_rss_kib": freshRSS, "idle_cpu_percent": idleCPU,
             ]
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print("relay through \(servers) servers, \(size)-byte chats, \(messages) per run, \(runs) runs")
+            print("\(peer == .crc ? "crc-server" : "nats-server"): relay through \(servers) \(peer == .crc ? "servers" : "nodes"), \(size)-byte messages, \(messages) per run, \(runs) runs")
             print(String(format: "  throughput   median %.0f msg/s   (runs: %@)", median,
                          rates.map { String(format: "%.0f", $0) }.joined(separator: ", ")))
             print("  loss         \(lost) lost, \(misordered) out of order")
@@ -180,7 +194,13 @@ func cpuTicks(pid: Int32) -> Int {
 }
 
 /// A blocking-socket CRC client for measurements: no event loop between the bench and the wire.
-final class RawClient: @unchecked Sendable {  // used by one thread at a time: the bench hands each client to a single worker
+/// One end of a benchmark: writes a pipelined load, or counts messages as they arrive.
+protocol BenchLink: AnyObject, Sendable {
+    func writeAll(_ bytes: [UInt8]) throws
+    func receive(count: Int, timeout: Double) -> RawClient.ReceiveResult
+}
+
+final class RawClient: BenchLink, @unchecked Sendable {  // used by one thread at a time: the bench hands each client to a single worker
     let fd: Int32
     let id: UInt32
     var pending = ByteBuffer()
@@ -226,6 +246,8 @@ final class RawClient: @unchecked Sendable {  // used by one thread at a time: t
         var finishedAt: UInt64 = 0
         var done = false
     }
+
+    func receive(count: Int, timeout: Double) -> ReceiveResult { receiveChats(count: count, timeout: timeout) }
 
     /// Reads `count` chats, checking that their sequence numbers arrive in order.
     func receiveChats(count: Int, timeout: Double) -> ReceiveResult {
