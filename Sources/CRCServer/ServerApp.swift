@@ -156,10 +156,8 @@ public enum ServerApp {
         }
         runtime.joinedFuture.whenSuccess {
             joinTimeout.cancel()
-            var ready = "{\"event\":\"ready\",\"id\":\(config.id),\"name\":\(JSON.string(config.name)),\"host\":\(JSON.string(config.bindHost)),\"port\":\(port)"
-            if let monitorPort = monitorPortChosen { ready += ",\"monitor_port\":\(monitorPort)" }
-            ready += ",\"pid\":\(getpid())}\n"
-            writeFully(1, ready)
+            let ready = ReadyLine(id: config.id, name: config.name, host: config.bindHost, port: port, monitorPort: monitorPortChosen, pid: getpid())
+            writeFully(1, ready.text + "\n")
             var md: Logger.Metadata = ["port": .stringConvertible(port)]
             if let m = monitorPortChosen { md["monitor_port"] = .stringConvertible(m) }
             logger.info("ready", metadata: md)

@@ -66,3 +66,11 @@ public final class ClientEndpoint: @unchecked Sendable {  // immutable after ini
         if hosted { send("quit") } else { process.closeStdin() }
     }
 }
+
+extension ClientEndpoint {
+    /// A parsed event as one of the contract's types (`ClientDigest`, `ClientStateReport`, …).
+    public static func decode<T: Decodable>(_ type: T.Type, from event: [String: Any]) -> T? {
+        guard let data = try? JSONSerialization.data(withJSONObject: event) else { return nil }
+        return try? JSONDecoder().decode(T.self, from: data)
+    }
+}

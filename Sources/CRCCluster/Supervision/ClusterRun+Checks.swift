@@ -128,24 +128,29 @@ extension ClusterRun {
                 let events = p.events
                 got = ([], events.filter { $0["event"] as? String == "refused" }.compactMap { $0["text"] as? String }, [])
             } else {
-                guard let d = p.waitForEvent("digest", from: marks[c.name] ?? 0, timeout: 5) else {
+                guard let event = p.waitForEvent("digest", from: marks[c.name] ?? 0, timeout: 5) else {
                     diffs.append(Difference(node: c.name, field: "state", detail: "no answer to the digest command"))
                     continue
                 }
-                let dChats = ((d["chat_log"] as? [[String: Any]]) ?? []).compactMap { $0["text"] as? String }
-                let dStatus = (d["status_log"] as? [String]) ?? []
-                if d["users"] as? Int == want.users.count, d["users_digest"] as? String == usersDigest(want.users),
-                   dChats == want.chatLog, dStatus == want.statusLog {
+                guard let d = ClientEndpoint.decode(ClientDigest.self, from: event) else {
+                    diffs.append(Difference(node: c.name, field: "state", detail: "its digest does not follow the contract (ClientDigest): \(event)"))
+                    continue
+                }
+                if d.users == want.users.count, d.usersDigest == usersDigest(want.users),
+                   d.chatLog.map(\.text) == want.chatLog, d.statusLog == want.statusLog {
                     continue
                 }
                 let mark = p.mark
                 p.send("state")
-                guard let s = p.waitForEvent("state", from: mark, timeout: 5) else {
+                guard let stateEvent = p.waitForEvent("state", from: mark, timeout: 5) else {
                     diffs.append(Difference(node: c.name, field: "state", detail: "no answer to the state command"))
                     continue
                 }
-                let users = Set(((s["users"] as? [[String: Any]]) ?? []).compactMap { ($0["id"] as? Int).map(UInt32.init) })
-                got = (users, (s["status_log"] as? [String]) ?? [], ((s["chat_log"] as? [[String: Any]]) ?? []).compactMap { $0["text"] as? String })
+                guard let s = ClientEndpoint.decode(ClientStateReport.self, from: stateEvent) else {
+                    diffs.append(Difference(node: c.name, field: "state", detail: "its state does not follow the contract (ClientStateReport): \(stateEvent)"))
+                    continue
+                }
+                got = (Set(s.users.map(\.id)), s.statusLog, s.chatLog.map(\.text))
             }
             diffs += ConvergenceChecker.diff(client: c.name, expected: want,
                                              observed: .init(users: got.users, statusLog: got.status, chatLog: got.chats))

@@ -327,14 +327,14 @@ public final class ClusterRun: @unchecked Sendable {  // driven by one thread at
                 }
                 continue
             }
-            guard let ready = p.waitForEvent("ready", timeout: options.settleTimeout),
-                  let port = ready["port"] as? Int else {
+            guard let event = p.waitForEvent("ready", timeout: options.settleTimeout),
+                  let ready = ClientEndpoint.decode(ReadyLine.self, from: event) else {
                 // Its output ended or the deadline passed: if it is exiting, say how it ended.
                 let why = p.waitForExit(timeout: 1).map { "it ended with \($0)" } ?? "it did not report ready within \(options.settleTimeout) s"
                 throw ClusterError("server '\(name)' never became ready: \(why)\n\(tail(of: p))")
             }
-            servers[name] = ServerNode(process: p, port: port, monitorPort: ready["monitor_port"] as? Int, logFile: logFile(name))
-            options.onProgress?("server \(name) ready on port \(port) (pid \(p.pid))")
+            servers[name] = ServerNode(process: p, port: ready.port, monitorPort: ready.monitorPort, logFile: logFile(name))
+            options.onProgress?("server \(name) ready on port \(ready.port) (pid \(p.pid))")
         }
     }
 
