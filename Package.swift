@@ -125,12 +125,14 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // What the test targets share: binaries, polling with deadlines, raw connections, processes.
+        .target(name: "CRCTesting", dependencies: ["CRCCluster"]),
         .testTarget(name: "CRCProtocolTests", dependencies: ["CRCProtocol"]),
         .testTarget(name: "CRCCoreTests", dependencies: ["CRCCore"]),
         .testTarget(name: "CRCIntegrationTests", dependencies: [
-            "CRCCluster", "CRCCore", "CRCProtocol", "crc-server", "crc-client",
+            "CRCCluster", "CRCCore", "CRCProtocol", "CRCTesting", "crc-server", "crc-client",
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        .testTarget(name: "CRCClusterTests", dependencies: ["CRCCluster", "crc-cluster", "crc-server", "crc-client"]),
+        .testTarget(name: "CRCClusterTests", dependencies: ["CRCCluster", "CRCTesting", "crc-cluster", "crc-server", "crc-client"]),
     ]
 )

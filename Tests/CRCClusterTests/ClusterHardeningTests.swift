@@ -267,22 +267,4 @@ final class ClusterHardeningTests: ClusterTestCase {
         XCTAssertEqual(t.clients.map(\.id), [1_000_001, 1_000_002])
     }
 
-    /// Processes whose command line (NUL-separated arguments) matches, zombies excluded.
-    static func processes(where matches: (String) -> Bool) -> [Int32] {
-        let me = getpid()
-        return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry -> Int32? in
-            guard let pid = Int32(entry), pid != me,
-                  let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"), !data.isEmpty else { return nil }
-            return matches(String(decoding: data, as: UTF8.self)) ? pid : nil
-        }
-    }
-
-    static func poll(timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(20_000)
-        }
-        return condition()
-    }
 }

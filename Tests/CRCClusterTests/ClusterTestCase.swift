@@ -1,15 +1,13 @@
 import CRCCluster
+import CRCTesting
 import Foundation
 import XCTest
 
 /// What every test of crc-cluster as a process needs: its binary, a scratch folder, and the
 /// processes it started, all stopped at the end, pass or fail.
 class ClusterTestCase: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let binDir: URL = {
-        if let dir = ProcessInfo.processInfo.environment["CRC_BIN_DIR"] { return URL(fileURLWithPath: dir) }
-        return URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-    }()
+    static var root: URL { TestSupport.repositoryRoot }
+    static var binDir: URL { TestSupport.binDir }
     var processes: [NodeProcess] = []
     var tmp: URL!
 
@@ -39,10 +37,9 @@ class ClusterTestCase: XCTestCase {
         }
     }
 
-    func alive(_ pid: Int32) -> Bool {
-        guard kill(pid, 0) == 0 else { return false }
-        // A zombie (exited, not yet reaped by a dead parent's reaper) is not running.
-        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
-        return !stat.contains(") Z ")
-    }
+    func alive(_ pid: Int32) -> Bool { TestSupport.alive(pid) }
+
+    static func processes(where matches: (String) -> Bool) -> [Int32] { TestSupport.processes(where: matches) }
+
+    static func poll(timeout: TimeInterval, _ condition: () -> Bool) -> Bool { TestSupport.poll(timeout: timeout, every: 20_000, condition) }
 }

@@ -1,15 +1,13 @@
 import CRCCluster
 import CRCCore
+import CRCTesting
 import Foundation
 import XCTest
 
 /// Starts real crc-server / crc-client processes on free loopback ports and stops every one of
 /// them when the test ends, pass or fail.
 final class Harness {
-    static let binDir: URL = {
-        if let dir = ProcessInfo.processInfo.environment["CRC_BIN_DIR"] { return URL(fileURLWithPath: dir) }
-        return URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-    }()
+    static var binDir: URL { TestSupport.binDir }
 
     let timeout: TimeInterval = 10
     private(set) var processes: [NodeProcess] = []
@@ -80,36 +78,17 @@ final class Harness {
         }
     }
 
-    /// Evaluates `condition` every few milliseconds until it holds (true) or `timeout` seconds
-    /// pass (false). The pause is a poll interval, not a wait for state: the loop ends on the condition.
-    static func poll(timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while true {
-            if condition() { return true }
-            if Date() >= deadline { return false }
-            usleep(5_000)
-        }
-    }
+    static func poll(timeout: TimeInterval, _ condition: () -> Bool) -> Bool { TestSupport.poll(timeout: timeout, condition) }
 
     func waitForLog(_ server: Server, containing needle: String) -> Bool {
         waitForLog(server) { $0.contains(needle) }
     }
 
-    /// A blocking TCP connection to a loopback port (10 s receive timeout), for tests that speak
-    /// raw bytes; `receiveBuffer` shrinks the kernel's buffer to make a slow reader quickly.
     static func rawConnect(port: Int, receiveBuffer: Int32? = nil) throws -> Int32 {
-        try BlockingSocket.connect(port: port, timeout: 10, receiveBuffer: receiveBuffer)
+        try TestSupport.rawConnect(port: port, receiveBuffer: receiveBuffer)
     }
 
-    /// Reads until the server closes the connection (true) or the receive timeout passes (false).
-    static func closedByServer(_ fd: Int32) -> Bool {
-        var buf = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = read(fd, &buf, buf.count)
-            if n == 0 { return true }
-            if n < 0 { return errno == ECONNRESET }
-        }
-    }
+    static func closedByServer(_ fd: Int32) -> Bool { TestSupport.closedByServer(fd) }
 
     func shutdown() {
         for p in processes.reversed() { p.stop(grace: 2) }
