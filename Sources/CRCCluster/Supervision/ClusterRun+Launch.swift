@@ -1,0 +1,294 @@
+import CRCCore
+import CSystemShims
+import Foundation
+import NIOPosix
+
+/// Launching a network: servers wave by wave once their upstream is ready, then clients; other
+/// implementations with the seed's options; relays on the links that are cut, delayed or tapped.
+extension ClusterRun {
+    // MARK: Launching
+
+    /// Starts every node that starts with the network: servers once their upstream is ready (each
+    /// wave in parallel), then clients, then the nodes that are expected to be refused, one by one.
+    public func launchAll() throws {
+        let initialServers = topology.servers.filter { $0.start ?? true }
+        var pending = initialServers.filter { !($0.refused ?? false) }
+        while !pending.isEmpty {
+            let wave = pending.filter { s in s.upstream == nil || servers[s.upstream!] != nil || !pending.contains { $0.name == s.upstream } }
+            guard !wave.isEmpty else { throw ClusterError("cannot order the servers: their upstreams are not started") }
+            try startServers(wave.map(\.name))
+            pending.removeAll { s in wave.contains { $0.name == s.name } }
+        }
+        options.onPhase?("\(servers.count) servers ready")
+        let initialClients = topology.clients.filter { $0.start ?? true }
+        try startClients(initialClients.filter { !($0.refused ?? false) }.map(\.name))
+        options.onPhase?("\(clients.count) clients registered")
+        for s in initialServers where s.refused ?? false { try startServers([s.name]) }
+        for c in initialClients where c.refused ?? false { try startClients([c.name]) }
+    }
+
+    /// " (it ended with exit 1)" and its last output, for a server that has ended.
+    func endedNote(_ server: String) -> String {
+        guard let p = servers[server]?.process, let status = p.exitStatus else { return "" }
+        return " (it ended with \(status))\n\(tail(of: p))"
+    }
+
+
+    /// Starts another implementation's server on `port`, given the seed's options or its template.
+    func launchForeign(_ name: String, port: Int) throws -> NodeProcess {
+        let spec = topology.server(named: name)!
+        var upstreamPort: Int?
+        if let up = spec.upstream {
+            guard let upNode = servers[up], upNode.process.isRunning else {
+                throw ClusterError("cannot start server '\(name)': its upstream '\(up)' is not running\(endedNote(up))")
+            }
+            upstreamPort = try relayPort(for: name, upstreamPort: upNode.port)
+        }
+        let values: [String: String?] = ["id": "\(spec.id)", "name": spec.name, "port": "\(port)", "info": spec.info ?? "",
+                                         "upstream_host": spec.upstream == nil ? nil : "127.0.0.1",
+                                         "upstream_port": upstreamPort.map { "\($0)" }, "log_file": logFile(name).path]
+        let template = spec.args ?? topology.serverArgs ?? ArgumentTemplate.seedServer
+        let args = try ArgumentTemplate.expand(template, values: values, known: ArgumentTemplate.serverPlaceholders)
+        let p = makeProcess(name, command: spec.command!, arguments: args)
+        try p.start()
+        record(name, p)
+        return p
+    }
+
+    /// A free loopback port below the kernel's ephemeral range (32768 up), where no other socket
+    /// is given one by chance between this check and the program binding it.
+    static func unlikelyFreePort() throws -> Int {
+        for _ in 0..<50 {
+            let candidate = Int.random(in: 20_000..<32_768)
+            if BlockingSocket.canBind(port: candidate) { return candidate }
+        }
+        return try BlockingSocket.freeLoopbackPort()
+    }
+
+
+    func record(_ name: String, _ p: NodeProcess) {
+        lock.withLock {
+            launchOrder.append(name)
+            latest[name] = p
+            everyProcess.append(p)
+        }
+    }
+
+    /// Nodes the model expects running that have exited, with how they ended.
+    public func unexpectedExits() -> [(node: String, status: NodeProcess.ExitStatus)] {
+        var out: [(String, NodeProcess.ExitStatus)] = []
+        for name in model.liveServers.sorted() {
+            if let status = servers[name]?.process.exitStatus { out.append((name, status)) }
+        }
+        for name in model.liveClients.sorted() {
+            if let status = clients[name]?.exitStatus { out.append((name, status)) }
+        }
+        return out
+    }
+
+    /// SIGKILL to every process of the run and its process group, at once. Safe from any thread
+    /// (a second Ctrl-C).
+    public func killAll() {
+        for p in lock.withLock({ everyProcess }) where p.isRunning {
+            p.signal(SIGKILL)
+            p.signalGroup(SIGKILL)
+        }
+    }
+
+    func commandFor(server: Bool, node: String) -> [String] {
+        if server, let c = topology.server(named: node)?.command { return c }
+        if !server, let c = topology.client(named: node)?.command { return c }
+        return server ? options.serverCommand : options.clientCommand
+    }
+
+    /// The environment of every process of this run: tagged with the run's id, so that whatever a
+    /// node starts (and leaves behind) is found and stopped at teardown.
+    var nodeEnvironment: [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env[ChildReaper.runTagVariable] = runID
+        return env
+    }
+
+    func makeProcess(_ name: String, command: [String], arguments: [String]) -> NodeProcess {
+        let ours = command == options.serverCommand || command == options.clientCommand
+        let p = NodeProcess(name: name, executable: command[0], arguments: Array(command.dropFirst()) + arguments,
+                            environment: nodeEnvironment,
+                            parentDeath: ours && options.nodesArmParentDeath ? .selfArmed : .setpriv)
+        if let sink = options.onOutput {
+            p.onLine = { proc, stream, line in sink(proc.name, stream, line) }
+        }
+        return p
+    }
+
+    func startServers(_ names: [String]) throws {
+        var started: [(String, NodeProcess)] = []
+        if options.attach { return try attachServers(names) }
+        for name in names {
+            let spec = topology.server(named: name)!
+            // A server that comes back takes its old port, where its downstream servers look for it.
+            var port = spec.port ?? servers[name].flatMap { $0.port > 0 ? $0.port : nil } ?? 0
+            if spec.command != nil {
+                // Another implementation: exactly the seed's options (or its template), a port chosen here.
+                let chosen = spec.port == nil && port == 0
+                if port == 0 { port = try Self.unlikelyFreePort() }
+                let p = try launchForeign(name, port: port)
+                started.append((name, p))
+                foreignPorts[name] = (port, chosen)
+                continue
+            }
+            var args = ["--id", "\(spec.id)", "--servername", spec.name, "--port", "\(port)",
+                        "--info", spec.info ?? "", "--log-file", logFile(name).path,
+                        "--monitor-port", "0", "--log-level", "debug", "--stderr-level", options.serverStderrLevel]
+            // Beside another implementation (a node with its own command), ours never send the
+            // server quit that course-style parsers cannot read.
+            if spec.command == nil, topology.hasForeignServers { args += ["--compat", "course"] }
+            if let up = spec.upstream {
+                guard let upNode = servers[up], upNode.process.isRunning else {
+                    throw ClusterError("cannot start server '\(name)': its upstream '\(up)' is not running\(endedNote(up))")
+                }
+                if model.cutLinks.contains(name) {
+                    throw ClusterError("cannot start server '\(name)' while its upstream link is cut: heal it first")
+                }
+                args += ["--connect_to_host", "127.0.0.1", "--connect_to_port", "\(try relayPort(for: name, upstreamPort: upNode.port))"]
+            }
+            let p = makeProcess(name, command: commandFor(server: true, node: name), arguments: args)
+            try p.start()
+            record(name, p)
+            started.append((name, p))
+        }
+        for (name, p) in started {
+            let expected = model.start(name)
+            if let chosen = foreignPorts.removeValue(forKey: name) {
+                try awaitForeignServer(name, p, port: chosen.port, refused: expected == .refused, portChosen: chosen.chosen)
+                continue
+            }
+            if expected == .refused {
+                guard let status = p.waitForExit(timeout: options.settleTimeout) else {
+                    throw ClusterError("server '\(name)' reuses an id and should have been refused, but it is still running")
+                }
+                servers[name] = ServerNode(process: p, port: 0, monitorPort: nil, logFile: logFile(name))
+                guard status == .exited(2) else {
+                    throw ClusterError("server '\(name)' should have been refused (exit 2), but ended with \(status)\n\(tail(of: p))")
+                }
+                continue
+            }
+            guard let event = p.waitForEvent("ready", timeout: options.settleTimeout),
+                  let ready = ClientEndpoint.decode(ReadyLine.self, from: event) else {
+                // Its output ended or the deadline passed: if it is exiting, say how it ended.
+                let why = p.waitForExit(timeout: 1).map { "it ended with \($0)" } ?? "it did not report ready within \(options.settleTimeout) s"
+                throw ClusterError("server '\(name)' never became ready: \(why)\n\(tail(of: p))")
+            }
+            servers[name] = ServerNode(process: p, port: ready.port, monitorPort: ready.monitorPort, logFile: logFile(name))
+            options.onProgress?("server \(name) ready on port \(ready.port) (pid \(p.pid))")
+        }
+    }
+
+    /// The port a node dials for its server: the server itself, or the relay crc-cluster puts on
+    /// that link when a step cuts, delays or heals it, or when links are tapped.
+    func relayPort(for server: String, upstreamPort: Int, upstreamHost: String = "127.0.0.1") throws -> Int {
+        guard relayedLinks.contains(server) else { return upstreamPort }
+        if let relay = relays[server] { return relay.port }
+        let group = relayGroup ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        relayGroup = group
+        let relay = LinkRelay(name: server, targetHost: upstreamHost, targetPort: upstreamPort, loop: group.next(), tap: wire)
+        do { try relay.start() } catch {
+            throw ClusterError("cannot open a relay for the link of '\(server)': \(error)")
+        }
+        relays[server] = relay
+        return relay.port
+    }
+
+    func startClients(_ names: [String]) throws {
+        var names = names
+        if options.attach {
+            // Clients that run elsewhere are only counted in: the servers' tables must list them.
+            for n in names where topology.client(named: n)?.external == true {
+                _ = model.start(n)
+                options.onProgress?("client \(n) runs elsewhere: expected in the servers' tables")
+            }
+            names.removeAll { topology.client(named: $0)?.external == true }
+            if names.isEmpty { return }
+        }
+        if options.clientsPerProcess > 1, names.count > 1 { return try startHostedClients(names) }
+        var started: [(String, ClientEndpoint)] = []
+        for name in names {
+            let spec = topology.client(named: name)!
+            guard let server = servers[spec.server], server.process.isRunning else {
+                throw ClusterError("cannot start client '\(name)': its server '\(spec.server)' is not running\(endedNote(spec.server))")
+            }
+            let serverPort = try relayPort(for: name, upstreamPort: server.port, upstreamHost: server.host)
+            // Tapped, the client dials crc-cluster's relay here; untapped, the server itself.
+            let serverHost = relayedLinks.contains(name) ? "127.0.0.1" : server.host
+            let args: [String]
+            if spec.command != nil {
+                let values: [String: String?] = ["id": "\(spec.id)", "name": spec.name, "info": spec.info ?? "", "server_host": serverHost,
+                                                 "server_port": "\(serverPort)", "log_file": logFile(name).path]
+                args = try ArgumentTemplate.expand(spec.args ?? topology.clientArgs ?? ArgumentTemplate.seedClient, values: values,
+                                                   known: ArgumentTemplate.clientPlaceholders)
+            } else {
+                args = ["--id", "\(spec.id)", "--serverhost", serverHost, "--serverport", "\(serverPort)",
+                        "--username", spec.name, "--info", spec.info ?? "", "--log-file", logFile(name).path, "--json"]
+            }
+            let p = makeProcess(name, command: commandFor(server: false, node: name), arguments: args)
+            try p.start()
+            record(name, p)
+            let endpoint = ClientEndpoint(name: name, process: p, hosted: false)
+            clients[name] = endpoint
+            started.append((name, endpoint))
+        }
+        try awaitRegistration(started)
+    }
+
+    /// Clients grouped into host processes of `clientsPerProcess` each.
+    func startHostedClients(_ names: [String]) throws {
+        var started: [(String, ClientEndpoint)] = []
+        var index = clientHosts.count
+        for chunk in stride(from: 0, to: names.count, by: options.clientsPerProcess).map({ Array(names[$0..<min($0 + options.clientsPerProcess, names.count)]) }) {
+            var specs: [[String: Any]] = []
+            for name in chunk {
+                let spec = topology.client(named: name)!
+                guard let server = servers[spec.server], server.process.isRunning else {
+                    throw ClusterError("cannot start client '\(name)': its server '\(spec.server)' is not running\(endedNote(spec.server))")
+                }
+                specs.append(["id": Int(spec.id), "name": spec.name, "info": spec.info ?? "",
+                              "server_host": relayedLinks.contains(name) ? "127.0.0.1" : server.host,
+                              "server_port": try relayPort(for: name, upstreamPort: server.port, upstreamHost: server.host), "log_file": logFile(name).path])
+            }
+            index += 1
+            let hostName = "clients-\(index)"
+            let specFile = runDir.appendingPathComponent("\(hostName).json")
+            try JSONSerialization.data(withJSONObject: specs).write(to: specFile)
+            let p = NodeProcess(name: hostName, executable: options.hostCommand[0],
+                                arguments: Array(options.hostCommand.dropFirst()) + ["--spec", specFile.path],
+                                environment: nodeEnvironment, parentDeath: options.nodesArmParentDeath ? .selfArmed : .setpriv)
+            if let sink = options.onOutput { p.onLine = { proc, stream, line in sink(proc.name, stream, line) } }
+            try p.start()
+            clientHosts.append(p)
+            lock.withLock { everyProcess.append(p) }
+            for name in chunk {
+                lock.withLock { launchOrder.append(name) }
+                let endpoint = ClientEndpoint(name: name, process: p, hosted: true)
+                clients[name] = endpoint
+                started.append((name, endpoint))
+            }
+        }
+        try awaitRegistration(started)
+    }
+
+    func awaitRegistration(_ started: [(String, ClientEndpoint)]) throws {
+        for (name, p) in started {
+            let expected = model.start(name)
+            if topology.client(named: name)?.command != nil {
+                try awaitForeignClient(name, p, refused: expected == .refused)
+                continue
+            }
+            let event = expected == .refused ? "refused" : "registered"
+            guard p.waitForEvent(event, timeout: options.settleTimeout) != nil else {
+                let why = p.waitForExit(timeout: 1).map { "it ended with \($0)" } ?? "no '\(event)' event within \(options.settleTimeout) s"
+                throw ClusterError("client '\(name)' was expected to be \(expected == .refused ? "refused" : "welcomed"): \(why)\n\(tail(of: p.process, node: name))")
+            }
+            options.onProgress?("client \(name) \(expected == .refused ? "refused, as expected" : "registered") (pid \(p.pid))")
+        }
+    }
+
+}
