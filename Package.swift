@@ -129,6 +129,11 @@ let package = Package(
         .target(name: "CRCTesting", dependencies: ["CRCCluster"]),
         .testTarget(name: "CRCProtocolTests", dependencies: ["CRCProtocol"]),
         .testTarget(name: "CRCCoreTests", dependencies: ["CRCCore"]),
+        .testTarget(name: "CRCServerTests", dependencies: [
+            "CRCServer", "CRCCore", "CRCProtocol",
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "CRCIntegrationTests", dependencies: [
             "CRCCluster", "CRCCore", "CRCProtocol", "CRCTesting", "crc-server", "crc-client",
             .product(name: "NIOPosix", package: "swift-nio"),
