@@ -18,4 +18,4 @@ public struct Limits: Sendable, Hashable {
 }
 
 /// This package's version, printed by every command's `--version`.
-public let crcVersion = "0.5.0"
+public let crcVersion = "0.6.0"

@@ -16,6 +16,9 @@ struct CRCClusterCommand: ParsableCommand {
         Check files:  crc-cluster validate topologies/*.yaml
         Run tests:    crc-cluster test topologies/seed --junit results.xml
         Grade:        crc-cluster grade --server 'python3 student/server.py'
+        Teach:        crc-cluster up topologies/demo.yaml --play
+        A lab:        crc-cluster check lab.yaml --attach
+        Scale:        crc-cluster simulate --sweep 100,300,1000
         Make a tree:  crc-cluster gen --servers 100 --clients 1000 --shape balanced > big.yaml
         Look back:    crc-cluster report logs/latest   (then open logs/latest/report.html)
 
