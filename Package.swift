@@ -14,6 +14,8 @@ let package = Package(
         .executable(name: "crc-client", targets: ["crc-client"]),
         .executable(name: "crc-cluster", targets: ["crc-cluster"]),
         .executable(name: "crc-bench", targets: ["crc-bench"]),
+        // The pure layers, for the guarded benchmarks in bench/ (a package of its own).
+        .library(name: "CRCCoreLibrary", targets: ["CRCProtocol", "CRCCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
