@@ -17,6 +17,15 @@ final class ChatPathTests: ClusterTestCase {
         XCTAssertTrue(text.contains("  expected  \(path)\n  observed  \(path)\n"), text)
         XCTAssertTrue(text.contains("answered by theshire"), text)
         XCTAssertFalse(text.contains("DIFFERS"), text)
+
+        // Untapped, the paths come from the servers' routing events, and each server's log is
+        // audited for exactly the chats (and unknown-id answers) its place on the paths implies.
+        let untapped = try cluster(["test", "topologies/tree.yaml", "--no-tap", "--logs", logs.path])
+        XCTAssertEqual(untapped.waitForExit(timeout: 60), .exited(0), untapped.stdoutLines.joined(separator: "\n"))
+        let run2 = logs.appendingPathComponent("latest").resolvingSymlinksInPath()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: run2.appendingPathComponent("wire.jsonl").path))
+        let text2 = try String(contentsOf: run2.appendingPathComponent("paths.txt"), encoding: .utf8)
+        XCTAssertTrue(text2.contains("  expected  \(path)\n  observed  \(path)\n"), text2)
     }
 
     func testAWrongHopShowsWhereThePathBroke() throws {

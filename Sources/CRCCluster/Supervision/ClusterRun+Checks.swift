@@ -170,31 +170,29 @@ extension ClusterRun {
                                      required: model.requiredRegistrations().filter { relayedLinks.contains($0.key.link) },
                                      tapped: relayedLinks, profile: options.wireProfile)
         }
-        var counted: [String: Int] = [:]
-        var unknown: [String: Int] = [:]
+        var counted: [ChatFlow: Int] = [:]
+        var unknown: [ChatFlow: Int] = [:]
         let needle = Array("\"event\":\"chat".utf8)
         for (name, node) in servers {
             guard let data = FileManager.default.contents(atPath: node.logFile.path) else { continue }
             for line in Self.lines(containing: needle, in: [UInt8](data)) {
                 guard let o = NodeProcess.parseJSON(line), let src = o["source"] as? Int, let dst = o["destination"] as? Int else { continue }
                 if o["event"] as? String == "chat", let next = o["next_hop"] as? Int {
-                    counted["\(name)|\(src)|\(dst)|\(next)", default: 0] += 1
+                    counted[ChatFlow(server: name, source: UInt32(src), destination: UInt32(dst), nextHop: UInt32(next)), default: 0] += 1
                 } else if o["event"] as? String == "chat_unknown_destination" {
                     // A repeated answer is summarised: one line with the count of the others.
-                    unknown["\(name)|\(src)|\(dst)", default: 0] += (o["count"] as? Int) ?? 1
+                    unknown[ChatFlow(server: name, source: UInt32(src), destination: UInt32(dst)), default: 0] += (o["count"] as? Int) ?? 1
                 }
             }
         }
         var diffs: [Difference] = []
-        for key in Set(chatFlows.keys).union(counted.keys).sorted() where chatFlows[key, default: 0] != counted[key, default: 0] {
-            let p = key.split(separator: "|")
-            diffs.append(Difference(node: String(p[0]), field: "chat path",
-                                    detail: "chat \(p[1]) → \(p[2]) with next hop \(p[3]) logged \(counted[key, default: 0]) times, expected \(chatFlows[key, default: 0])"))
+        for f in Set(chatFlows.keys).union(counted.keys).sorted() where chatFlows[f, default: 0] != counted[f, default: 0] {
+            diffs.append(Difference(node: f.server, field: "chat path",
+                                    detail: "chat \(f.source) → \(f.destination) with next hop \(f.nextHop) logged \(counted[f, default: 0]) times, expected \(chatFlows[f, default: 0])"))
         }
-        for key in Set(unknownAnswers.keys).union(unknown.keys).sorted() where unknownAnswers[key, default: 0] != unknown[key, default: 0] {
-            let p = key.split(separator: "|")
-            diffs.append(Difference(node: String(p[0]), field: "unknown destination",
-                                    detail: "chat \(p[1]) → \(p[2]) answered \(unknown[key, default: 0]) times, expected \(unknownAnswers[key, default: 0])"))
+        for f in Set(unknownAnswers.keys).union(unknown.keys).sorted() where unknownAnswers[f, default: 0] != unknown[f, default: 0] {
+            diffs.append(Difference(node: f.server, field: "unknown destination",
+                                    detail: "chat \(f.source) → \(f.destination) answered \(unknown[f, default: 0]) times, expected \(unknownAnswers[f, default: 0])"))
         }
         return diffs
     }

@@ -76,9 +76,9 @@ extension ClusterRun {
             let outcome = model.chat(from: from, to: to, text: text)
             switch outcome {
             case .delivered(_, let hops):
-                for hop in hops { chatFlows["\(hop.server)|\(sender.id)|\(destination)|\(hop.nextHop)", default: 0] += 1 }
+                for hop in hops { chatFlows[ChatFlow(server: hop.server, source: sender.id, destination: destination, nextHop: hop.nextHop), default: 0] += 1 }
             case .unknownDestination(let server):
-                unknownAnswers["\(server)|\(sender.id)|\(destination)", default: 0] += 1
+                unknownAnswers[ChatFlow(server: server, source: sender.id, destination: destination), default: 0] += 1
             case .senderNotLive:
                 break
             }

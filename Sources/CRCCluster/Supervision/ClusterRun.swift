@@ -83,8 +83,22 @@ public final class ClusterRun: @unchecked Sendable {  // driven by one thread at
     public internal(set) var launchOrder: [String] = []
     /// Every chat sent, in order, with where the model says it goes.
     var chats: [ChatRecord] = []
-    var chatFlows: [String: Int] = [:]   // "server|src|dst|next" → chats that server must have logged
-    var unknownAnswers: [String: Int] = [:]  // "server|src|dst" → unknown-id answers logged
+    /// Chats each server must have logged with each next hop, and unknown-id answers it must have
+    /// given (the log-based path audit, for runs whose links are not tapped).
+    var chatFlows: [ChatFlow: Int] = [:]
+    var unknownAnswers: [ChatFlow: Int] = [:]
+
+    /// One routing decision: `server` sent the chat `source` → `destination` on to `nextHop`
+    /// (0 for an unknown destination, answered by `server`).
+    struct ChatFlow: Hashable, Comparable {
+        var server: String
+        var source: UInt32
+        var destination: UInt32
+        var nextHop: UInt32 = 0
+        static func < (a: ChatFlow, b: ChatFlow) -> Bool {
+            (a.server, a.source, a.destination, a.nextHop) < (b.server, b.source, b.destination, b.nextHop)
+        }
+    }
     let lock = NSLock()
     /// How the last teardown went: seconds in all, waves, and the slowest wave's seconds.
     public internal(set) var lastTeardown: (seconds: Double, waves: Int, slowestWave: Double)?
