@@ -216,14 +216,7 @@ final class RawClient: BenchLink, @unchecked Sendable {  // used by one thread a
 
     deinit { close(fd) }
 
-    func writeAll(_ bytes: [UInt8]) throws {
-        var off = 0
-        while off < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, min(bytes.count - off, 1 << 18)) }
-            guard n > 0 else { throw SupervisionError("write failed: \(String(cString: strerror(errno)))") }
-            off += n
-        }
-    }
+    func writeAll(_ bytes: [UInt8]) throws { try writeAllBytes(fd, bytes) }
 
     func waitForUser(_ user: UInt32) throws {
         _ = try readUntil(timeout: 10) { if case .clientRegistration(let r) = $0, r.sourceID == user { return true }; return false }
@@ -297,5 +290,15 @@ struct Simulate: ParsableCommand {
         print("simulated \(servers) servers and \(clients) clients: \(sim.delivered) messages delivered in "
               + String(format: "%.2f s", Double(t1 - t0) / 1e9) + "; every server knows every host: \(complete)")
         if !complete { throw ExitCode(1) }
+    }
+}
+
+/// Writes every byte to a blocking socket, in chunks of at most 256 KiB.
+func writeAllBytes(_ fd: Int32, _ bytes: [UInt8]) throws {
+    var off = 0
+    while off < bytes.count {
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, min(bytes.count - off, 1 << 18)) }
+        guard n > 0 else { throw SupervisionError("write failed: \(String(cString: strerror(errno)))") }
+        off += n
     }
 }

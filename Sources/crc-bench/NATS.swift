@@ -24,14 +24,7 @@ final class NATSClient: BenchLink, @unchecked Sendable {  // used by one thread 
 
     deinit { close(fd) }
 
-    func writeAll(_ bytes: [UInt8]) throws {
-        var off = 0
-        while off < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, min(bytes.count - off, 1 << 18)) }
-            guard n > 0 else { throw SupervisionError("write failed: \(String(cString: strerror(errno)))") }
-            off += n
-        }
-    }
+    func writeAll(_ bytes: [UInt8]) throws { try writeAllBytes(fd, bytes) }
 
     private func fill(deadline: UInt64) -> Bool {
         if start > 0, start * 2 > pending.count { pending.removeFirst(start); start = 0 }

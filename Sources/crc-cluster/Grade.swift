@@ -63,19 +63,11 @@ struct Grade: ParsableCommand {
             throw ValidationError("--server needs a command, e.g. --server 'python3 server.py'")
         }
         if let client { guard let w = try? shellWords(client), !w.isEmpty else { throw ValidationError("--client needs a command") } }
-        if let clientArgs {
-            guard let t = try? shellWords(clientArgs) else { throw ValidationError("--client-args: unbalanced quotes") }
-            let bad = ArgumentTemplate.unknown(in: t, known: ArgumentTemplate.clientPlaceholders)
-            if !bad.isEmpty {
-                throw ValidationError("--client-args: unknown placeholder \(bad.map { "{\($0)}" }.joined(separator: ", ")) (known: \(ArgumentTemplate.clientPlaceholders.map { "{\($0)}" }.joined(separator: " ")))")
-            }
-        }
-        if let serverArgs {
-            guard let t = try? shellWords(serverArgs) else { throw ValidationError("--server-args: unbalanced quotes") }
-            let bad = ArgumentTemplate.unknown(in: t, known: ArgumentTemplate.serverPlaceholders)
-            if !bad.isEmpty {
-                throw ValidationError("--server-args: unknown placeholder \(bad.map { "{\($0)}" }.joined(separator: ", ")) (known: \(ArgumentTemplate.serverPlaceholders.map { "{\($0)}" }.joined(separator: " ")))")
-            }
+        for (flag, value, known) in [("--client-args", clientArgs, ArgumentTemplate.clientPlaceholders),
+                                     ("--server-args", serverArgs, ArgumentTemplate.serverPlaceholders)] {
+            guard let value else { continue }
+            guard let t = try? shellWords(value) else { throw ValidationError("\(flag): unbalanced quotes") }
+            if let p = ArgumentTemplate.problem(in: t, known: known) { throw ValidationError("\(flag): \(p)") }
         }
     }
 

@@ -230,7 +230,7 @@ final class ClusterHardeningTests: ClusterTestCase {
         try """
         servers:
           - {id: 1, name: root}
-          - {id: 2, name: left, upstream: root, command: ["python3", "\(GradeTests.courseServer.path)"]}
+          - {id: 2, name: left, upstream: root, command: ["\(Self.binDir.appendingPathComponent("crc-server").path)"]}
         expect:
           left: {hosts: [999]}
         """.write(to: file, atomically: true, encoding: .utf8)

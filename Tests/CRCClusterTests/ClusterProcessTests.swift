@@ -177,8 +177,7 @@ final class ClusterProcessTests: ClusterTestCase {
         XCTAssertEqual(pids2.count, 10)
         again.signal(SIGKILL)
         _ = again.waitForExit(timeout: 10)
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline, pids2.contains(where: alive) { usleep(10_000) }
+        _ = Self.poll(timeout: 10) { !pids2.contains(where: self.alive) }
         for pid in pids2 { XCTAssertFalse(alive(pid), "node \(pid) outlived a SIGKILLed crc-cluster") }
         // Every node still left as if stopped, and its log is whole up to that point.
         let run = URL(fileURLWithPath: logs + "/latest").resolvingSymlinksInPath()

@@ -1,4 +1,5 @@
 import CRCCluster
+import CRCTesting
 import Foundation
 import XCTest
 
@@ -6,7 +7,7 @@ import XCTest
 /// for a student's implementation): the correct one passes everything, and a grader is proven by
 /// the wrong ones it rejects, so each mutant below must fail with a difference that names its fault.
 final class GradeTests: ClusterTestCase {
-    static let courseServer = root.deletingLastPathComponent().appendingPathComponent("shared/foreign/course_server.py")
+    static var courseServer: URL { TestSupport.courseServer }
 
     override func setUpWithError() throws {
         try super.setUpWithError()

@@ -1,4 +1,5 @@
 import CRCCluster
+import CRCTesting
 import Foundation
 import XCTest
 
@@ -15,30 +16,16 @@ final class CourseInteropTests: XCTestCase {
         harness.shutdown()
     }
 
-    static let courseServer: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/foreign/course_server.py")
+    static var courseServer: URL { TestSupport.courseServer }
 
     enum Kind { case ours, course }
-
-    /// A free loopback port (bound and released: the course server takes its port on the command line).
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
 
     func start(_ kind: Kind, id: UInt32, name: String, upstream: Harness.Server?) throws -> Harness.Server {
         switch kind {
         case .ours:
             return try harness.startServer(id: id, name: name, upstream: upstream, extra: ["--compat", "course"])
         case .course:
-            let port = try Self.freePort()
+            let port = try BlockingSocket.freeLoopbackPort()
             var args = [Self.courseServer.path, "--id", "\(id)", "--servername", name, "--port", "\(port)", "--info", "course \(name)",
                         "--log-file", harness.logDir.appendingPathComponent("\(name).log").path]
             if let upstream { args += ["--connect_to_host", "127.0.0.1", "--connect_to_port", "\(upstream.port)"] }

@@ -17,9 +17,7 @@ public enum ArgumentTemplate {
     public struct UnknownPlaceholder: Error, CustomStringConvertible {
         public var name: String
         public var known: [String]
-        public var description: String {
-            "unknown placeholder {\(name)} in args (known: \(known.map { "{\($0)}" }.joined(separator: " ")))"
-        }
+        public var description: String { ArgumentTemplate.problem(in: ["{\(name)}"], known: known) ?? name }
     }
 
     /// The placeholders `argument` refers to.
@@ -31,6 +29,13 @@ public enum ArgumentTemplate {
             rest = rest[rest.index(after: close)...]
         }
         return out
+    }
+
+    /// "unknown placeholder {x} (known: {id} {name} …)" when `template` uses one not in `known`.
+    public static func problem(in template: [String], known: [String]) -> String? {
+        let bad = unknown(in: template, known: known)
+        guard !bad.isEmpty else { return nil }
+        return "unknown placeholder \(bad.map { "{\($0)}" }.joined(separator: ", ")) (known: \(known.map { "{\($0)}" }.joined(separator: " ")))"
     }
 
     /// Every placeholder of `template` that is not one of `known`.

@@ -33,22 +33,15 @@ public enum TopologyLoader {
         if t.servers.isEmpty { fail([], "no servers: a topology needs at least one server under 'servers'") }
 
         // Argument templates of other implementations.
-        for bad in ArgumentTemplate.unknown(in: t.serverArgs ?? [], known: ArgumentTemplate.serverPlaceholders) {
-            fail(["server_args"], "server_args: unknown placeholder {\(bad)} (known: \(ArgumentTemplate.serverPlaceholders.map { "{\($0)}" }.joined(separator: " ")))")
-        }
-        for bad in ArgumentTemplate.unknown(in: t.clientArgs ?? [], known: ArgumentTemplate.clientPlaceholders) {
-            fail(["client_args"], "client_args: unknown placeholder {\(bad)} (known: \(ArgumentTemplate.clientPlaceholders.map { "{\($0)}" }.joined(separator: " ")))")
-        }
+        let S = ArgumentTemplate.serverPlaceholders, C = ArgumentTemplate.clientPlaceholders
+        if let p = ArgumentTemplate.problem(in: t.serverArgs ?? [], known: S) { fail(["server_args"], "server_args: \(p)") }
+        if let p = ArgumentTemplate.problem(in: t.clientArgs ?? [], known: C) { fail(["client_args"], "client_args: \(p)") }
         for (i, s) in t.servers.enumerated() {
-            for bad in ArgumentTemplate.unknown(in: s.args ?? [], known: ArgumentTemplate.serverPlaceholders) {
-                fail(["servers", i, "args"], "servers[\(i)] '\(s.name)': unknown placeholder {\(bad)} in args (known: \(ArgumentTemplate.serverPlaceholders.map { "{\($0)}" }.joined(separator: " ")))")
-            }
+            if let p = ArgumentTemplate.problem(in: s.args ?? [], known: S) { fail(["servers", i, "args"], "servers[\(i)] '\(s.name)' args: \(p)") }
             if s.args != nil, s.command == nil { fail(["servers", i, "args"], "servers[\(i)] '\(s.name)': args without command (args are for another implementation's command)") }
         }
         for (i, c) in t.clients.enumerated() {
-            for bad in ArgumentTemplate.unknown(in: c.args ?? [], known: ArgumentTemplate.clientPlaceholders) {
-                fail(["clients", i, "args"], "clients[\(i)] '\(c.name)': unknown placeholder {\(bad)} in args (known: \(ArgumentTemplate.clientPlaceholders.map { "{\($0)}" }.joined(separator: " ")))")
-            }
+            if let p = ArgumentTemplate.problem(in: c.args ?? [], known: C) { fail(["clients", i, "args"], "clients[\(i)] '\(c.name)' args: \(p)") }
             if c.args != nil, c.command == nil { fail(["clients", i, "args"], "clients[\(i)] '\(c.name)': args without command (args are for another implementation's command)") }
         }
 

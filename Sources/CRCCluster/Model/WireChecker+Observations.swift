@@ -5,8 +5,9 @@ extension WireChecker {
     // MARK: Observations
 
     /// What a server was told, by the protocol's rules: its table as the wire implies it.
+    /// `echoes`: `tolerated(links:records:)` when the caller observes many servers of one record.
     public static func observeServer(_ server: String, links: Links, records: [WireRecord],
-                                     profile: WireProfile = .course) -> ConvergenceChecker.ServerObservation {
+                                     profile: WireProfile = .course, echoes given: [Int: Set<UInt32>]? = nil) -> ConvergenceChecker.ServerObservation {
         guard let me = links.id[server] else {
             return .init(hosts: [:], adjacentServers: [], adjacentClients: [], statusLog: [], firstMessages: [])
         }
@@ -19,7 +20,7 @@ extension WireChecker {
         var peerOn: [String: UInt32] = [:]          // "link#conn" → the adjacent machine registered on it
         var echoed: [String: Set<UInt32>] = [:]     // "link#conn" → ids this server echoed there (course habits)
         var sentOwn: [String: Int] = [:]
-        let echoes = profile == .course ? tolerated(links: links, records: records) : [:]
+        let echoes = profile == .course ? (given ?? tolerated(links: links, records: records)) : [:]
         for (i, r) in records.enumerated() {
             let key = "\(r.link)#\(r.connection)"
             let inbound: Bool

@@ -152,7 +152,7 @@ public enum WireChecker {
 
     /// Registrations that a course server sends again in the ways the course profile tolerates,
     /// by record index → the ids concerned.
-    static func tolerated(links: Links, records: [WireRecord]) -> [Int: Set<UInt32>] {
+    public static func tolerated(links: Links, records: [WireRecord]) -> [Int: Set<UInt32>] {
         var out: [Int: Set<UInt32>] = [:]
         var seen: [String: Int] = [:]           // "link#conn#dir#id" → times
         var arrived: Set<String> = []           // "link#conn#id" that crossed one way

@@ -53,6 +53,8 @@ extension ClusterRun {
         if !diffs.isEmpty { return diffs }
 
         let records = wire?.all ?? []
+        // Computed once per round for every server observed from the wire (the course's echoes).
+        lazy var echoes = WireChecker.tolerated(links: links, records: records)
         for name in model.liveServers {
             guard let want = model.expectedServer(name), let node = servers[name] else { continue }
             guard let port = node.monitorPort else {
@@ -67,7 +69,7 @@ extension ClusterRun {
                 }
                 if wire != nil {
                     // Another implementation: its table as the wire implies it.
-                    let observed = WireChecker.observeServer(name, links: links, records: records, profile: options.wireProfile)
+                    let observed = WireChecker.observeServer(name, links: links, records: records, profile: options.wireProfile, echoes: echoes)
                     diffs += ConvergenceChecker.diff(server: name, expected: want, firstMessages: model.expectedFirstMessages(name),
                                                      override: final ? topology.expect[name] : nil,
                                                      handWrittenFirstMessages: final ? topology.firstMessages[name] : nil,
