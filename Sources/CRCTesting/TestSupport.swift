@@ -19,8 +19,13 @@ public enum TestSupport {
     public static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
     public static let shared = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared")
-    /// The stand-in for a student's server (`../shared/foreign/course_server.py`), when it is there.
-    public static let courseServer = shared.appendingPathComponent("foreign/course_server.py")
+    /// The stand-in for a student's server: `../shared/foreign/course_server.py`, or the copy in
+    /// `Tests/Fixtures` when `../shared` is not beside the repository (a bare clone).
+    public static let courseServer: URL = {
+        let original = shared.appendingPathComponent("foreign/course_server.py")
+        if FileManager.default.fileExists(atPath: original.path) { return original }
+        return repositoryRoot.appendingPathComponent("Tests/Fixtures/course_server.py")
+    }()
 
     /// Evaluates `condition` every few milliseconds until it holds (true) or `timeout` seconds
     /// pass (false). The pause is a poll interval, not a wait for state: the loop ends on the condition.
