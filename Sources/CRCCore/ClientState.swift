@@ -22,6 +22,44 @@ public struct ChatEntry: Hashable, Sendable, Codable {
     }
 }
 
+/// The users a client knows, by id: a reference to each one's name and info (`IDMap`), so that
+/// every client of a large simulated network can know every other for a few dozen bytes each.
+public struct UserTable: Sendable, Sequence {
+    private var map = IDMap<HostDetails>()
+
+    public init() {}
+
+    public var count: Int { map.count }
+    public var isEmpty: Bool { map.isEmpty }
+    /// The ids, in table order.
+    public var keys: [UInt32] { map.keys }
+    /// Every user, in table order.
+    public var values: [KnownUser] { map.map { KnownUser(id: $0.0, details: $0.1) } }
+
+    public subscript(id: UInt32) -> KnownUser? {
+        map[id].map { KnownUser(id: id, details: $0) }
+    }
+
+    public func contains(_ id: UInt32) -> Bool { map.contains(id) }
+
+    /// Adds or replaces a user.
+    mutating func set(_ id: UInt32, _ details: HostDetails) {
+        if let p = map.position(of: id) { map.update(at: p) { $0 = details } } else { map.insert(id, details) }
+    }
+
+    mutating func remove(_ id: UInt32) -> KnownUser? {
+        map.removeValue(forKey: id).map { KnownUser(id: id, details: $0) }
+    }
+
+    public func makeIterator() -> IndexingIterator<[KnownUser]> { values.makeIterator() }
+}
+
+extension KnownUser {
+    init(id: UInt32, details: HostDetails) {
+        self.init(id: id, name: details.name.utf8String, info: details.info.utf8String)
+    }
+}
+
 /// What happened to a client, for its user or for a program driving it.
 public enum ClientEvent: Hashable, Sendable {
     case welcome(text: String)
@@ -37,7 +75,7 @@ public struct ClientState: Sendable {
     public let id: UInt32
     public let name: String
     public let info: String
-    public private(set) var users: [UInt32: KnownUser] = [:]
+    public private(set) var users = UserTable()
     public private(set) var chatLog: [ChatEntry] = []
     public private(set) var statusLog: [String] = []
     /// Welcomed by its server.
@@ -76,6 +114,16 @@ public struct ClientState: Sendable {
     }
 
     public mutating func receive(_ message: Message) -> ClientEvent? {
+        receive(message, reporting: true)
+    }
+
+    /// Takes in a message without building the event that tells of it (simulations of thousands of
+    /// clients, where nobody reads the events).
+    public mutating func absorb(_ message: Message) {
+        _ = receive(message, reporting: false)
+    }
+
+    private mutating func receive(_ message: Message, reporting: Bool) -> ClientEvent? {
         switch message {
         case .status(let s):
             let text = s.text.utf8String
@@ -91,14 +139,17 @@ public struct ClientState: Sendable {
             return .status(source: s.sourceID, code: s.code, text: text)
         case .clientRegistration(let r):
             guard r.sourceID != id else { return nil }
-            let user = KnownUser(id: r.sourceID, name: r.name.utf8String, info: r.info.utf8String)
-            users[r.sourceID] = user
-            return .userJoined(user)
+            users.set(r.sourceID, r.details)
+            return reporting ? .userJoined(KnownUser(id: r.sourceID, details: r.details)) : nil
         case .clientQuit(let q):
-            guard let user = users.removeValue(forKey: q.sourceID) else { return nil }
+            guard let user = users.remove(q.sourceID) else { return nil }
             return .userLeft(id: q.sourceID, name: user.name, text: q.text.utf8String)
         case .clientChat(let c):
             let text = c.text.utf8String
+            guard reporting else {
+                chatLog.append(ChatEntry(from: c.sourceID, text: text))
+                return nil
+            }
             chatLog.append(ChatEntry(from: c.sourceID, text: text))
             return .chat(from: c.sourceID, name: users[c.sourceID]?.name, text: text)
         case .serverRegistration, .serverQuit:
@@ -111,21 +162,32 @@ public struct ClientState: Sendable {
 /// An order-independent fingerprint of a set of user ids: the wrapping sum of a 64-bit mix of each.
 /// Programs that poll many clients compare fingerprints and fetch whole lists only on a mismatch.
 public func usersDigest<S: Sequence>(_ ids: S) -> String where S.Element == UInt32 {
-    digest(ids.lazy.map { UInt64($0) })
+    String(Fingerprint.sum(ids.lazy.map { UInt64($0) }), radix: 16)
 }
 
 /// The same fingerprint over (host id, first link) pairs: a server's routing table in one word.
 public func hostsDigest<S: Sequence>(_ pairs: S) -> String where S.Element == (UInt32, UInt32) {
-    digest(pairs.lazy.map { UInt64($0.0) << 32 | UInt64($0.1) })
+    String(Fingerprint.sum(pairs.lazy.map { Fingerprint.pair($0.0, $0.1) }), radix: 16)
 }
 
-func digest<S: Sequence>(_ values: S) -> String where S.Element == UInt64 {
-    var sum: UInt64 = 0
-    for v in values {
+/// Order-independent fingerprints of sets: the wrapping sum of a 64-bit mix (splitmix64's
+/// finaliser) of each element. Being a sum, a set's fingerprint minus one element's mix is the
+/// fingerprint of the set without it.
+public enum Fingerprint {
+    @inline(__always)
+    public static func mix(_ v: UInt64) -> UInt64 {
         var z = v &+ 0x9E37_79B9_7F4A_7C15
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        sum &+= z ^ (z >> 31)
+        return z ^ (z >> 31)
     }
-    return String(sum, radix: 16)
+
+    @inline(__always)
+    public static func pair(_ id: UInt32, _ link: UInt32) -> UInt64 { UInt64(id) << 32 | UInt64(link) }
+
+    public static func sum<S: Sequence>(_ values: S) -> UInt64 where S.Element == UInt64 {
+        var total: UInt64 = 0
+        for v in values { total &+= mix(v) }
+        return total
+    }
 }

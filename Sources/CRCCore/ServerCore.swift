@@ -16,20 +16,20 @@ public struct ServerCore: Sendable {
     public let info: String
 
     /// Every other machine this server knows, by id.
-    public private(set) var hosts: [UInt32: HostRecord] = [:]
+    public private(set) var hosts = HostTable()
     /// Adjacent servers and clients, by id, with the link each is on.
-    public private(set) var adjacentServers: [UInt32: LinkID] = [:]
-    public private(set) var adjacentClients: [UInt32: LinkID] = [:]
+    public private(set) var adjacentServers: [UInt32: LinkID] = [:] {
+        didSet { routeCache = nil }
+    }
+    public private(set) var adjacentClients: [UInt32: LinkID] = [:] {
+        didSet { routeCache = nil }
+    }
     /// Who is on each open link.
     public private(set) var peers: [LinkID: Peer] = [:] {
         didSet { routeCache = nil }
     }
     /// Texts of statuses addressed to this server (destination = its id, or 0).
     public private(set) var statusLog: [String] = []
-    /// For every known client, the link that leads to it: the hot path of chat routing.
-    private var clientRoutes: [UInt32: LinkID] = [:] {
-        didSet { routeCache = nil }
-    }
     /// The last chat flow routed. Any change to the routes clears it.
     private var routeCache: RouteCacheEntry?
     private struct RouteCacheEntry: Sendable {
@@ -52,6 +52,9 @@ public struct ServerCore: Sendable {
     /// When false, per-message routing events (chats, forwarded registrations) are not logged;
     /// membership changes always are.
     public var logsRouting: Bool
+    /// When false, nothing is logged at all (simulations of thousands of servers, where building
+    /// the events would cost more than the routing).
+    public var logsEvents = true
     /// With course-style neighbours (`--compat course`) no server quit (0x02) is ever sent: their
     /// parser does not know it and exits. Losses are still purged here.
     public var sendsServerQuit = true
@@ -64,6 +67,11 @@ public struct ServerCore: Sendable {
     }
 
     private var nameBuffer: ByteBuffer { ByteBuffer(string: name) }
+
+    @inline(__always)
+    private func log(_ event: @autoclosure () -> ServerEvent, into actions: inout [Action]) {
+        if logsEvents { actions.append(.log(event())) }
+    }
 
     // MARK: Inputs
 
@@ -94,7 +102,7 @@ public struct ServerCore: Sendable {
 
     /// A connection opened. For the upstream connection (`outbound`), the core sends its registration.
     public mutating func linkOpened(_ link: LinkID, outbound: Bool, into actions: inout [Action]) {
-        actions.append(.log(.linkUp(link, outbound: outbound)))
+        log(.linkUp(link, outbound: outbound), into: &actions)
         if outbound {
             peers[link] = .upstreamPending
             upstreamLink = link
@@ -138,11 +146,11 @@ public struct ServerCore: Sendable {
         case .joined(let up) where up == link:
             if rejoinsUpstream {
                 upstreamPhase = .waiting(retryMilliseconds: Self.firstRejoinMilliseconds)
-                actions.append(.log(.upstreamLost(retryMilliseconds: Self.firstRejoinMilliseconds)))
+                log(.upstreamLost(retryMilliseconds: Self.firstRejoinMilliseconds), into: &actions)
                 actions.append(.scheduleRejoin(afterMilliseconds: Self.firstRejoinMilliseconds))
             } else {
                 upstreamPhase = .stopped
-                actions.append(.log(.upstreamLost(retryMilliseconds: nil)))
+                log(.upstreamLost(retryMilliseconds: nil), into: &actions)
             }
         case .rejoining(let ms) where upstreamLink == link:
             // Connected, but closed before the upstream took us back (a relay with its link cut).
@@ -152,14 +160,14 @@ public struct ServerCore: Sendable {
         }
         guard let peer = peers.removeValue(forKey: link) else { return }
         if upstreamLink == link { upstreamLink = nil }
-        actions.append(.log(.linkDown(link, peer: peer)))
+        log(.linkDown(link, peer: peer), into: &actions)
         switch peer {
         case .server(let sid):
             loseNeighbourServer(sid, text: "lost connection to \(hosts[sid]?.name ?? String(sid))", into: &actions)
         case .client(let cid):
-            if hosts[cid] != nil {
+            if hosts.contains(cid) {
                 let q = ClientQuit(sourceID: cid, text: "connection lost")
-                actions.append(.log(.clientQuit(id: cid, text: "connection lost")))
+                log(.clientQuit(id: cid, text: "connection lost"), into: &actions)
                 forget(cid)
                 broadcast(.clientQuit(q), toServers: true, toClients: true, except: nil, into: &actions)
             }
@@ -172,7 +180,7 @@ public struct ServerCore: Sendable {
     public mutating func shutdown(text: String, into actions: inout [Action]) {
         let quit = ServerQuit(sourceID: id, replacementID: 0, text: text)
         upstreamPhase = .stopped
-        actions.append(.log(.serverQuit(id: id, text: text)))
+        log(.serverQuit(id: id, text: text), into: &actions)
         if sendsServerQuit {
             for link in adjacentServers.values.sorted() {
                 actions.append(.send(.serverQuit(quit), to: link))
@@ -188,8 +196,8 @@ public struct ServerCore: Sendable {
 
     /// The link that leads to `host`, if it is known and its first link is open.
     public func link(toward host: UInt32) -> LinkID? {
-        guard let record = hosts[host] else { return nil }
-        return adjacentServers[record.firstLink] ?? adjacentClients[record.firstLink]
+        guard let first = hosts.firstLink(of: host) else { return nil }
+        return adjacentServers[first] ?? adjacentClients[first]
     }
 
     // MARK: Rules
@@ -207,10 +215,10 @@ public struct ServerCore: Sendable {
         case .server(let sid):
             handedBy = sid
         case .client(let cid):
-            actions.append(.log(.dropped(reason: "client \(cid) tried to announce server \(r.sourceID)", link: link)))
+            log(.dropped(reason: "client \(cid) tried to announce server \(r.sourceID)", link: link), into: &actions)
             return
         case .refused, .departed:
-            actions.append(.log(.dropped(reason: "server registration on a refused or departed link", link: link)))
+            log(.dropped(reason: "server registration on a refused or departed link", link: link), into: &actions)
             return
         }
 
@@ -218,22 +226,21 @@ public struct ServerCore: Sendable {
             // A course-style neighbour (protocol.md, "Peers from the course") took our own
             // registration for a newcomer's and answered with its own again. Expected, harmless:
             // it gets the duplicate-id status the protocol prescribes, and nobody gets a warning.
-            actions.append(.log(.ownRegistrationEcho(id: sid, via: link)))
+            log(.ownRegistrationEcho(id: sid, via: link), into: &actions)
             actions.append(.send(.status(Status(sourceID: id, destinationID: 0, code: .duplicateID,
                                                 text: "A machine has already registered with ID \(sid)")), to: link))
             return
         }
-        if r.sourceID == id || r.sourceID == 0 || hosts[r.sourceID] != nil {
+        if r.sourceID == id || r.sourceID == 0 || hosts.contains(r.sourceID) {
             refuseDuplicate(r.sourceID, kind: .server, on: link, newLink: peer == .unregistered || peer == .upstreamPending,
                             into: &actions)
             return
         }
 
         let adjacent = peer == .unregistered || peer == .upstreamPending
-        let record = HostRecord(id: r.sourceID, kind: .server, nameBytes: Self.own(r.name), infoBytes: Self.own(r.info),
-                                firstLink: handedBy)
-        hosts[r.sourceID] = record
-        actions.append(.log(.registered(record, adjacent: adjacent, via: link)))
+        let record = HostRecord(id: r.sourceID, kind: .server, details: Self.own(r.details), firstLink: handedBy)
+        hosts.insert(record)
+        log(.registered(record, adjacent: adjacent, via: link), into: &actions)
         if adjacent {
             peers[link] = .server(r.sourceID)
             adjacentServers[r.sourceID] = link
@@ -273,44 +280,36 @@ public struct ServerCore: Sendable {
             adjacent = false
             handedBy = sid
         case .client(let cid):
-            actions.append(.log(.dropped(reason: "client \(cid) tried to announce client \(r.sourceID)", link: link)))
+            log(.dropped(reason: "client \(cid) tried to announce client \(r.sourceID)", link: link), into: &actions)
             return
         case .upstreamPending:
-            actions.append(.log(.dropped(reason: "client registration from upstream before it registered", link: link)))
+            log(.dropped(reason: "client registration from upstream before it registered", link: link), into: &actions)
             return
         case .refused, .departed:
-            actions.append(.log(.dropped(reason: "client registration on a refused or departed link", link: link)))
+            log(.dropped(reason: "client registration on a refused or departed link", link: link), into: &actions)
             return
         }
 
-        if r.sourceID == id || r.sourceID == 0 || hosts[r.sourceID] != nil {
+        if r.sourceID == id || r.sourceID == 0 || hosts.contains(r.sourceID) {
             refuseDuplicate(r.sourceID, kind: .client, on: link, newLink: adjacent, into: &actions)
             return
         }
 
-        let record = HostRecord(id: r.sourceID, kind: .client, nameBytes: Self.own(r.name), infoBytes: Self.own(r.info),
-                                firstLink: handedBy)
-        hosts[r.sourceID] = record
-        clientRoutes[r.sourceID] = link
+        let record = HostRecord(id: r.sourceID, kind: .client, details: Self.own(r.details), firstLink: handedBy)
+        hosts.insert(record)
         var forwarded = r
         forwarded.lastHopID = id
-        let announcement = Message.clientRegistration(registration(of: record)).encoded
-        insertClientID(r.sourceID, announcement: announcement)
-        actions.append(.log(.registered(record, adjacent: adjacent, via: link)))
+        forwarded.details = record.details
+        log(.registered(record, adjacent: adjacent, via: link), into: &actions)
         if adjacent {
             peers[link] = .client(r.sourceID)
             adjacentClients[r.sourceID] = link
             let welcome = Status(sourceID: id, destinationID: r.sourceID, code: .welcome,
                                  text: "Welcome to the Clemson Relay Chat network \(record.name)")
             actions.append(.send(.status(welcome), to: link))
-            // Every other client, in id order, from their encodings kept for this: one buffer.
-            if clientIDs.count > 1 {
-                var listing = ByteBuffer()
-                listing.reserveCapacity(clientAnnouncementBytes - announcement.readableBytes)
-                for (i, other) in clientIDs.enumerated() where other != r.sourceID {
-                    listing.writeImmutableBuffer(clientAnnouncements[i])
-                }
-                actions.append(.sendEncoded(listing, messages: clientIDs.count - 1, to: link))
+            // Every other client, in table order (the shell writes them into one batch).
+            for other in hosts where other.kind == .client && other.id != r.sourceID {
+                actions.append(.send(.clientRegistration(registration(of: other)), to: link))
             }
         }
         broadcast(.clientRegistration(forwarded), toServers: true, toClients: true, except: link, into: &actions)
@@ -321,7 +320,7 @@ public struct ServerCore: Sendable {
         let text = kind == .server
             ? "A machine has already registered with ID \(dup)"
             : "Someone has already registered with ID \(dup)"
-        actions.append(.log(.duplicateRefused(id: dup, kind: kind, via: link)))
+        log(.duplicateRefused(id: dup, kind: kind, via: link), into: &actions)
         actions.append(.send(.status(Status(sourceID: id, destinationID: 0, code: .duplicateID, text: text)), to: link))
         if newLink {
             // The refused connection speaks for no one: once its answer is written, it goes, so
@@ -340,69 +339,42 @@ public struct ServerCore: Sendable {
 
     /// A registration (last hop = this server) for every known host but `except`: servers first.
     private func sendKnownHosts(to link: LinkID, except newcomer: UInt32, into actions: inout [Action]) {
-        let others = hosts.values.filter { $0.id != newcomer }.sorted { ($0.kind == .server ? 0 : 1, $0.id) < ($1.kind == .server ? 0 : 1, $1.id) }
-        for host in others {
-            let r = registration(of: host)
-            actions.append(.send(host.kind == .server ? .serverRegistration(r) : .clientRegistration(r), to: link))
+        // Table order; servers first, so that every client's first link is known when it arrives.
+        for host in hosts where host.kind == .server && host.id != newcomer {
+            actions.append(.send(.serverRegistration(registration(of: host)), to: link))
+        }
+        for host in hosts where host.kind == .client && host.id != newcomer {
+            actions.append(.send(.clientRegistration(registration(of: host)), to: link))
         }
     }
 
     private func registration(of host: HostRecord) -> Registration {
-        Registration(sourceID: host.id, lastHopID: id, name: host.nameBytes, info: host.infoBytes)
+        Registration(sourceID: host.id, lastHopID: id, details: host.details)
     }
 
-    /// A copy of a field that arrived in a read buffer, so the record does not keep the whole
-    /// buffer alive.
-    private static func own(_ bytes: ByteBuffer) -> ByteBuffer {
-        ByteBuffer(bytes: bytes.readableBytesView)
-    }
-
-    /// Every known client's id, ascending: what a newcomer is told, in order, without sorting the
-    /// whole host table on every join.
-    private var clientIDs: [UInt32] = []
-    /// For each entry of `clientIDs`, that client's registration as this server forwards it (last
-    /// hop = this server), encoded once: a newcomer's listing is a copy of these bytes.
-    private var clientAnnouncements: [ByteBuffer] = []
-    private var clientAnnouncementBytes = 0
-
-    private mutating func insertClientID(_ cid: UInt32, announcement: ByteBuffer) {
-        var lo = 0, hi = clientIDs.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if clientIDs[mid] < cid { lo = mid + 1 } else { hi = mid }
-        }
-        if lo == clientIDs.count || clientIDs[lo] != cid {
-            clientIDs.insert(cid, at: lo)
-            clientAnnouncements.insert(announcement, at: lo)
-            clientAnnouncementBytes += announcement.readableBytes
-        }
-    }
-
-    private mutating func removeClientID(_ cid: UInt32) {
-        var lo = 0, hi = clientIDs.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if clientIDs[mid] < cid { lo = mid + 1 } else { hi = mid }
-        }
-        if lo < clientIDs.count, clientIDs[lo] == cid {
-            clientIDs.remove(at: lo)
-            clientAnnouncementBytes -= clientAnnouncements.remove(at: lo).readableBytes
-        }
+    /// Name and info to keep in the table: shared with the registration when their bytes are
+    /// theirs alone (a registration built or forwarded by a server), copied when they are slices
+    /// of a larger read buffer, which the table must not keep alive.
+    private static func own(_ details: HostDetails) -> HostDetails {
+        func small(_ b: ByteBuffer) -> Bool { b.storageCapacity <= 2 * b.readableBytes + 64 }
+        if small(details.name), small(details.info) { return details }
+        return HostDetails(name: ByteBuffer(bytes: details.name.readableBytesView),
+                           info: ByteBuffer(bytes: details.info.readableBytesView))
     }
 
     private mutating func routeChat(_ chat: ClientChat, from peer: Peer, on link: LinkID, into actions: inout [Action]) {
         switch peer {
         case .client(let cid) where cid == chat.sourceID: break
-        case .server where clientRoutes[chat.sourceID] == link: break
+        case .server where hosts.kind(of: chat.sourceID) == .client && self.link(toward: chat.sourceID) == link: break
         default:
-            actions.append(.log(.dropped(reason: "chat from \(chat.sourceID) does not belong on this link (\(peer))", link: link)))
+            log(.dropped(reason: "chat from \(chat.sourceID) does not belong on this link (\(peer))", link: link), into: &actions)
             return
         }
         if let out = route(chat, on: link) {
             actions.append(.send(.clientChat(chat), to: out))
             if logsRouting { logChat(chat, into: &actions) }
         } else {
-            actions.append(.log(.chatUnknownDestination(source: chat.sourceID, destination: chat.destinationID)))
+            log(.chatUnknownDestination(source: chat.sourceID, destination: chat.destinationID), into: &actions)
             let answer = Status(sourceID: id, destinationID: chat.sourceID, code: .unknownID,
                                 text: "Unknown ID \(chat.destinationID)")
             actions.append(.send(.status(answer), to: self.link(toward: chat.sourceID) ?? link))
@@ -412,14 +384,14 @@ public struct ServerCore: Sendable {
     /// The link toward a chat's destination; remembers the answer for the next chat of the same
     /// flow (same link, source and destination), which then costs no table lookups.
     private mutating func route(_ chat: ClientChat, on link: LinkID) -> LinkID? {
-        guard let out = clientRoutes[chat.destinationID] else { return nil }
+        guard hosts.kind(of: chat.destinationID) == .client, let out = self.link(toward: chat.destinationID) else { return nil }
         routeCache = RouteCacheEntry(link: link, source: chat.sourceID, destination: chat.destinationID, out: out)
         return out
     }
 
     private func logChat(_ chat: ClientChat, into actions: inout [Action]) {
-        if let next = hosts[chat.destinationID]?.firstLink {
-            actions.append(.log(.chatRouted(source: chat.sourceID, destination: chat.destinationID, nextHop: next)))
+        if let next = hosts.firstLink(of: chat.destinationID) {
+            log(.chatRouted(source: chat.sourceID, destination: chat.destinationID, nextHop: next), into: &actions)
         }
     }
 
@@ -427,31 +399,31 @@ public struct ServerCore: Sendable {
         if s.destinationID == id || s.destinationID == 0 {
             let text = s.text.utf8String
             statusLog.append(text)
-            actions.append(.log(.statusReceived(source: s.sourceID, code: s.code, text: text)))
+            log(.statusReceived(source: s.sourceID, code: s.code, text: text), into: &actions)
             if s.code == .duplicateID, peer == .upstreamPending {
-                actions.append(.log(.ownRegistrationRefused(text: text)))
+                log(.ownRegistrationRefused(text: text), into: &actions)
                 actions.append(.fatal("upstream server \(s.sourceID) refused this server's registration: \(text)"))
             }
             return
         }
         if case .client = peer {
-            actions.append(.log(.dropped(reason: "status from a client is not relayed", link: link)))
+            log(.dropped(reason: "status from a client is not relayed", link: link), into: &actions)
             return
         }
         if let out = self.link(toward: s.destinationID), out != link {
             actions.append(.send(.status(s), to: out))
             if logsRouting {
-                actions.append(.log(.statusRouted(source: s.sourceID, destination: s.destinationID,
-                                                  nextHop: hosts[s.destinationID]!.firstLink)))
+                log(.statusRouted(source: s.sourceID, destination: s.destinationID,
+                                                  nextHop: hosts.firstLink(of: s.destinationID)!), into: &actions)
             }
         } else {
-            actions.append(.log(.statusDropped(source: s.sourceID, destination: s.destinationID)))
+            log(.statusDropped(source: s.sourceID, destination: s.destinationID), into: &actions)
         }
     }
 
     private mutating func handleClientQuit(_ q: ClientQuit, from peer: Peer, on link: LinkID, into actions: inout [Action]) {
         guard let record = hosts[q.sourceID], record.kind == .client else {
-            actions.append(.log(.dropped(reason: "quit from unknown client \(q.sourceID)", link: link)))
+            log(.dropped(reason: "quit from unknown client \(q.sourceID)", link: link), into: &actions)
             return
         }
         switch peer {
@@ -460,17 +432,17 @@ public struct ServerCore: Sendable {
         case .server(let sid) where record.firstLink == sid:
             break
         default:
-            actions.append(.log(.dropped(reason: "quit for client \(q.sourceID) does not belong on this link (\(peer))", link: link)))
+            log(.dropped(reason: "quit for client \(q.sourceID) does not belong on this link (\(peer))", link: link), into: &actions)
             return
         }
-        actions.append(.log(.clientQuit(id: q.sourceID, text: q.text.utf8String)))
+        log(.clientQuit(id: q.sourceID, text: q.text.utf8String), into: &actions)
         forget(q.sourceID)
         broadcast(.clientQuit(q), toServers: true, toClients: true, except: link, into: &actions)
     }
 
     private mutating func handleServerQuit(_ q: ServerQuit, from peer: Peer, on link: LinkID, into actions: inout [Action]) {
         guard case .server(let neighbour) = peer else {
-            actions.append(.log(.dropped(reason: "server quit from a non-server link", link: link)))
+            log(.dropped(reason: "server quit from a non-server link", link: link), into: &actions)
             return
         }
         if q.sourceID == neighbour {
@@ -481,10 +453,10 @@ public struct ServerCore: Sendable {
             return
         }
         guard let record = hosts[q.sourceID], record.kind == .server, record.firstLink == neighbour else {
-            actions.append(.log(.dropped(reason: "quit for server \(q.sourceID), which is not reached through \(neighbour)", link: link)))
+            log(.dropped(reason: "quit for server \(q.sourceID), which is not reached through \(neighbour)", link: link), into: &actions)
             return
         }
-        actions.append(.log(.serverQuit(id: q.sourceID, text: q.text.utf8String)))
+        log(.serverQuit(id: q.sourceID, text: q.text.utf8String), into: &actions)
         forget(q.sourceID)
         broadcast(.serverQuit(q), toServers: true, toClients: false, except: link, into: &actions)
     }
@@ -493,8 +465,8 @@ public struct ServerCore: Sendable {
     /// host (server quits to servers, client quits to servers and clients), so that every survivor
     /// forgets exactly what it can no longer reach.
     private mutating func loseNeighbourServer(_ sid: UInt32, text: String, into actions: inout [Action]) {
-        let lost = hosts.values.filter { $0.firstLink == sid }.sorted { $0.id < $1.id }
-        actions.append(.log(.hostsLost(server: sid, lost: lost.map(\.id))))
+        let lost = hosts.filter { $0.firstLink == sid }.sorted { $0.id < $1.id }
+        log(.hostsLost(server: sid, lost: lost.map(\.id)), into: &actions)
         adjacentServers[sid] = nil
         for host in lost { forget(host.id) }
         for host in lost where host.kind == .client {
@@ -508,9 +480,8 @@ public struct ServerCore: Sendable {
     }
 
     private mutating func forget(_ host: UInt32) {
-        if hosts[host]?.kind == .client { removeClientID(host) }
-        hosts[host] = nil
-        clientRoutes[host] = nil
+        hosts.remove(host)
+        routeCache = nil
         adjacentClients[host] = nil
         adjacentServers[host] = nil
     }
@@ -530,11 +501,11 @@ public struct ServerCore: Sendable {
         case 1: actions.append(.send(message, to: links[0]))
         default: actions.append(.sendToEach(message, links: links))
         }
-        if logsRouting {
+        if logsRouting && logsEvents {
             var targets: [UInt32] = []
             if toServers { for (sid, link) in adjacentServers where link != except { targets.append(sid) } }
             if toClients { for (cid, link) in adjacentClients where link != except { targets.append(cid) } }
-            actions.append(.log(.forwarded(type: message.type, source: message.sourceID, to: targets.sorted())))
+            log(.forwarded(type: message.type, source: message.sourceID, to: targets.sorted()), into: &actions)
         }
     }
 }

@@ -9,13 +9,38 @@ public struct Simulation: Sendable {
         case client(String)
     }
 
-    private struct Endpoint: Hashable, Sendable {
-        var node: Node
-        var link: LinkID
+    /// A node by its place in `serverCores` or `clientStates`.
+    private enum Ref: Hashable, Sendable {
+        case server(Int)
+        case client(Int)
     }
 
-    public private(set) var servers: [String: ServerCore] = [:]
-    public private(set) var clients: [String: ClientState] = [:]
+    private var serverCores: [ServerCore?] = []
+    private var serverNames: [String] = []
+    private var serverIndex: [String: Int] = [:]
+    private var clientStates: [ClientState?] = []
+    private var clientNames: [String] = []
+    private var clientIndex: [String: Int] = [:]
+    /// Each client's end of its connection (0: none).
+    private var clientLinks: [UInt32] = []
+
+    /// The running servers, by name.
+    public var servers: [String: ServerCore] {
+        var out: [String: ServerCore] = [:]
+        for (i, core) in serverCores.enumerated() { if let core { out[serverNames[i]] = core } }
+        return out
+    }
+
+    /// Every client, by name (a client that quit keeps its last state).
+    public var clients: [String: ClientState] {
+        var out: [String: ClientState] = [:]
+        for (i, state) in clientStates.enumerated() { if let state { out[clientNames[i]] = state } }
+        return out
+    }
+
+    public func server(named name: String) -> ServerCore? { serverIndex[name].flatMap { serverCores[$0] } }
+    public func client(named name: String) -> ClientState? { clientIndex[name].flatMap { clientStates[$0] } }
+
     /// Servers that stopped with a fatal error, and why.
     public private(set) var failed: [String: String] = [:]
     /// The last state of servers that stopped with a fatal error.
@@ -31,26 +56,39 @@ public struct Simulation: Sendable {
     /// Deliveries by message type (indexed by the type byte).
     public private(set) var deliveredByType = [Int](repeating: 0, count: 256)
     /// Deliveries by the link id of the receiving end (see `linkEnds`).
-    public private(set) var loadByLink: [Int] = []
-    /// false: keep no per-node logs, events or first messages (networks of thousands of nodes,
-    /// where those lists would be most of the memory).
+    public private(set) var loadByLink: [Int] = [0]
+    /// false: keep no per-node logs, events or first messages, and have the cores build no log
+    /// events (networks of thousands of nodes, where those would be most of the time and memory).
     public var recordsEvents = true
-    /// Every link ever opened: its two ends, by the id of each end.
-    private var endsOfLink: [UInt64: (Node, Node)] = [:]
+
+    // Links, indexed by link id. Links are made in pairs (odd id, the next even id), so the other
+    // end of link l is l + 1 or l - 1.
+    private var linkOwner: [Ref?] = [nil]
+    private var linkOpen: [Bool] = [false]
+    private var linkInbound: [Bool] = [false]
+    private var linkSeenFirst: [Bool] = [false]
+
+    @inline(__always)
+    private static func otherEnd(_ l: Int) -> Int { l & 1 == 1 ? l + 1 : l - 1 }
 
     /// The nodes at the two ends of a link, from the id of the end that receives (`loadByLink`'s index).
     public func linkEnds(_ id: Int) -> (from: Node, to: Node)? {
-        endsOfLink[UInt64(id)].map { (from: $0.1, to: $0.0) }
+        guard id > 0, id < linkOwner.count, let to = linkOwner[id], let from = linkOwner[Self.otherEnd(id)] else { return nil }
+        return (from: node(from), to: node(to))
     }
 
-    private var nextLink: UInt64 = 1
-    private var remote: [Endpoint: Endpoint] = [:]
-    private var inbound: Set<Endpoint> = []
-    private var seenFirst: Set<Endpoint> = []
-    private var queue: [(Endpoint, Message)] = []
+    private func node(_ r: Ref) -> Node {
+        switch r {
+        case .server(let i): return .server(serverNames[i])
+        case .client(let i): return .client(clientNames[i])
+        }
+    }
+
+    private var queue: [(to: Int, message: Message)] = []
     private var queueHead = 0
-    private var closing: [Endpoint] = []
-    private var clientLink: [String: Endpoint] = [:]
+    private var closing: [Int] = []
+    /// An action list kept between deliveries, so that a delivery allocates none.
+    private var spareActions: [Action] = []
 
     public init() {}
 
@@ -60,24 +98,35 @@ public struct Simulation: Sendable {
     /// Nodes are keyed by name, so two nodes may claim the same id, as in the duplicate-id scenarios.
     public mutating func startServer(name: String, id: UInt32, info: String, upstream: String? = nil, sendsServerQuit: Bool = true,
                                      rejoins: Bool = true) {
-        servers[name] = ServerCore(id: id, name: name, info: info)
-        servers[name]!.sendsServerQuit = sendsServerQuit
-        servers[name]!.rejoinsUpstream = rejoins
+        var core = ServerCore(id: id, name: name, info: info)
+        core.sendsServerQuit = sendsServerQuit
+        core.rejoinsUpstream = rejoins
+        core.logsEvents = recordsEvents
+        let i: Int
+        if let known = serverIndex[name] {
+            i = known
+            serverCores[i] = core
+        } else {
+            i = serverCores.count
+            serverIndex[name] = i
+            serverNames.append(name)
+            serverCores.append(core)
+        }
         upstreamOf[name] = upstream
-        if let up = upstream, servers[up] != nil {
-            servers[name]!.joinUpstream()
-            openUpstreamLink(name, to: up)
+        if let up = upstream, let u = serverIndex[up], serverCores[u] != nil {
+            serverCores[i]!.joinUpstream()
+            openUpstreamLink(i, to: u)
         }
     }
 
-    private mutating func openUpstreamLink(_ name: String, to up: String) {
-        let (mine, theirs) = connect(.server(name), .server(up))
+    private mutating func openUpstreamLink(_ i: Int, to u: Int) {
+        let (mine, theirs) = connect(.server(i), .server(u))
         var actions: [Action] = []
-        servers[up]!.linkOpened(theirs.link, outbound: false, into: &actions)
-        apply(actions, at: theirs)
+        serverCores[u]!.linkOpened(LinkID(UInt64(theirs)), outbound: false, into: &actions)
+        apply(actions, server: u)
         actions.removeAll()
-        servers[name]!.linkOpened(mine.link, outbound: true, into: &actions)
-        apply(actions, at: mine)
+        serverCores[i]!.linkOpened(LinkID(UInt64(mine)), outbound: true, into: &actions)
+        apply(actions, server: i)
     }
 
     // MARK: Time (rejoin timers)
@@ -93,11 +142,10 @@ public struct Simulation: Sendable {
         while let next = timers.enumerated().filter({ $0.element.due <= end }).min(by: { $0.element.due < $1.element.due }) {
             timers.remove(at: next.offset)
             now = max(now, next.element.due)
-            let sid = next.element.server
-            guard servers[sid] != nil else { continue }
+            guard let i = serverIndex[next.element.server], serverCores[i] != nil else { continue }
             var actions: [Action] = []
-            servers[sid]!.rejoinTimerFired(into: &actions)
-            apply(actions, at: Endpoint(node: .server(sid), link: LinkID(0)))
+            serverCores[i]!.rejoinTimerFired(into: &actions)
+            apply(actions, server: i)
             settle()
         }
         now = end
@@ -105,57 +153,68 @@ public struct Simulation: Sendable {
     }
 
     /// A rejoin attempt: it connects when the upstream runs, and fails otherwise.
-    private mutating func connectUpstream(_ sid: String) {
-        if let up = upstreamOf[sid], servers[up] != nil {
-            openUpstreamLink(sid, to: up)
+    private mutating func connectUpstream(_ i: Int) {
+        if let up = upstreamOf[serverNames[i]], let u = serverIndex[up], serverCores[u] != nil {
+            openUpstreamLink(i, to: u)
         } else {
             var actions: [Action] = []
-            servers[sid]!.upstreamConnectFailed(into: &actions)
-            apply(actions, at: Endpoint(node: .server(sid), link: LinkID(0)))
+            serverCores[i]!.upstreamConnectFailed(into: &actions)
+            apply(actions, server: i)
         }
     }
 
     /// Starts a client attached to the server named `server`; it registers at once.
     public mutating func startClient(name: String, id: UInt32, info: String, server: String) {
-        guard servers[server] != nil else { return }
+        guard let s = serverIndex[server], serverCores[s] != nil else { return }
         let state = ClientState(id: id, name: name, info: info)
-        let (mine, theirs) = connect(.client(name), .server(server))
-        clients[name] = state
-        clientLink[name] = mine
+        let c: Int
+        if let known = clientIndex[name] {
+            c = known
+        } else {
+            c = clientStates.count
+            clientIndex[name] = c
+            clientNames.append(name)
+            clientStates.append(nil)
+            clientLinks.append(0)
+        }
+        let (mine, theirs) = connect(.client(c), .server(s))
+        clientStates[c] = state
+        clientLinks[c] = UInt32(mine)
         var actions: [Action] = []
-        servers[server]!.linkOpened(theirs.link, outbound: false, into: &actions)
-        apply(actions, at: theirs)
+        serverCores[s]!.linkOpened(LinkID(UInt64(theirs)), outbound: false, into: &actions)
+        apply(actions, server: s)
         enqueue(state.registration, from: mine)
     }
 
     public mutating func chat(from client: String, to destination: UInt32, text: String) {
-        guard let state = clients[client], let ep = clientLink[client] else { return }
-        enqueue(state.chat(to: destination, text: text), from: ep)
+        guard let c = clientIndex[client], let state = clientStates[c], clientLinks[c] != 0 else { return }
+        enqueue(state.chat(to: destination, text: text), from: Int(clientLinks[c]))
     }
 
     /// The client sends its quit and closes its connection; its last state stays readable.
     public mutating func quit(client: String, text: String) {
-        guard let state = clients[client], let ep = clientLink[client] else { return }
-        enqueue(state.quit(text: text), from: ep)
+        guard let c = clientIndex[client], let state = clientStates[c], clientLinks[c] != 0 else { return }
+        let link = Int(clientLinks[c])
+        enqueue(state.quit(text: text), from: link)
         settle()
-        close(ep)
-        clientLink[client] = nil
+        close(link)
+        clientLinks[c] = 0
     }
 
     /// Graceful stop: the server announces its departure, then its links close.
     public mutating func stopServer(_ id: String, text: String = "shutting down") {
-        guard servers[id] != nil else { return }
+        guard let i = serverIndex[id], serverCores[i] != nil else { return }
         var actions: [Action] = []
-        servers[id]!.shutdown(text: text, into: &actions)
-        let anyEndpoint = remote.keys.first { $0.node == .server(id) } ?? Endpoint(node: .server(id), link: LinkID(0))
-        apply(actions, at: anyEndpoint)
+        serverCores[i]!.shutdown(text: text, into: &actions)
+        apply(actions, server: i)
         settle()
-        removeNode(.server(id))
+        removeNode(.server(i))
     }
 
     /// Crash: the server's links close without any announcement.
     public mutating func killServer(_ id: String) {
-        removeNode(.server(id))
+        guard let i = serverIndex[id] else { return }
+        removeNode(.server(i))
     }
 
     /// Delivers everything in flight until the network is quiet.
@@ -169,8 +228,8 @@ public struct Simulation: Sendable {
                 deliver(message, to: to)
                 budget -= 1
             } else if !closing.isEmpty {
-                let ep = closing.removeFirst()
-                close(ep)
+                let l = closing.removeFirst()
+                close(l)
             } else {
                 break
             }
@@ -179,109 +238,111 @@ public struct Simulation: Sendable {
 
     // MARK: Machinery
 
-    private mutating func connect(_ a: Node, _ b: Node) -> (Endpoint, Endpoint) {
-        let ea = Endpoint(node: a, link: LinkID(nextLink))
-        let eb = Endpoint(node: b, link: LinkID(nextLink + 1))
-        nextLink += 2
-        remote[ea] = eb
-        remote[eb] = ea
-        inbound.insert(eb)
-        endsOfLink[ea.link.rawValue] = (a, b)
-        endsOfLink[eb.link.rawValue] = (b, a)
-        return (ea, eb)
+    private mutating func connect(_ a: Ref, _ b: Ref) -> (Int, Int) {
+        let ea = linkOwner.count
+        precondition(ea & 1 == 1)
+        linkOwner += [a, b]
+        linkOpen += [true, true]
+        linkInbound += [false, true]
+        linkSeenFirst += [false, false]
+        loadByLink += [0, 0]
+        return (ea, ea + 1)
     }
 
     /// When set, every message a server sends is also appended here (for tests of what crosses links).
     public var sent: [Message]?
 
-    private mutating func enqueue(_ message: Message, from ep: Endpoint) {
-        guard let to = remote[ep] else { return }
-        if sent != nil, case .server = ep.node { sent!.append(message) }
-        queue.append((to, message))
+    @inline(__always)
+    private mutating func enqueue(_ message: Message, from l: Int) {
+        guard linkOpen[l] else { return }
+        if sent != nil, case .server = linkOwner[l] { sent!.append(message) }
+        queue.append((Self.otherEnd(l), message))
     }
 
-    private mutating func deliver(_ message: Message, to ep: Endpoint) {
-        guard remote[ep] != nil else { return }
+    private mutating func deliver(_ message: Message, to l: Int) {
+        guard linkOpen[l], let owner = linkOwner[l] else { return }
         delivered += 1
         deliveredByType[Int(message.type.rawValue)] += 1
-        let slot = Int(ep.link.rawValue)
-        if slot >= loadByLink.count { loadByLink += [Int](repeating: 0, count: max(1024, slot + 1 - loadByLink.count)) }
-        loadByLink[slot] += 1
-        switch ep.node {
-        case .server(let sid):
-            guard servers[sid] != nil else { return }
-            if recordsEvents, inbound.contains(ep), !seenFirst.contains(ep) {
-                seenFirst.insert(ep)
-                firstInbound[sid, default: []].append(message)
+        loadByLink[l] += 1
+        switch owner {
+        case .server(let i):
+            guard serverCores[i] != nil else { return }
+            if recordsEvents, linkInbound[l], !linkSeenFirst[l] {
+                linkSeenFirst[l] = true
+                firstInbound[serverNames[i], default: []].append(message)
             }
-            var actions: [Action] = []
-            servers[sid]!.receive(message, on: ep.link, into: &actions)
-            apply(actions, at: ep)
-        case .client(let cid):
-            guard clients[cid] != nil else { return }
-            if let event = clients[cid]!.receive(message), recordsEvents {
-                clientEvents[cid, default: []].append(event)
+            var actions = spareActions
+            spareActions = []
+            serverCores[i]!.receive(message, on: LinkID(UInt64(l)), into: &actions)
+            apply(actions, server: i)
+            actions.removeAll(keepingCapacity: true)
+            spareActions = actions
+        case .client(let c):
+            guard clientStates[c] != nil else { return }
+            if recordsEvents {
+                if let event = clientStates[c]!.receive(message) { clientEvents[clientNames[c], default: []].append(event) }
+            } else {
+                clientStates[c]!.absorb(message)
             }
         }
     }
 
-    private mutating func apply(_ actions: [Action], at ep: Endpoint) {
-        guard case .server(let sid) = ep.node else { return }
+    private mutating func apply(_ actions: [Action], server i: Int) {
         for action in actions {
             switch action {
             case .send(let message, let link):
-                enqueue(message, from: Endpoint(node: ep.node, link: link))
+                enqueue(message, from: Int(link.rawValue))
             case .sendToEach(let message, let links):
-                for link in links { enqueue(message, from: Endpoint(node: ep.node, link: link)) }
-            case .sendEncoded(let bytes, _, let link):
-                var buffer = bytes
-                let parser = MessageParser()
-                while let message = try? parser.parse(&buffer) { enqueue(message, from: Endpoint(node: ep.node, link: link)) }
+                for link in links { enqueue(message, from: Int(link.rawValue)) }
             case .close(let link, _):
-                closing.append(Endpoint(node: ep.node, link: link))
+                closing.append(Int(link.rawValue))
             case .log(let event):
-                if recordsEvents { serverLogs[sid, default: []].append(event) }
+                if recordsEvents { serverLogs[serverNames[i], default: []].append(event) }
             case .connectUpstream:
-                connectUpstream(sid)
+                connectUpstream(i)
             case .scheduleRejoin(let ms):
-                timers.append((due: now + ms, server: sid))
+                timers.append((due: now + ms, server: serverNames[i]))
             case .joinedUpstream:
                 break
             case .fatal(let reason):
-                failed[sid] = reason
-                removeNode(.server(sid), keepState: true)
+                failed[serverNames[i]] = reason
+                removeNode(.server(i), keepState: true)
                 return
             }
         }
     }
 
     /// Closes one end of a link; the other end sees the link close.
-    private mutating func close(_ ep: Endpoint) {
-        guard let other = remote.removeValue(forKey: ep) else { return }
-        remote[other] = nil
+    private mutating func close(_ l: Int) {
+        guard linkOpen[l] else { return }
+        let other = Self.otherEnd(l)
+        linkOpen[l] = false
+        linkOpen[other] = false
         notifyClosed(other)
-        notifyClosed(ep)
+        notifyClosed(l)
     }
 
-    private mutating func notifyClosed(_ ep: Endpoint) {
-        guard case .server(let sid) = ep.node, servers[sid] != nil else { return }
+    private mutating func notifyClosed(_ l: Int) {
+        guard case .server(let i) = linkOwner[l], serverCores[i] != nil else { return }
         var actions: [Action] = []
-        servers[sid]!.linkClosed(ep.link, into: &actions)
-        apply(actions, at: ep)
+        serverCores[i]!.linkClosed(LinkID(UInt64(l)), into: &actions)
+        apply(actions, server: i)
     }
 
     /// Removes a node after everything in flight has been delivered (a crash at a quiet moment):
     /// each of its neighbours then sees its link close.
-    private mutating func removeNode(_ node: Node, keepState: Bool = false) {
+    private mutating func removeNode(_ node: Ref, keepState: Bool = false) {
         settle()
-        let ends = remote.keys.filter { $0.node == node }.sorted { $0.link < $1.link }
-        if case .server(let sid) = node {
-            if keepState { stopped[sid] = servers[sid] }
-            servers[sid] = nil
+        let ends = linkOwner.indices.filter { linkOwner[$0] == node && linkOpen[$0] }
+        if case .server(let i) = node {
+            if keepState { stopped[serverNames[i]] = serverCores[i] }
+            serverCores[i] = nil
         }
-        for ep in ends {
-            guard let other = remote.removeValue(forKey: ep) else { continue }
-            remote[other] = nil
+        for l in ends {
+            guard linkOpen[l] else { continue }
+            let other = Self.otherEnd(l)
+            linkOpen[l] = false
+            linkOpen[other] = false
             notifyClosed(other)
         }
         settle()

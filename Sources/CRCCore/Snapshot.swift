@@ -78,7 +78,7 @@ extension ServerCore {
         let upstreamID = upstreamLink.flatMap { peers[$0]?.peerID }
         return ServerSnapshot(
             id: id, name: name, info: info, port: port, upstream: upstreamID,
-            hosts: hosts.values.sorted { $0.id < $1.id },
+            hosts: hosts.sorted { $0.id < $1.id },
             adjacentServers: adjacentServers.keys.sorted(), adjacentClients: adjacentClients.keys.sorted(),
             statusLog: statusLog, links: links)
     }

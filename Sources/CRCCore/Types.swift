@@ -20,23 +20,28 @@ public enum HostKind: String, Sendable, Codable {
 public struct HostRecord: Hashable, Sendable, Codable {
     public var id: UInt32
     public var kind: HostKind
-    public var nameBytes: ByteBuffer
-    public var infoBytes: ByteBuffer
+    /// Name and info, shared with the registration they came from.
+    public var details: HostDetails
     /// The adjacent machine through which this host is reached (the host itself when adjacent).
     public var firstLink: UInt32
 
+    public var nameBytes: ByteBuffer { details.name }
+    public var infoBytes: ByteBuffer { details.info }
     public var name: String { nameBytes.utf8String }
     public var info: String { infoBytes.utf8String }
 
     public init(id: UInt32, kind: HostKind, name: String, info: String, firstLink: UInt32) {
-        self.init(id: id, kind: kind, nameBytes: ByteBuffer(string: name), infoBytes: ByteBuffer(string: info), firstLink: firstLink)
+        self.init(id: id, kind: kind, details: HostDetails(name: name, info: info), firstLink: firstLink)
     }
 
     public init(id: UInt32, kind: HostKind, nameBytes: ByteBuffer, infoBytes: ByteBuffer, firstLink: UInt32) {
+        self.init(id: id, kind: kind, details: HostDetails(name: nameBytes, info: infoBytes), firstLink: firstLink)
+    }
+
+    public init(id: UInt32, kind: HostKind, details: HostDetails, firstLink: UInt32) {
         self.id = id
         self.kind = kind
-        self.nameBytes = nameBytes
-        self.infoBytes = infoBytes
+        self.details = details
         self.firstLink = firstLink
     }
 
@@ -57,6 +62,74 @@ public struct HostRecord: Hashable, Sendable, Codable {
         try c.encode(info, forKey: .info)
         try c.encode(firstLink, forKey: .firstLink)
     }
+}
+
+/// Every other machine a server knows, by id: its kind, first link, and a reference to its name
+/// and info. About 30 bytes an entry (`IDMap`), since a network of N machines holds N² of them.
+public struct HostTable: Sendable, Sequence, Equatable {
+    struct Entry: Sendable, Equatable {
+        var firstLink: UInt32
+        var kind: HostKind
+        var details: HostDetails
+    }
+
+    private var map = IDMap<Entry>()
+
+    public init() {}
+
+    public var count: Int { map.count }
+    public var isEmpty: Bool { map.isEmpty }
+    /// The ids, in table order.
+    public var keys: [UInt32] { map.keys }
+    /// Every host, in table order.
+    public var values: [HostRecord] { Array(self) }
+
+    /// Equal when they hold the same hosts, whatever the order.
+    public static func == (a: HostTable, b: HostTable) -> Bool {
+        a.count == b.count && a.map.allSatisfy { b.map[$0.0] == $0.1 }
+    }
+
+    public subscript(id: UInt32) -> HostRecord? {
+        map[id].map { HostRecord(id: id, kind: $0.kind, details: $0.details, firstLink: $0.firstLink) }
+    }
+
+    public func contains(_ id: UInt32) -> Bool { map.contains(id) }
+    public func firstLink(of id: UInt32) -> UInt32? { map[id]?.firstLink }
+    public func kind(of id: UInt32) -> HostKind? { map[id]?.kind }
+
+    /// The fingerprint of the table's (id, first link) pairs, as `hostsDigest` computes it.
+    public var fingerprint: UInt64 {
+        var total: UInt64 = 0
+        for (id, e) in map { total &+= Fingerprint.mix(Fingerprint.pair(id, e.firstLink)) }
+        return total
+    }
+
+    /// Each host's first link, by id.
+    public var firstLinks: [UInt32: UInt32] {
+        var out = [UInt32: UInt32](minimumCapacity: map.count)
+        for (id, e) in map { out[id] = e.firstLink }
+        return out
+    }
+
+    /// Adds a host not in the table yet (false if it is).
+    @discardableResult
+    mutating func insert(_ r: HostRecord) -> Bool {
+        map.insert(r.id, Entry(firstLink: r.firstLink, kind: r.kind, details: r.details))
+    }
+
+    @discardableResult
+    mutating func remove(_ id: UInt32) -> HostRecord? {
+        map.removeValue(forKey: id).map { HostRecord(id: id, kind: $0.kind, details: $0.details, firstLink: $0.firstLink) }
+    }
+
+    public struct Iterator: IteratorProtocol {
+        var inner: IDMap<Entry>.Iterator
+        public mutating func next() -> HostRecord? {
+            inner.next().map { HostRecord(id: $0.0, kind: $0.1.kind, details: $0.1.details, firstLink: $0.1.firstLink) }
+        }
+    }
+
+    public func makeIterator() -> Iterator { Iterator(inner: map.makeIterator()) }
 }
 
 /// Who is at the other end of a link.
@@ -117,8 +190,6 @@ public enum Action: Hashable, Sendable {
     case send(Message, to: LinkID)
     /// The same message to several links (encoded once by the shell).
     case sendToEach(Message, links: [LinkID])
-    /// Messages already encoded, back to back (`messages` of them), to one link.
-    case sendEncoded(ByteBuffer, messages: Int, to: LinkID)
     case close(LinkID, reason: String)
     case log(ServerEvent)
     /// The server cannot go on (its own id was refused upstream): exit non-zero with this reason.

@@ -38,18 +38,58 @@ public struct StatusCode: RawRepresentable, Hashable, Sendable, CustomStringConv
     }
 }
 
+/// A machine's name and info as it registered them, kept as the bytes that arrived (a name need
+/// not be UTF-8). One immutable object shared by every copy of its registration: a server that
+/// stores or forwards a registration keeps a reference, not the bytes, so a network's tables hold
+/// each name and info once.
+public final class HostDetails: Hashable, Sendable {
+    public let name: ByteBuffer
+    public let info: ByteBuffer
+
+    public init(name: ByteBuffer, info: ByteBuffer) {
+        self.name = name
+        self.info = info
+    }
+
+    public convenience init(name: String, info: String) {
+        self.init(name: ByteBuffer(string: name), info: ByteBuffer(string: info))
+    }
+
+    public static func == (a: HostDetails, b: HostDetails) -> Bool {
+        a === b || (a.name == b.name && a.info == b.info)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
+        hasher.combine(info)
+    }
+}
+
 /// A server or client registration: both share one layout.
 public struct Registration: Hashable, Sendable {
     public var sourceID: UInt32
     public var lastHopID: UInt32
-    public var name: ByteBuffer
-    public var info: ByteBuffer
+    /// The name and info, shared with every other copy of this registration.
+    public var details: HostDetails
 
-    public init(sourceID: UInt32, lastHopID: UInt32, name: ByteBuffer, info: ByteBuffer) {
+    public var name: ByteBuffer {
+        get { details.name }
+        set { details = HostDetails(name: newValue, info: details.info) }
+    }
+
+    public var info: ByteBuffer {
+        get { details.info }
+        set { details = HostDetails(name: details.name, info: newValue) }
+    }
+
+    public init(sourceID: UInt32, lastHopID: UInt32, details: HostDetails) {
         self.sourceID = sourceID
         self.lastHopID = lastHopID
-        self.name = name
-        self.info = info
+        self.details = details
+    }
+
+    public init(sourceID: UInt32, lastHopID: UInt32, name: ByteBuffer, info: ByteBuffer) {
+        self.init(sourceID: sourceID, lastHopID: lastHopID, details: HostDetails(name: name, info: info))
     }
 
     public init(sourceID: UInt32, lastHopID: UInt32, name: String, info: String) {

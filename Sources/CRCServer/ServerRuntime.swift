@@ -311,15 +311,6 @@ public final class ServerRuntime: @unchecked Sendable {  // confined to `eventLo
             switch action {
             case .send(let message, let link):
                 send(message, on: link)
-            case .sendEncoded(let bytes, let count, let link):
-                guard let ctx = links[link] else { continue }
-                ctx.pending.writeImmutableBuffer(bytes)
-                ctx.messagesOut &+= UInt64(count)
-                ctx.bytesOut &+= UInt64(bytes.readableBytes)
-                if !ctx.dirty {
-                    ctx.dirty = true
-                    dirtyLinks.append(link)
-                }
             case .sendToEach(let message, let targets):
                 // Encoded once, copied to each link's batch.
                 scratch.clear()

@@ -42,17 +42,28 @@ public struct NetworkModel: Sendable {
     public let topology: Topology
     public private(set) var status: [String: Status] = [:]
     /// Server → the upstream it is linked to, while both are up and the link is not cut.
-    private var uplink: [String: String] = [:]
+    var uplink: [String: String] = [:]
     /// Servers whose link to their upstream is cut.
     public private(set) var cutLinks: Set<String> = []
-    private var clientLogs: [String: (status: [String], chats: [String])] = [:]
-    private let serverID: [String: UInt32]
+    var clientLogs: [String: (status: [String], chats: [String])] = [:]
+    let serverID: [String: UInt32]
     private let clientID: [String: UInt32]
+    /// The servers whose upstream is each server, in file order.
+    private let childrenOf: [String: [String]]
+    /// The nodes of the file that claim each id (more than one only in duplicate-id scenarios).
+    private let namesWithID: [UInt32: [String]]
 
     public init(topology: Topology) {
         self.topology = topology
         serverID = Dictionary(topology.servers.map { ($0.name, $0.id) }, uniquingKeysWith: { a, _ in a })
         clientID = Dictionary(topology.clients.map { ($0.name, $0.id) }, uniquingKeysWith: { a, _ in a })
+        var children: [String: [String]] = [:]
+        for s in topology.servers { if let up = s.upstream { children[up, default: []].append(s.name) } }
+        childrenOf = children
+        var withID: [UInt32: [String]] = [:]
+        for s in topology.servers { withID[s.id, default: []].append(s.name) }
+        for c in topology.clients { withID[c.id, default: []].append(c.name) }
+        namesWithID = withID
         for s in topology.servers { status[s.name] = .notStarted }
         for c in topology.clients { status[c.name] = .notStarted }
     }
@@ -80,15 +91,15 @@ public struct NetworkModel: Sendable {
                     status[name] = .disconnected  // a server must join once before it can live alone
                     return .disconnected
                 }
-                if hostIDs(inComponentOf: up).contains(s.id) {
+                if isLiveID(s.id, inComponentOf: up) {
                     status[name] = .refused
                     return .refused
                 }
                 uplink[name] = up
             }
             status[name] = .live
-            for child in topology.servers where child.upstream == name && isLive(child.name) && !cutLinks.contains(child.name) {
-                uplink[child.name] = name
+            for child in childrenOf[name] ?? [] where isLive(child) && !cutLinks.contains(child) {
+                uplink[child] = name
             }
             return .live
         }
@@ -97,7 +108,7 @@ public struct NetworkModel: Sendable {
             status[name] = .disconnected
             return .disconnected
         }
-        if hostIDs(inComponentOf: c.server).contains(c.id) {
+        if isLiveID(c.id, inComponentOf: c.server) {
             status[name] = .refused
             clientLogs[name] = (["Someone has already registered with ID \(c.id)"], [])
             return .refused
@@ -245,11 +256,28 @@ public struct NetworkModel: Sendable {
         return seen
     }
 
-    func hostIDs(inComponentOf server: String) -> Set<UInt32> {
-        let comp = servers(inComponentOf: server)
-        var ids = Set(comp.map { serverID[$0]! })
-        for c in topology.clients where isLive(c.name) && comp.contains(c.server) { ids.insert(c.id) }
-        return ids
+    /// The root of a live server's part of the tree (its top, following upstream links).
+    func root(of server: String) -> String {
+        var s = server
+        var hops = 0
+        while let up = uplink[s], hops <= topology.servers.count {
+            s = up
+            hops += 1
+        }
+        return s
+    }
+
+    /// Whether a live node with this id is in the part of the tree that `server` is in: a walk up
+    /// from each node claiming the id, not a walk over the whole part (starts stay cheap in
+    /// networks of thousands).
+    func isLiveID(_ id: UInt32, inComponentOf server: String) -> Bool {
+        guard isLive(server) else { return false }
+        let top = root(of: server)
+        for name in namesWithID[id] ?? [] where isLive(name) {
+            let home = topology.client(named: name)?.server ?? name
+            if isLive(home), root(of: home) == top { return true }
+        }
+        return false
     }
 
     /// The servers from `a` to `b` along the tree, both included.
