@@ -42,9 +42,19 @@ public struct UserTable: Sendable, Sequence {
 
     public func contains(_ id: UInt32) -> Bool { map.contains(id) }
 
+    /// The fingerprint of the ids, as `usersDigest` computes it.
+    public var fingerprint: UInt64 {
+        var total: UInt64 = 0
+        for (id, _) in map { total &+= Fingerprint.mix(UInt64(id)) }
+        return total
+    }
+
+    /// Room for `n` users, so the table never grows on the way there.
+    public mutating func reserveCapacity(_ n: Int) { map.reserveCapacity(n) }
+
     /// Adds or replaces a user.
     mutating func set(_ id: UInt32, _ details: HostDetails) {
-        if let p = map.position(of: id) { map.update(at: p) { $0 = details } } else { map.insert(id, details) }
+        map.set(id, details)
     }
 
     mutating func remove(_ id: UInt32) -> KnownUser? {
@@ -93,6 +103,9 @@ public struct ClientState: Sendable {
     public var registration: Message {
         .clientRegistration(Registration(sourceID: id, lastHopID: 0, name: name, info: info))
     }
+
+    /// Sizes the users table for a network of `n` machines (a simulation knows its size).
+    public mutating func reserveUsers(_ n: Int) { users.reserveCapacity(n) }
 
     public func chat(to destination: UInt32, text: String) -> Message {
         .clientChat(ClientChat(sourceID: id, destinationID: destination, text: text))

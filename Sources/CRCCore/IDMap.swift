@@ -1,22 +1,27 @@
 /// A map from machine ids to values, built for tables that every server keeps of every machine:
 /// a network of N machines holds N² entries, so each entry must be small and each lookup cheap.
 ///
-/// Keys and values live in two dense arrays (iteration is a walk over them, in insertion order
-/// but for removals, which move the last entry into the hole); an open-addressing index of
-/// `Int32` positions, probed linearly from a multiplicative hash of the id, finds them. Per entry
-/// that is the key, the value and about six bytes of index — where `Dictionary` spends a hashed
-/// bucket at most three-quarters full, and SipHash on every lookup.
+/// One array of slots, open addressing, probed linearly from a multiplicative (Fibonacci) hash of
+/// the id; each slot holds its id and value inline, so a lookup or an insert touches one place in
+/// memory (in a simulated network every message lands in another server's table, and the cost of
+/// a delivery is its cache misses). Removal shifts the rest of the probe run back, so there are no
+/// tombstones. Iteration goes in slot order. Per entry that is the id, the value and the quarter to
+/// half of a slot left empty — where `Dictionary` also runs SipHash on every lookup.
 public struct IDMap<Value>: Sequence {
-    /// Index slots: 0 empty, otherwise position + 1 in `keys`/`values`. Its count is a power of two.
-    private var slots: [Int32] = []
+    struct Slot {
+        var key: UInt32
+        /// nil: the slot is empty.
+        var value: Value?
+    }
+
+    /// A power of two in count (or empty).
+    private var slots: [Slot] = []
     private var shift: UInt32 = 32
-    public private(set) var keys: [UInt32] = []
-    public private(set) var values: [Value] = []
+    public private(set) var count = 0
 
     public init() {}
 
-    public var count: Int { keys.count }
-    public var isEmpty: Bool { keys.isEmpty }
+    public var isEmpty: Bool { count == 0 }
 
     @inline(__always)
     private func home(_ id: UInt32) -> Int {
@@ -29,77 +34,61 @@ public struct IDMap<Value>: Sequence {
         let mask = slots.count - 1
         var i = home(id)
         while true {
-            let s = slots[i]
-            if s == 0 { return (i, false) }
-            if keys[Int(s) - 1] == id { return (i, true) }
+            if slots[i].value == nil { return (i, false) }
+            if slots[i].key == id { return (i, true) }
             i = (i + 1) & mask
         }
     }
 
-    public func position(of id: UInt32) -> Int? {
-        guard !slots.isEmpty else { return nil }
-        let p = probe(id)
-        return p.found ? Int(slots[p.slot]) - 1 : nil
-    }
-
-    public func contains(_ id: UInt32) -> Bool { position(of: id) != nil }
+    public func contains(_ id: UInt32) -> Bool { self[id] != nil }
 
     public subscript(id: UInt32) -> Value? {
-        guard let i = position(of: id) else { return nil }
-        return values[i]
-    }
-
-    /// The value at a position from `position(of:)`, changed in place.
-    public mutating func update(at position: Int, _ body: (inout Value) -> Void) {
-        body(&values[position])
+        guard count > 0 else { return nil }
+        let p = probe(id)
+        return p.found ? slots[p.slot].value : nil
     }
 
     /// Adds `id`; returns false (and changes nothing) when it is already there.
     @discardableResult
     public mutating func insert(_ id: UInt32, _ value: Value) -> Bool {
-        if (keys.count + 1) * 4 > slots.count * 3 { grow() }
+        if (count + 1) * 4 > slots.count * 3 { grow() }
         let p = probe(id)
         if p.found { return false }
-        keys.append(id)
-        values.append(value)
-        slots[p.slot] = Int32(keys.count)
+        slots[p.slot] = Slot(key: id, value: value)
+        count += 1
         return true
+    }
+
+    /// Adds `id`, or replaces its value.
+    public mutating func set(_ id: UInt32, _ value: Value) {
+        if (count + 1) * 4 > slots.count * 3 { grow() }
+        let p = probe(id)
+        if !p.found { count += 1 }
+        slots[p.slot] = Slot(key: id, value: value)
     }
 
     @discardableResult
     public mutating func removeValue(forKey id: UInt32) -> Value? {
-        guard !slots.isEmpty else { return nil }
+        guard count > 0 else { return nil }
         let p = probe(id)
         guard p.found else { return nil }
-        let position = Int(slots[p.slot]) - 1
-        let removed = values[position]
-        let last = keys.count - 1
-        if position != last {
-            // The last entry fills the hole; its slot follows it.
-            let moved = probe(keys[last])
-            slots[moved.slot] = Int32(position + 1)
-            keys[position] = keys[last]
-            values[position] = values[last]
-        }
-        keys.removeLast()
-        values.removeLast()
-        // Backward-shift deletion: pull later entries of the probe run into the hole, so lookups
-        // never need tombstones.
+        let removed = slots[p.slot].value
+        // Backward-shift deletion: pull later entries of the probe run into the hole.
         let mask = slots.count - 1
         var hole = p.slot
         var j = hole
         while true {
             j = (j + 1) & mask
-            let s = slots[j]
-            if s == 0 { break }
-            let h = home(keys[Int(s) - 1])
-            // Entry at j may move to the hole unless its home lies cyclically in (hole, j].
+            guard slots[j].value != nil else { break }
+            let h = home(slots[j].key)
+            // The entry at j may move to the hole unless its home lies cyclically in (hole, j].
             if (j - h) & mask >= (j - hole) & mask {
-                slots[hole] = s
+                slots[hole] = slots[j]
                 hole = j
             }
         }
-        slots[hole] = 0
+        slots[hole] = Slot(key: 0, value: nil)
+        count -= 1
         return removed
     }
 
@@ -107,32 +96,60 @@ public struct IDMap<Value>: Sequence {
         self = IDMap()
     }
 
+    /// The ids, in slot order.
+    public var keys: [UInt32] {
+        var out: [UInt32] = []
+        out.reserveCapacity(count)
+        for s in slots where s.value != nil { out.append(s.key) }
+        return out
+    }
+
+    /// The values, in slot order.
+    public var values: [Value] { map(\.1) }
+
+    /// Makes room for `n` entries in all, so that filling the map to `n` never rehashes (a
+    /// simulation knows the size of its network).
     public mutating func reserveCapacity(_ n: Int) {
         var size = Swift.max(8, slots.count)
         while n * 4 > size * 3 { size *= 2 }
-        if size > slots.count { rebuild(size) }
-        keys.reserveCapacity(n)
-        values.reserveCapacity(n)
+        if size > slots.count { rehash(size) }
     }
 
     private mutating func grow() {
-        rebuild(Swift.max(8, slots.count * 2))
+        rehash(Swift.max(8, slots.count * 2))
     }
 
-    private mutating func rebuild(_ size: Int) {
-        slots = [Int32](repeating: 0, count: size)
+    private mutating func rehash(_ size: Int) {
+        var old = [Slot](repeating: Slot(key: 0, value: nil), count: size)
+        swap(&old, &slots)
         shift = UInt32(32 - size.trailingZeroBitCount)
         let mask = size - 1
-        for (i, id) in keys.enumerated() {
-            var j = home(id)
-            while slots[j] != 0 { j = (j + 1) & mask }
-            slots[j] = Int32(i + 1)
+        // Entries are moved, not copied: no reference count is touched, and the old array is
+        // left holding only empty slots.
+        old.withUnsafeMutableBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            for i in buffer.indices where buffer[i].value != nil {
+                let s = (base + i).move()
+                (base + i).initialize(to: Slot(key: 0, value: nil))
+                var j = home(s.key)
+                while slots[j].value != nil { j = (j + 1) & mask }
+                slots[j] = s
+            }
         }
     }
 
-    public func makeIterator() -> Zip2Sequence<[UInt32], [Value]>.Iterator {
-        zip(keys, values).makeIterator()
+    public struct Iterator: IteratorProtocol {
+        var slots: IndexingIterator<[Slot]>
+        public mutating func next() -> (UInt32, Value)? {
+            while let s = slots.next() {
+                if let v = s.value { return (s.key, v) }
+            }
+            return nil
+        }
     }
+
+    public func makeIterator() -> Iterator { Iterator(slots: slots.makeIterator()) }
 }
 
 extension IDMap: Sendable where Value: Sendable {}
+extension IDMap.Slot: Sendable where Value: Sendable {}

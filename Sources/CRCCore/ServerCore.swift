@@ -73,6 +73,10 @@ public struct ServerCore: Sendable {
         if logsEvents { actions.append(.log(event())) }
     }
 
+    /// Sizes the hosts table for a network of `n` machines, so that it never grows on the way
+    /// (a simulation knows its size; a real server does not need to).
+    public mutating func reserveHosts(_ n: Int) { hosts.reserveCapacity(n) }
+
     // MARK: Inputs
 
     /// The shell is opening the first connection to the upstream (a failure there ends the
@@ -231,15 +235,14 @@ public struct ServerCore: Sendable {
                                                 text: "A machine has already registered with ID \(sid)")), to: link))
             return
         }
-        if r.sourceID == id || r.sourceID == 0 || hosts.contains(r.sourceID) {
+        let record = HostRecord(id: r.sourceID, kind: .server, details: Self.own(r.details), firstLink: handedBy)
+        if r.sourceID == id || r.sourceID == 0 || !hosts.insert(record) {
             refuseDuplicate(r.sourceID, kind: .server, on: link, newLink: peer == .unregistered || peer == .upstreamPending,
                             into: &actions)
             return
         }
 
         let adjacent = peer == .unregistered || peer == .upstreamPending
-        let record = HostRecord(id: r.sourceID, kind: .server, details: Self.own(r.details), firstLink: handedBy)
-        hosts.insert(record)
         log(.registered(record, adjacent: adjacent, via: link), into: &actions)
         if adjacent {
             peers[link] = .server(r.sourceID)
@@ -290,13 +293,12 @@ public struct ServerCore: Sendable {
             return
         }
 
-        if r.sourceID == id || r.sourceID == 0 || hosts.contains(r.sourceID) {
+        let record = HostRecord(id: r.sourceID, kind: .client, details: Self.own(r.details), firstLink: handedBy)
+        if r.sourceID == id || r.sourceID == 0 || !hosts.insert(record) {
             refuseDuplicate(r.sourceID, kind: .client, on: link, newLink: adjacent, into: &actions)
             return
         }
 
-        let record = HostRecord(id: r.sourceID, kind: .client, details: Self.own(r.details), firstLink: handedBy)
-        hosts.insert(record)
         var forwarded = r
         forwarded.lastHopID = id
         forwarded.details = record.details
@@ -488,18 +490,12 @@ public struct ServerCore: Sendable {
 
     private func broadcast(_ message: Message, toServers: Bool, toClients: Bool, except: LinkID?,
                            into actions: inout [Action]) {
-        var links: [LinkID] = []
-        links.reserveCapacity((toServers ? adjacentServers.count : 0) + (toClients ? adjacentClients.count : 0))
+        // One send per link (no list to allocate; the shell encodes each into that link's batch).
         if toServers {
-            for link in adjacentServers.values where link != except { links.append(link) }
+            for link in adjacentServers.values where link != except { actions.append(.send(message, to: link)) }
         }
         if toClients {
-            for link in adjacentClients.values where link != except { links.append(link) }
-        }
-        switch links.count {
-        case 0: return
-        case 1: actions.append(.send(message, to: links[0]))
-        default: actions.append(.sendToEach(message, links: links))
+            for link in adjacentClients.values where link != except { actions.append(.send(message, to: link)) }
         }
         if logsRouting && logsEvents {
             var targets: [UInt32] = []

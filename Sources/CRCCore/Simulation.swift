@@ -53,6 +53,8 @@ public struct Simulation: Sendable {
     public private(set) var firstInbound: [String: [Message]] = [:]
     /// How many messages were delivered in all.
     public private(set) var delivered = 0
+    /// How many rounds (see `parallelFor`) delivered them, when not one at a time.
+    public private(set) var rounds = 0
     /// Deliveries by message type (indexed by the type byte).
     public private(set) var deliveredByType = [Int](repeating: 0, count: 256)
     /// Deliveries by the link id of the receiving end (see `linkEnds`).
@@ -60,6 +62,11 @@ public struct Simulation: Sendable {
     /// false: keep no per-node logs, events or first messages, and have the cores build no log
     /// events (networks of thousands of nodes, where those would be most of the time and memory).
     public var recordsEvents = true
+    /// When known, how many servers and clients the network will have: every node's table is
+    /// made that big when it starts, and never grows (a table that doubles copies itself and, for
+    /// a while, holds both copies). 0: tables grow as needed.
+    public var expectedServers = 0
+    public var expectedClients = 0
 
     // Links, indexed by link id. Links are made in pairs (odd id, the next even id), so the other
     // end of link l is l + 1 or l - 1.
@@ -102,6 +109,7 @@ public struct Simulation: Sendable {
         core.sendsServerQuit = sendsServerQuit
         core.rejoinsUpstream = rejoins
         core.logsEvents = recordsEvents
+        core.reserveHosts(expectedServers + expectedClients)
         let i: Int
         if let known = serverIndex[name] {
             i = known
@@ -166,7 +174,8 @@ public struct Simulation: Sendable {
     /// Starts a client attached to the server named `server`; it registers at once.
     public mutating func startClient(name: String, id: UInt32, info: String, server: String) {
         guard let s = serverIndex[server], serverCores[s] != nil else { return }
-        let state = ClientState(id: id, name: name, info: info)
+        var state = ClientState(id: id, name: name, info: info)
+        state.reserveUsers(expectedClients)
         let c: Int
         if let known = clientIndex[name] {
             c = known
@@ -221,7 +230,13 @@ public struct Simulation: Sendable {
     public mutating func settle(maxDeliveries: Int = .max) {
         var budget = maxDeliveries
         while budget > 0 {
-            if queueHead < queue.count {
+            let pending = queue.count - queueHead
+            if pending > 0 {
+                if !recordsEvents, sent == nil, pending >= Self.roundSize, budget >= pending {
+                    deliverRound()
+                    budget -= pending
+                    continue
+                }
                 let (to, message) = queue[queueHead]
                 queueHead += 1
                 if queueHead > 4096, queueHead * 2 > queue.count { queue.removeFirst(queueHead); queueHead = 0 }
@@ -235,6 +250,144 @@ public struct Simulation: Sendable {
             }
         }
     }
+
+    // MARK: Rounds (large networks)
+
+    /// Runs pieces of work that share nothing, perhaps at once: `(n, body)` must call `body(0)`
+    /// … `body(n - 1)`, in any order or concurrently, and return when all have. The core has no
+    /// threads; a caller that has some (crc-cluster's `simulate`) passes them in here. nil: one
+    /// after another.
+    public var parallelFor: (@Sendable (Int, @Sendable (Int) -> Void) -> Void)?
+
+    /// The buffers a round's pieces write to. @unchecked Sendable: each piece writes only the
+    /// entries of its own nodes (and its own groups' outputs), and the round waits for all pieces.
+    private struct RoundBuffers: @unchecked Sendable {
+        var cores: UnsafeMutableBufferPointer<ServerCore?>
+        var clients: UnsafeMutableBufferPointer<ClientState?>
+        var outs: UnsafeMutableBufferPointer<[Action]>
+    }
+
+    /// Below this many messages in flight, messages are delivered one at a time.
+    static let roundSize = 2_048
+
+    /// Delivers every message in flight as one round: grouped by the node they reach (each node
+    /// takes its own in the order they were sent, so every link stays first-in first-out), the
+    /// nodes' cores run independently of each other — at once when `parallelFor` allows — and
+    /// then what they sent is queued in node order, so the outcome does not depend on the threads.
+    /// A node's messages in a row also find its tables in the cache. Only when no events are
+    /// recorded: the order of events across nodes would differ from one-at-a-time delivery.
+    private mutating func deliverRound() {
+        // The next round fills a spare queue kept from the last one (no reallocation, no fresh
+        // pages); this one is emptied into the spare when its messages are delivered.
+        rounds += 1
+        var round = spareQueue
+        spareQueue = []
+        swap(&round, &queue)
+        let first = queueHead
+        queueHead = 0
+        let servers = serverCores.count
+        let nodes = servers + clientStates.count
+        // A stable counting sort of the deliveries by receiving node, in buffers kept between
+        // rounds (`nodeCounts` is all zeros between rounds).
+        if nodeCounts.count < nodes { nodeCounts += [Int](repeating: 0, count: nodes - nodeCounts.count) }
+        var keys = roundKeys
+        roundKeys = []
+        keys.removeAll(keepingCapacity: true)
+        for k in first..<round.count {
+            let l = round[k].to
+            guard linkOpen[l], let owner = linkOwner[l] else {
+                keys.append(-1)
+                continue
+            }
+            delivered += 1
+            deliveredByType[Int(round[k].message.type.rawValue)] += 1
+            loadByLink[l] += 1
+            let key: Int
+            switch owner {
+            case .server(let i): key = i
+            case .client(let c): key = servers + c
+            }
+            keys.append(Int32(key))
+            nodeCounts[key] += 1
+        }
+        var groups: [(node: Int, start: Int, end: Int)] = []
+        var next = 0
+        for n in 0..<nodes where nodeCounts[n] > 0 {
+            groups.append((n, next, next + nodeCounts[n]))
+            nodeCounts[n] = next  // from here on: where the node's next message goes
+            next += groups[groups.count - 1].end - groups[groups.count - 1].start
+        }
+        var order = roundOrder
+        roundOrder = []
+        order.removeAll(keepingCapacity: true)
+        order.append(contentsOf: repeatElement(0, count: next))
+        for (i, key) in keys.enumerated() where key >= 0 {
+            let n = Int(key)
+            order[nodeCounts[n]] = first + i
+            nodeCounts[n] += 1
+        }
+        for g in groups { nodeCounts[g.node] = 0 }
+        roundKeys = keys
+
+        // The nodes' cores, each on its own messages. Work is cut into pieces of about equal
+        // message counts; a piece is a run of whole nodes.
+        var outputs = [[Action]](repeating: [], count: groups.count)
+        let pieces = parallelFor == nil ? 1 : min(groups.count, 16)
+        var bounds = [0]
+        let total = order.count
+        for (g, group) in groups.enumerated() where bounds.count < pieces && group.end * pieces >= total * bounds.count {
+            bounds.append(g + 1)
+        }
+        if bounds.last != groups.count { bounds.append(groups.count) }
+        do {
+        let messages = round
+        serverCores.withUnsafeMutableBufferPointer { coreBuffer in
+            clientStates.withUnsafeMutableBufferPointer { clientBuffer in
+                outputs.withUnsafeMutableBufferPointer { outBuffer in
+                    // Each piece touches only its own nodes' entries of these buffers.
+                    let buffers = RoundBuffers(cores: coreBuffer, clients: clientBuffer, outs: outBuffer)
+                    let (groups, bounds, order) = (groups, bounds, order)
+                    let work: @Sendable (Int) -> Void = { piece in
+                        let (cores, clients, outs) = (buffers.cores, buffers.clients, buffers.outs)
+                        for g in bounds[piece]..<bounds[piece + 1] {
+                            let group = groups[g]
+                            if group.node < servers {
+                                guard cores[group.node] != nil else { continue }
+                                var actions: [Action] = []
+                                for k in group.start..<group.end {
+                                    let d = messages[order[k]]
+                                    cores[group.node]!.receive(d.message, on: LinkID(UInt64(d.to)), into: &actions)
+                                }
+                                outs[g] = actions
+                            } else {
+                                let c = group.node - servers
+                                guard clients[c] != nil else { continue }
+                                for k in group.start..<group.end { clients[c]!.absorb(messages[order[k]].message) }
+                            }
+                        }
+                    }
+                    if let parallelFor, bounds.count > 2 {
+                        parallelFor(bounds.count - 1, work)
+                    } else {
+                        for piece in 0..<(bounds.count - 1) { work(piece) }
+                    }
+                }
+            }
+        }
+        }
+        round.removeAll(keepingCapacity: true)
+        spareQueue = round
+        roundOrder = order
+        // What they sent, in node order.
+        for (g, group) in groups.enumerated() where group.node < servers && !outputs[g].isEmpty {
+            if serverCores[group.node] != nil { apply(outputs[g], server: group.node) }
+        }
+    }
+
+    private var spareQueue: [(to: Int, message: Message)] = []
+    private var nodeCounts: [Int] = []
+    private var roundKeys: [Int32] = []
+    private var roundOrder: [Int] = []
 
     // MARK: Machinery
 
@@ -292,8 +445,6 @@ public struct Simulation: Sendable {
             switch action {
             case .send(let message, let link):
                 enqueue(message, from: Int(link.rawValue))
-            case .sendToEach(let message, let links):
-                for link in links { enqueue(message, from: Int(link.rawValue)) }
             case .close(let link, _):
                 closing.append(Int(link.rawValue))
             case .log(let event):

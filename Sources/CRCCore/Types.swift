@@ -111,6 +111,9 @@ public struct HostTable: Sendable, Sequence, Equatable {
         return out
     }
 
+    /// Room for `n` hosts, so the table never grows on the way there.
+    public mutating func reserveCapacity(_ n: Int) { map.reserveCapacity(n) }
+
     /// Adds a host not in the table yet (false if it is).
     @discardableResult
     mutating func insert(_ r: HostRecord) -> Bool {
@@ -188,8 +191,6 @@ public enum UpstreamPhase: Hashable, Sendable {
 /// What the core asks its shell to do.
 public enum Action: Hashable, Sendable {
     case send(Message, to: LinkID)
-    /// The same message to several links (encoded once by the shell).
-    case sendToEach(Message, links: [LinkID])
     case close(LinkID, reason: String)
     case log(ServerEvent)
     /// The server cannot go on (its own id was refused upstream): exit non-zero with this reason.

@@ -1,4 +1,6 @@
 import CRCCore
+import Dispatch
+import NIOConcurrencyHelpers
 
 extension NetworkModel {
     /// A server's expected state in short: its table's size and fingerprint instead of the table.
@@ -29,46 +31,55 @@ extension NetworkModel {
         var index: [String: Int] = [:]
         for (i, s) in live.enumerated() { index[s] = i }
         let ids = live.map { serverID[$0]! }
-        var adjacency = [[Int]](repeating: [], count: live.count)
+        var neighbours = [[Int]](repeating: [], count: live.count)
         for (child, up) in uplink {
             guard let a = index[child], let b = index[up] else { continue }
-            adjacency[a].append(b)
-            adjacency[b].append(a)
+            neighbours[a].append(b)
+            neighbours[b].append(a)
         }
-        var clientsAt = [[UInt32]](repeating: [], count: live.count)
+        var clientLists = [[UInt32]](repeating: [], count: live.count)
         for c in topology.clients where isLive(c.name) {
-            if let s = index[c.server] { clientsAt[s].append(c.id) }
+            if let s = index[c.server] { clientLists[s].append(c.id) }
+        }
+        let (adjacency, clientsAt) = (neighbours, clientLists)
+        let results = NIOLockedValueBox([ServerSummary?](repeating: nil, count: live.count))
+        let pieces = min(live.count, 64)
+        // Each walk is independent: the sources are shared out across the cores.
+        DispatchQueue.concurrentPerform(iterations: pieces) { piece in
+            var firstHop = [Int](repeating: -1, count: live.count)
+            var queue = [Int]()
+            queue.reserveCapacity(live.count)
+            var local: [(Int, ServerSummary)] = []
+            for source in stride(from: piece, to: live.count, by: pieces) {
+                for i in firstHop.indices { firstHop[i] = -1 }
+                queue.removeAll(keepingCapacity: true)
+                firstHop[source] = source
+                queue.append(source)
+                var head = 0
+                var count = clientsAt[source].count
+                var sum: UInt64 = 0
+                for c in clientsAt[source] { sum &+= Fingerprint.mix(Fingerprint.pair(c, c)) }
+                while head < queue.count {
+                    let s = queue[head]
+                    head += 1
+                    for n in adjacency[s] where firstHop[n] < 0 {
+                        let hop = s == source ? n : firstHop[s]
+                        firstHop[n] = hop
+                        queue.append(n)
+                        let link = ids[hop]
+                        sum &+= Fingerprint.mix(Fingerprint.pair(ids[n], link))
+                        for c in clientsAt[n] { sum &+= Fingerprint.mix(Fingerprint.pair(c, link)) }
+                        count += 1 + clientsAt[n].count
+                    }
+                }
+                local.append((source, ServerSummary(hosts: count, fingerprint: sum,
+                                                    adjacentServers: Set(adjacency[source].map { ids[$0] }),
+                                                    adjacentClients: Set(clientsAt[source]))))
+            }
+            results.withLockedValue { all in for (i, r) in local { all[i] = r } }
         }
         var out: [String: ServerSummary] = [:]
-        var firstHop = [Int](repeating: -1, count: live.count)
-        var queue = [Int]()
-        queue.reserveCapacity(live.count)
-        for source in live.indices {
-            for i in firstHop.indices { firstHop[i] = -1 }
-            queue.removeAll(keepingCapacity: true)
-            firstHop[source] = source
-            queue.append(source)
-            var head = 0
-            var count = clientsAt[source].count
-            var sum: UInt64 = 0
-            for c in clientsAt[source] { sum &+= Fingerprint.mix(Fingerprint.pair(c, c)) }
-            while head < queue.count {
-                let s = queue[head]
-                head += 1
-                for n in adjacency[s] where firstHop[n] < 0 {
-                    let hop = s == source ? n : firstHop[s]
-                    firstHop[n] = hop
-                    queue.append(n)
-                    let link = ids[hop]
-                    sum &+= Fingerprint.mix(Fingerprint.pair(ids[n], link))
-                    for c in clientsAt[n] { sum &+= Fingerprint.mix(Fingerprint.pair(c, link)) }
-                    count += 1 + clientsAt[n].count
-                }
-            }
-            out[live[source]] = ServerSummary(hosts: count, fingerprint: sum,
-                                              adjacentServers: Set(adjacency[source].map { ids[$0] }),
-                                              adjacentClients: Set(clientsAt[source]))
-        }
+        for (i, summary) in results.withLockedValue({ $0 }).enumerated() { out[live[i]] = summary }
         return out
     }
 

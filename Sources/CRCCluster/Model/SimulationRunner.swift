@@ -1,3 +1,5 @@
+import Dispatch
+import NIOConcurrencyHelpers
 import CRCCore
 import CRCProtocol
 
@@ -33,11 +35,26 @@ public enum SimulationRunner {
         }
         var sim = Simulation()
         sim.recordsEvents = false
+        sim.expectedServers = t.servers.count
+        sim.expectedClients = t.clients.count
+        // Large rounds run on every core (the nodes of a round share nothing; the outcome does not
+        // depend on it).
+        sim.parallelFor = { n, body in DispatchQueue.concurrentPerform(iterations: n, execute: body) }
         var model = NetworkModel(topology: t)
+        // Depth in the tree, worked out once per server (upstreams first).
+        var depths: [String: Int] = [:]
         func depth(_ s: ServerSpec) -> Int {
-            var d = 0, cur = s.upstream
-            while let c = cur, d <= t.servers.count { d += 1; cur = t.server(named: c)?.upstream }
-            return d
+            if let d = depths[s.name] { return d }
+            var chain: [String] = []
+            var cur: String? = s.name
+            var base = -1
+            while let c = cur, chain.count <= t.servers.count {
+                if let d = depths[c] { base = d; break }
+                chain.append(c)
+                cur = t.server(named: c)?.upstream
+            }
+            for (i, name) in chain.reversed().enumerated() { depths[name] = base + 1 + i }
+            return depths[s.name]!
         }
         func startServer(_ s: ServerSpec) {
             _ = model.start(s.name)
@@ -48,15 +65,17 @@ public enum SimulationRunner {
             sim.startClient(name: c.name, id: c.id, info: c.info ?? "", server: c.server)
         }
         let initial = t.servers.filter { $0.start ?? true }
-        for s in initial.filter({ !($0.refused ?? false) }).sorted(by: { depth($0) < depth($1) }) {
+        // Every server starts at once (upstreams before their downstreams, as crc-cluster's start
+        // waves do), then the network settles; then every client, as with processes.
+        for s in initial.filter({ !($0.refused ?? false) }).map({ ($0, depth($0)) }).sorted(by: { $0.1 < $1.1 }).map(\.0) {
             startServer(s)
-            sim.settle()
         }
+        sim.settle()
         progress?("\(initial.count) servers joined (\(sim.delivered) messages)")
         for c in t.clients where (c.start ?? true) && !(c.refused ?? false) {
             startClient(c)
-            sim.settle()
         }
+        sim.settle()
         progress?("clients registered (\(sim.delivered) messages)")
         for s in initial where s.refused ?? false { startServer(s); sim.settle() }
         for c in t.clients where (c.start ?? true) && (c.refused ?? false) { startClient(c); sim.settle() }
@@ -101,7 +120,16 @@ public enum SimulationRunner {
         // model); only a node whose fingerprint differs is compared entry by entry, which names
         // what differs.
         let serverSummaries = verify ? model.expectedServerSummaries() : [:]
-        for name in model.liveServers {
+        let liveServers = model.liveServers
+        // Every table's size and fingerprint, on every core (tables are read only).
+        let frozen = sim
+        let serverPrints = fingerprints(liveServers.count) { i in
+            frozen.server(named: liveServers[i]).map { ($0.hosts.count, $0.hosts.fingerprint) }
+        }
+        let clientPrints = !verify ? [] : fingerprints(t.clients.count) { i in
+            frozen.client(named: t.clients[i].name).map { ($0.users.count, $0.users.fingerprint) }
+        }
+        for (position, name) in liveServers.enumerated() {
             guard let core = sim.server(named: name) else {
                 differences.append(Difference(node: name, field: "process", detail: "the simulated server stopped: \(sim.failed[name] ?? "?")"))
                 continue
@@ -111,7 +139,8 @@ public enum SimulationRunner {
             maxHosts = max(maxHosts, core.hosts.count)
             guard verify, let summary = serverSummaries[name] else { continue }
             let override = t.expect[name]
-            let sameTable = override?.hosts == nil && core.hosts.count == summary.hosts && core.hosts.fingerprint == summary.fingerprint
+            let sameTable = override?.hosts == nil && serverPrints[position]?.count == summary.hosts
+                && serverPrints[position]?.print == summary.fingerprint
             if sameTable {
                 let want = NetworkModel.ServerState(hosts: [:], adjacentServers: summary.adjacentServers,
                                                     adjacentClients: summary.adjacentClients, statusLog: [])
@@ -128,15 +157,15 @@ public enum SimulationRunner {
         }
         if verify {
             let userSummaries = model.expectedUserSummaries()
-            for c in t.clients {
+            for (position, c) in t.clients.enumerated() {
                 guard let summary = userSummaries[c.name], let logs = model.expectedClientLogs(c.name),
                       let state = sim.client(named: c.name) else { continue }
                 let refused = model.status[c.name] == .refused
                 let o = t.expect[c.name]
                 var users: Set<UInt32> = []
                 var want = NetworkModel.ClientState(users: [], statusLog: logs.statusLog, chatLog: logs.chatLog)
-                let sameUsers = refused || (o?.users == nil && state.users.count == summary.users
-                                            && Fingerprint.sum(state.users.keys.lazy.map { UInt64($0) }) == summary.fingerprint)
+                let sameUsers = refused || (o?.users == nil && clientPrints[position]?.count == summary.users
+                                            && clientPrints[position]?.print == summary.fingerprint)
                 if !sameUsers, let full = model.expectedClient(c.name) {
                     want.users = full.users
                     users = Set(state.users.keys)
@@ -167,5 +196,20 @@ public enum SimulationRunner {
                                 byType: byType.sorted { $0.1 > $1.1 }, busiest: busiest,
                                 hostEntries: entries, minHosts: minHosts == .max ? 0 : minHosts, maxHosts: maxHosts,
                                 differences: differences, verified: verify)
+    }
+
+    /// `measure(i)` for i in 0..<n, on every core.
+    private static func fingerprints(_ n: Int, _ measure: @escaping @Sendable (Int) -> (Int, UInt64)?)
+        -> [(count: Int, print: UInt64)?] {
+        let results = NIOLockedValueBox([(count: Int, print: UInt64)?](repeating: nil, count: n))
+        let pieces = min(n, 64)
+        DispatchQueue.concurrentPerform(iterations: pieces) { piece in
+            var local: [(Int, (Int, UInt64))] = []
+            for i in stride(from: piece, to: n, by: pieces) {
+                if let r = measure(i) { local.append((i, r)) }
+            }
+            results.withLockedValue { all in for (i, r) in local { all[i] = (r.0, r.1) } }
+        }
+        return results.withLockedValue { $0 }
     }
 }
