@@ -49,9 +49,6 @@ public struct UserTable: Sendable, Sequence {
         return total
     }
 
-    /// Room for `n` users, so the table never grows on the way there.
-    public mutating func reserveCapacity(_ n: Int) { map.reserveCapacity(n) }
-
     /// Adds or replaces a user.
     mutating func set(_ id: UInt32, _ details: HostDetails) {
         map.set(id, details)
@@ -103,9 +100,6 @@ public struct ClientState: Sendable {
     public var registration: Message {
         .clientRegistration(Registration(sourceID: id, lastHopID: 0, name: name, info: info))
     }
-
-    /// Sizes the users table for a network of `n` machines (a simulation knows its size).
-    public mutating func reserveUsers(_ n: Int) { users.reserveCapacity(n) }
 
     public func chat(to destination: UInt32, text: String) -> Message {
         .clientChat(ClientChat(sourceID: id, destinationID: destination, text: text))

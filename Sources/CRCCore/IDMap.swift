@@ -107,14 +107,6 @@ public struct IDMap<Value>: Sequence {
     /// The values, in slot order.
     public var values: [Value] { map(\.1) }
 
-    /// Makes room for `n` entries in all, so that filling the map to `n` never rehashes (a
-    /// simulation knows the size of its network).
-    public mutating func reserveCapacity(_ n: Int) {
-        var size = Swift.max(8, slots.count)
-        while n * 4 > size * 3 { size *= 2 }
-        if size > slots.count { rehash(size) }
-    }
-
     private mutating func grow() {
         rehash(Swift.max(8, slots.count * 2))
     }

@@ -73,10 +73,6 @@ public struct ServerCore: Sendable {
         if logsEvents { actions.append(.log(event())) }
     }
 
-    /// Sizes the hosts table for a network of `n` machines, so that it never grows on the way
-    /// (a simulation knows its size; a real server does not need to).
-    public mutating func reserveHosts(_ n: Int) { hosts.reserveCapacity(n) }
-
     // MARK: Inputs
 
     /// The shell is opening the first connection to the upstream (a failure there ends the

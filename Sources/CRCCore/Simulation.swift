@@ -62,11 +62,6 @@ public struct Simulation: Sendable {
     /// false: keep no per-node logs, events or first messages, and have the cores build no log
     /// events (networks of thousands of nodes, where those would be most of the time and memory).
     public var recordsEvents = true
-    /// When known, how many servers and clients the network will have: every node's table is
-    /// made that big when it starts, and never grows (a table that doubles copies itself and, for
-    /// a while, holds both copies). 0: tables grow as needed.
-    public var expectedServers = 0
-    public var expectedClients = 0
 
     // Links, indexed by link id. Links are made in pairs (odd id, the next even id), so the other
     // end of link l is l + 1 or l - 1.
@@ -109,7 +104,6 @@ public struct Simulation: Sendable {
         core.sendsServerQuit = sendsServerQuit
         core.rejoinsUpstream = rejoins
         core.logsEvents = recordsEvents
-        core.reserveHosts(expectedServers + expectedClients)
         let i: Int
         if let known = serverIndex[name] {
             i = known
@@ -174,8 +168,7 @@ public struct Simulation: Sendable {
     /// Starts a client attached to the server named `server`; it registers at once.
     public mutating func startClient(name: String, id: UInt32, info: String, server: String) {
         guard let s = serverIndex[server], serverCores[s] != nil else { return }
-        var state = ClientState(id: id, name: name, info: info)
-        state.reserveUsers(expectedClients)
+        let state = ClientState(id: id, name: name, info: info)
         let c: Int
         if let known = clientIndex[name] {
             c = known
@@ -382,6 +375,25 @@ public struct Simulation: Sendable {
         for (g, group) in groups.enumerated() where group.node < servers && !outputs[g].isEmpty {
             if serverCores[group.node] != nil { apply(outputs[g], server: group.node) }
         }
+    }
+
+    /// Frees every node's state, on every core that `parallelFor` offers (a network of 10,000
+    /// servers holds hundreds of millions of table entries, and freeing them one thread at a time
+    /// takes seconds). The simulation is empty afterwards.
+    public mutating func discard() {
+        let pieces = parallelFor == nil ? 1 : 16
+        serverCores.withUnsafeMutableBufferPointer { coreBuffer in
+            clientStates.withUnsafeMutableBufferPointer { clientBuffer in
+                let buffers = RoundBuffers(cores: coreBuffer, clients: clientBuffer, outs: .init(start: nil, count: 0))
+                let work: @Sendable (Int) -> Void = { piece in
+                    let (cores, clients) = (buffers.cores, buffers.clients)
+                    for i in stride(from: piece, to: cores.count, by: pieces) { cores[i] = nil }
+                    for i in stride(from: piece, to: clients.count, by: pieces) { clients[i] = nil }
+                }
+                if let parallelFor { parallelFor(pieces, work) } else { work(0) }
+            }
+        }
+        self = Simulation()
     }
 
     private var spareQueue: [(to: Int, message: Message)] = []

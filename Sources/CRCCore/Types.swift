@@ -111,9 +111,6 @@ public struct HostTable: Sendable, Sequence, Equatable {
         return out
     }
 
-    /// Room for `n` hosts, so the table never grows on the way there.
-    public mutating func reserveCapacity(_ n: Int) { map.reserveCapacity(n) }
-
     /// Adds a host not in the table yet (false if it is).
     @discardableResult
     mutating func insert(_ r: HostRecord) -> Bool {

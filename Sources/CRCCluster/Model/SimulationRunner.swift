@@ -35,8 +35,6 @@ public enum SimulationRunner {
         }
         var sim = Simulation()
         sim.recordsEvents = false
-        sim.expectedServers = t.servers.count
-        sim.expectedClients = t.clients.count
         // Large rounds run on every core (the nodes of a round share nothing; the outcome does not
         // depend on it).
         sim.parallelFor = { n, body in DispatchQueue.concurrentPerform(iterations: n, execute: body) }
@@ -122,12 +120,18 @@ public enum SimulationRunner {
         let serverSummaries = verify ? model.expectedServerSummaries() : [:]
         let liveServers = model.liveServers
         // Every table's size and fingerprint, on every core (tables are read only).
-        let frozen = sim
-        let serverPrints = fingerprints(liveServers.count) { i in
-            frozen.server(named: liveServers[i]).map { ($0.hosts.count, $0.hosts.fingerprint) }
-        }
-        let clientPrints = !verify ? [] : fingerprints(t.clients.count) { i in
-            frozen.client(named: t.clients[i].name).map { ($0.users.count, $0.users.fingerprint) }
+        var serverPrints: [(count: Int, print: UInt64)?] = []
+        var clientPrints: [(count: Int, print: UInt64)?] = []
+        do {
+            let frozen = sim  // a reference to the same tables, gone at the end of this block
+            serverPrints = fingerprints(liveServers.count) { i in
+                frozen.server(named: liveServers[i]).map { ($0.hosts.count, $0.hosts.fingerprint) }
+            }
+            if verify {
+                clientPrints = fingerprints(t.clients.count) { i in
+                    frozen.client(named: t.clients[i].name).map { ($0.users.count, $0.users.fingerprint) }
+                }
+            }
         }
         for (position, name) in liveServers.enumerated() {
             guard let core = sim.server(named: name) else {
@@ -180,6 +184,7 @@ public enum SimulationRunner {
                 differences += ConvergenceChecker.diff(client: c.name, expected: want, observed: observed)
             }
         }
+        if verify { progress?("checked every server and client against the model") }
         var byType: [(String, Int)] = []
         for type in MessageType.allCases where sim.deliveredByType[Int(type.rawValue)] > 0 {
             byType.append(("\(type)", sim.deliveredByType[Int(type.rawValue)]))
@@ -192,6 +197,7 @@ public enum SimulationRunner {
             guard let ends = sim.linkEnds(item.offset) else { return nil }
             return ("\(label(ends.from)) → \(label(ends.to))", item.element)
         }
+        sim.discard()
         return SimulationReport(servers: t.servers.count, clients: t.clients.count, messages: sim.delivered,
                                 byType: byType.sorted { $0.1 > $1.1 }, busiest: busiest,
                                 hostEntries: entries, minHosts: minHosts == .max ? 0 : minHosts, maxHosts: maxHosts,
