@@ -379,7 +379,7 @@ public struct Simulation: Sendable {
 
     /// Frees every node's state, on every core that `parallelFor` offers (a network of 10,000
     /// servers holds hundreds of millions of table entries, and freeing them one thread at a time
-    /// takes seconds). The simulation is empty afterwards.
+    /// takes seconds). Its counts (`delivered`, `loadByLink` …) stay readable; its nodes are gone.
     public mutating func discard() {
         let pieces = parallelFor == nil ? 1 : 16
         serverCores.withUnsafeMutableBufferPointer { coreBuffer in
@@ -393,7 +393,10 @@ public struct Simulation: Sendable {
                 if let parallelFor { parallelFor(pieces, work) } else { work(0) }
             }
         }
-        self = Simulation()
+        serverCores = []
+        clientStates = []
+        queue = []
+        spareQueue = []
     }
 
     private var spareQueue: [(to: Int, message: Message)] = []
