@@ -97,7 +97,7 @@ struct Simulate: ParsableCommand {
 
     func runSweep(_ sizes: [Int]) throws {
         var rows: [Row] = []
-        print("servers  clients   messages      time   peak memory   host entries   verified")
+        print("servers  clients     messages       time   peak memory   host entries   verified")
         for n in sizes {
             let p = NodeProcess(name: "simulate-\(n)", executable: selfPath(),
                                 arguments: ["simulate", "--servers", "\(n)", "--clients", "\(n)", "--shape", shape.rawValue, "--seed", "\(seed)", "--json"]
@@ -113,8 +113,10 @@ struct Simulate: ParsableCommand {
             let row = Row(n: n, messages: o["messages"] as? Int ?? 0, seconds: o["seconds"] as? Double ?? 0, peakKiB: o["peak_kib"] as? Int ?? 0,
                           entries: o["host_entries"] as? Int ?? 0, ok: (o["differences"] as? Int ?? 1) == 0)
             rows.append(row)
-            print(String(format: "%7d  %7d  %11@  %7.2f s  %8.0f MiB  %13@   %@", n, n, row.messages.formatted as NSString, row.seconds,
-                         Double(row.peakKiB) / 1024, row.entries.formatted as NSString, noVerify ? "-" : (row.ok ? "yes" : "NO")))
+            func right(_ s: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
+            print(String(format: "%7d  %7d  ", n, n) + right(row.messages.formatted, 11)
+                  + String(format: "  %7.2f s  %8.0f MiB  ", row.seconds, Double(row.peakKiB) / 1024)
+                  + right(row.entries.formatted, 13) + "   " + (noVerify ? "-" : (row.ok ? "yes" : "NO")))
         }
         if rows.count >= 2 {
             func slope(_ ys: [Double]) -> Double {
