@@ -486,12 +486,18 @@ public struct ServerCore: Sendable {
 
     private func broadcast(_ message: Message, toServers: Bool, toClients: Bool, except: LinkID?,
                            into actions: inout [Action]) {
-        // One send per link (no list to allocate; the shell encodes each into that link's batch).
+        var links: [LinkID] = []
+        links.reserveCapacity((toServers ? adjacentServers.count : 0) + (toClients ? adjacentClients.count : 0))
         if toServers {
-            for link in adjacentServers.values where link != except { actions.append(.send(message, to: link)) }
+            for link in adjacentServers.values where link != except { links.append(link) }
         }
         if toClients {
-            for link in adjacentClients.values where link != except { actions.append(.send(message, to: link)) }
+            for link in adjacentClients.values where link != except { links.append(link) }
+        }
+        switch links.count {
+        case 0: return
+        case 1: actions.append(.send(message, to: links[0]))
+        default: actions.append(.sendToEach(message, links: links))
         }
         if logsRouting && logsEvents {
             var targets: [UInt32] = []

@@ -460,6 +460,8 @@ public struct Simulation: Sendable {
             switch action {
             case .send(let message, let link):
                 enqueue(message, from: Int(link.rawValue))
+            case .sendToEach(let message, let links):
+                for link in links { enqueue(message, from: Int(link.rawValue)) }
             case .close(let link, _):
                 closing.append(Int(link.rawValue))
             case .log(let event):

@@ -188,6 +188,8 @@ public enum UpstreamPhase: Hashable, Sendable {
 /// What the core asks its shell to do.
 public enum Action: Hashable, Sendable {
     case send(Message, to: LinkID)
+    /// The same message to several links (encoded once by the shell).
+    case sendToEach(Message, links: [LinkID])
     case close(LinkID, reason: String)
     case log(ServerEvent)
     /// The server cannot go on (its own id was refused upstream): exit non-zero with this reason.

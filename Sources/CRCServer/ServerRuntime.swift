@@ -311,6 +311,20 @@ public final class ServerRuntime: @unchecked Sendable {  // confined to `eventLo
             switch action {
             case .send(let message, let link):
                 send(message, on: link)
+            case .sendToEach(let message, let targets):
+                // Encoded once, copied to each link's batch.
+                scratch.clear()
+                let n = scratch.writeCRCMessage(message)
+                for link in targets {
+                    guard let ctx = links[link] else { continue }
+                    ctx.pending.writeImmutableBuffer(scratch)
+                    ctx.messagesOut &+= 1
+                    ctx.bytesOut &+= UInt64(n)
+                    if !ctx.dirty {
+                        ctx.dirty = true
+                        dirtyLinks.append(link)
+                    }
+                }
             case .close(let link, let reason):
                 if let ctx = links[link] {
                     logger.debug("link_closing", metadata: ["link": .stringConvertible(link.rawValue), "reason": .string(reason)])
@@ -343,6 +357,9 @@ public final class ServerRuntime: @unchecked Sendable {  // confined to `eventLo
     }
 
     @inline(__always)
+    /// Where a message sent to many links is encoded.
+    private var scratch = ByteBuffer()
+
     private func send(_ message: Message, on link: LinkID) {
         guard let ctx = links[link] else { return }
         let n = ctx.pending.writeCRCMessage(message)

@@ -70,10 +70,10 @@ final class ModelScaleTests: XCTestCase {
         let clean = try SimulationRunner.run(t)
         XCTAssertEqual(clean.differences.map(\.description), [])
         let r = try SimulationRunner.run(t, beforeChecking: { $0.cut(cut) })
-        let servers = Set(r.differences.filter { $0.field == "hosts" }.map(\.node))
+        let servers = Set(r.differences.filter { $0.field == .hosts }.map(\.node))
         XCTAssertEqual(servers, Set(t.servers.map(\.name)), "every server lost or kept hosts across the cut")
-        XCTAssertTrue(r.differences.contains { $0.node == cut && $0.field == "adjacent_servers" }, "\(r.differences.prefix(5))")
-        XCTAssertTrue(r.differences.contains { $0.field == "users" }, "clients see users across the cut")
+        XCTAssertTrue(r.differences.contains { $0.node == cut && $0.field == .adjacentServers }, "\(r.differences.prefix(5))")
+        XCTAssertTrue(r.differences.contains { $0.field == .users }, "clients see users across the cut")
         // One first link wrong, nothing missing: the fingerprint still tells.
         var m = NetworkModel(topology: t)
         for x in t.servers { m.start(x.name) }

@@ -135,7 +135,7 @@ public enum SimulationRunner {
         }
         for (position, name) in liveServers.enumerated() {
             guard let core = sim.server(named: name) else {
-                differences.append(Difference(node: name, field: "process", detail: "the simulated server stopped: \(sim.failed[name] ?? "?")"))
+                differences.append(Difference(node: name, field: .process, detail: "the simulated server stopped: \(sim.failed[name] ?? "?")"))
                 continue
             }
             entries += core.hosts.count

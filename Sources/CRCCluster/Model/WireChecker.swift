@@ -208,27 +208,27 @@ public enum WireChecker {
             let k = "\(r.link)#\(r.connection)#\(r.direction.rawValue)#\(reg.sourceID)"
             count[k, default: 0] += 1
             if count[k] == 2 {
-                diffs.append(Difference(node: from, field: "registration",
+                diffs.append(Difference(node: from, field: .registration,
                                         detail: "sent the \(what) to \(to) more than once on the same link"))
             }
             guard count[k] == 1 else { continue }
             let fromID = links.id[from] ?? 0
             if reg.sourceID == fromID {
                 if reg.lastHopID != 0 {
-                    diffs.append(Difference(node: from, field: "last hop",
+                    diffs.append(Difference(node: from, field: .lastHop,
                                             detail: "sent its own registration to \(to) with last hop \(reg.lastHopID), expected 0 (peers from the course take only last hop 0 as adjacent)"))
                 }
             } else if reg.lastHopID != fromID {
-                diffs.append(Difference(node: from, field: "last hop",
+                diffs.append(Difference(node: from, field: .lastHop,
                                         detail: "forwarded the \(what) to \(to) with last hop \(reg.lastHopID), expected its own id \(fromID)"))
             }
             if !inSubtree(links, reg.sourceID, sendingSide: c) {
                 // A registration about a machine on the receiver's side goes back where it came from.
-                diffs.append(Difference(node: from, field: "registration",
+                diffs.append(Difference(node: from, field: .registration,
                                         detail: "sent the \(what) to \(to), which is on its side of the tree: registrations travel away from the machine they describe"))
             }
             if isServer, links.topology.client(named: to) != nil {
-                diffs.append(Difference(node: from, field: "registration",
+                diffs.append(Difference(node: from, field: .registration,
                                         detail: "told client \(to) of a server (\(links.name(reg.sourceID))): clients are told of clients only"))
             }
         }
@@ -252,7 +252,7 @@ public enum WireChecker {
             let missing = want.subtracting(crossed[c] ?? [])
             guard !missing.isEmpty else { continue }
             let (from, to) = links.ends(c)
-            diffs.append(Difference(node: from, field: "registration",
+            diffs.append(Difference(node: from, field: .registration,
                                     detail: "never told \(to) of \(missing.sorted().map { links.name($0) }.joined(separator: ", ")), which \(to) can learn only from \(from) (its state burst or a forward)"))
         }
         return diffs
@@ -310,19 +310,19 @@ public enum WireChecker {
             for c in want where gotCount[c, default: 0] != n {
                 let (from, to) = links.ends(c)
                 let times = gotCount[c, default: 0]
-                diffs.append(Difference(node: from, field: "chat path",
+                diffs.append(Difference(node: from, field: .chatPath,
                                         detail: times == 0 ? "\(label) never crossed \(from) → \(to) (expected path \(path))"
                                                            : "\(label) crossed \(from) → \(to) \(times) times, expected \(n)"))
                 break
             }
             for c in Set(gotCount.keys).subtracting(want).sorted() {
-                diffs.append(Difference(node: links.ends(c).from, field: "chat path",
+                diffs.append(Difference(node: links.ends(c).from, field: .chatPath,
                                         detail: "\(label) crossed \(links.describe(c)), which is not on its path \(path)"))
             }
             if n == 1, want.allSatisfy({ gotCount[$0] == 1 }) {
                 let times = want.map { c in got.first { $0.0 == c }!.1 }
                 if let bad = times.indices.dropLast().first(where: { times[$0] > times[$0 + 1] }) {
-                    diffs.append(Difference(node: links.ends(want[bad + 1]).from, field: "chat path",
+                    diffs.append(Difference(node: links.ends(want[bad + 1]).from, field: .chatPath,
                                             detail: "\(label) crossed \(links.describe(want[bad + 1])) before \(links.describe(want[bad]))"))
                 }
             }
@@ -330,7 +330,7 @@ public enum WireChecker {
                 let answers = unknownAnswers["\(chat.from)|\(chat.sourceID)|\(chat.destinationID)", default: 0]
                     + unknownAnswers["\(chat.from)|0|\(chat.destinationID)", default: 0]
                 if answers != n {
-                    diffs.append(Difference(node: server, field: "unknown destination",
+                    diffs.append(Difference(node: server, field: .unknownDestination,
                                             detail: "\(label): \(answers) \"Unknown ID \(chat.destinationID)\" statuses reached \(chat.from), expected \(n) from \(server)"))
                 }
             }
@@ -349,13 +349,13 @@ public enum WireChecker {
             let label = "quit of \(q.client)"
             for c in q.crossings.sorted() where got[c, default: 0] != 1 {
                 let (from, to) = links.ends(c)
-                diffs.append(Difference(node: from, field: "quit",
+                diffs.append(Difference(node: from, field: .quit,
                                         detail: got[c, default: 0] == 0 ? "\(label) never crossed \(from) → \(to)"
                                                                         : "\(label) crossed \(from) → \(to) \(got[c]!) times, expected once"))
             }
             for c in Set(got.keys).subtracting(want).sorted() {
                 let echo = want.contains(Crossing(c.link, c.direction == .up ? .down : .up))
-                diffs.append(Difference(node: links.ends(c).from, field: "quit",
+                diffs.append(Difference(node: links.ends(c).from, field: .quit,
                                         detail: echo ? "\(label) was sent back \(links.describe(c)), the way it came (an echo)"
                                                      : "\(label) crossed \(links.describe(c)), outside the part of the tree it had to reach"))
             }

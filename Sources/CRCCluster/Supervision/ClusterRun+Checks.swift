@@ -24,7 +24,7 @@ extension ClusterRun {
                 return []
             }
             // A crash will not heal, and what cannot be observed will not become observable.
-            if diffs.contains(where: { $0.field == "process" || $0.field == "unobservable" }) { return diffs }
+            if diffs.contains(where: { $0.field == .process || $0.field == .unobservable }) { return diffs }
             if options.interrupted?() == true { return diffs }
             // Poll again soon, then less often: settling usually takes a few milliseconds, and every
             // poll costs the nodes work too.
@@ -33,7 +33,7 @@ extension ClusterRun {
         } while Date() < deadline
         // The deadline passed: report everything that differs, clients included (while polling,
         // clients are asked only once the servers agree, since they learn from servers).
-        if diffs.contains(where: { $0.field != "process" && $0.field != "unobservable" }) { diffs = compare(final: final, everything: true) }
+        if diffs.contains(where: { $0.field != .process && $0.field != .unobservable }) { diffs = compare(final: final, everything: true) }
         return diffs
     }
 
@@ -42,12 +42,12 @@ extension ClusterRun {
         // Nodes the model expects alive must be alive.
         for name in model.liveServers {
             if let p = servers[name]?.process, let status = p.exitStatus {
-                diffs.append(Difference(node: name, field: "process", detail: "exited unexpectedly (\(status))\n\(tail(of: p))"))
+                diffs.append(Difference(node: name, field: .process, detail: "exited unexpectedly (\(status))\n\(tail(of: p))"))
             }
         }
         for name in model.liveClients {
             if let c = clients[name], let status = c.exitStatus {
-                diffs.append(Difference(node: name, field: "process", detail: "exited unexpectedly (\(status))\n\(tail(of: c.process, node: name))"))
+                diffs.append(Difference(node: name, field: .process, detail: "exited unexpectedly (\(status))\n\(tail(of: c.process, node: name))"))
             }
         }
         if !diffs.isEmpty { return diffs }
@@ -62,7 +62,7 @@ extension ClusterRun {
                     // Attached without a monitoring port: its clients (crc-cluster's observer among
                     // them) are checked; a hand-written expectation of its table cannot be.
                     if final, let e = topology.expect[name], e.hosts != nil || e.adjacentServers != nil || e.adjacentClients != nil || e.statusLog != nil {
-                        diffs.append(Difference(node: name, field: "unobservable",
+                        diffs.append(Difference(node: name, field: .unobservable,
                                                 detail: "cannot be checked: its expectations need its state, and it has no monitor port (add monitor: PORT and run it with --monitor-port)"))
                     }
                     continue
@@ -77,7 +77,7 @@ extension ClusterRun {
                     continue
                 }
                 // Never a silent pass: what cannot be observed fails, and says why.
-                diffs.append(Difference(node: name, field: "unobservable",
+                diffs.append(Difference(node: name, field: .unobservable,
                                         detail: "cannot be checked: this server has no /state endpoint (its ready line gave no monitor_port), so its hosts, links and status log cannot be read; tap its links (--tap) to check it from the wire"))
                 continue
             }
@@ -93,7 +93,7 @@ extension ClusterRun {
             }
             let state: ServerSnapshot
             do { state = try MonitorClient.fetchState(host: node.host, port: port) } catch {
-                diffs.append(Difference(node: name, field: "state", detail: "cannot read /state: \(error)"))
+                diffs.append(Difference(node: name, field: .state, detail: "cannot read /state: \(error)"))
                 continue
             }
             let firsts = state.links.filter { $0.direction == "inbound" && $0.peerKind == "server" }.compactMap(\.firstMessageHex)
@@ -131,11 +131,11 @@ extension ClusterRun {
                 got = ([], events.filter { $0["event"] as? String == "refused" }.compactMap { $0["text"] as? String }, [])
             } else {
                 guard let event = p.waitForEvent("digest", from: marks[c.name] ?? 0, timeout: 5) else {
-                    diffs.append(Difference(node: c.name, field: "state", detail: "no answer to the digest command"))
+                    diffs.append(Difference(node: c.name, field: .state, detail: "no answer to the digest command"))
                     continue
                 }
                 guard let d = ClientEndpoint.decode(ClientDigest.self, from: event) else {
-                    diffs.append(Difference(node: c.name, field: "state", detail: "its digest does not follow the contract (ClientDigest): \(event)"))
+                    diffs.append(Difference(node: c.name, field: .state, detail: "its digest does not follow the contract (ClientDigest): \(event)"))
                     continue
                 }
                 if d.users == want.users.count, d.usersDigest == usersDigest(want.users),
@@ -145,11 +145,11 @@ extension ClusterRun {
                 let mark = p.mark
                 p.send("state")
                 guard let stateEvent = p.waitForEvent("state", from: mark, timeout: 5) else {
-                    diffs.append(Difference(node: c.name, field: "state", detail: "no answer to the state command"))
+                    diffs.append(Difference(node: c.name, field: .state, detail: "no answer to the state command"))
                     continue
                 }
                 guard let s = ClientEndpoint.decode(ClientStateReport.self, from: stateEvent) else {
-                    diffs.append(Difference(node: c.name, field: "state", detail: "its state does not follow the contract (ClientStateReport): \(stateEvent)"))
+                    diffs.append(Difference(node: c.name, field: .state, detail: "its state does not follow the contract (ClientStateReport): \(stateEvent)"))
                     continue
                 }
                 got = (Set(s.users.map(\.id)), s.statusLog, s.chatLog.map(\.text))
@@ -189,11 +189,11 @@ extension ClusterRun {
         }
         var diffs: [Difference] = []
         for f in Set(chatFlows.keys).union(counted.keys).sorted() where chatFlows[f, default: 0] != counted[f, default: 0] {
-            diffs.append(Difference(node: f.server, field: "chat path",
+            diffs.append(Difference(node: f.server, field: .chatPath,
                                     detail: "chat \(f.source) → \(f.destination) with next hop \(f.nextHop) logged \(counted[f, default: 0]) times, expected \(chatFlows[f, default: 0])"))
         }
         for f in Set(unknownAnswers.keys).union(unknown.keys).sorted() where unknownAnswers[f, default: 0] != unknown[f, default: 0] {
-            diffs.append(Difference(node: f.server, field: "unknown destination",
+            diffs.append(Difference(node: f.server, field: .unknownDestination,
                                     detail: "chat \(f.source) → \(f.destination) answered \(unknown[f, default: 0]) times, expected \(unknownAnswers[f, default: 0])"))
         }
         return diffs
