@@ -55,6 +55,12 @@ public struct ServerCore: Sendable {
     /// When false, nothing is logged at all (simulations of thousands of servers, where building
     /// the events would cost more than the routing).
     public var logsEvents = true
+    /// Keep every client's registration encoded as this server forwards it, in id order, so that
+    /// a newcomer's listing is one buffer of copied bytes: a registration storm of N clients then
+    /// costs N encodings, not N² (real servers; `scripts/bench-storm.sh`). Simulations of
+    /// thousands of servers turn it off: they would hold a buffer per client per server, and
+    /// the listing is then built from the table.
+    public var keepsEncodedListing = true
     /// With course-style neighbours (`--compat course`) no server quit (0x02) is ever sent: their
     /// parser does not know it and exits. Losses are still purged here.
     public var sendsServerQuit = true
@@ -298,6 +304,8 @@ public struct ServerCore: Sendable {
         var forwarded = r
         forwarded.lastHopID = id
         forwarded.details = record.details
+        let announcement = keepsEncodedListing ? Message.clientRegistration(registration(of: record)).encoded : nil
+        if let announcement { insertClientID(r.sourceID, announcement: announcement) }
         log(.registered(record, adjacent: adjacent, via: link), into: &actions)
         if adjacent {
             peers[link] = .client(r.sourceID)
@@ -305,9 +313,21 @@ public struct ServerCore: Sendable {
             let welcome = Status(sourceID: id, destinationID: r.sourceID, code: .welcome,
                                  text: "Welcome to the Clemson Relay Chat network \(record.name)")
             actions.append(.send(.status(welcome), to: link))
-            // Every other client, in table order (the shell writes them into one batch).
-            for other in hosts where other.kind == .client && other.id != r.sourceID {
-                actions.append(.send(.clientRegistration(registration(of: other)), to: link))
+            if let announcement {
+                // Every other client, in id order, from their encodings kept for this: one buffer.
+                if clientIDs.count > 1 {
+                    var listing = ByteBuffer()
+                    listing.reserveCapacity(clientAnnouncementBytes - announcement.readableBytes)
+                    for (i, other) in clientIDs.enumerated() where other != r.sourceID {
+                        listing.writeImmutableBuffer(clientAnnouncements[i])
+                    }
+                    actions.append(.sendEncoded(listing, messages: clientIDs.count - 1, to: link))
+                }
+            } else {
+                // Every other client, in table order.
+                for other in hosts where other.kind == .client && other.id != r.sourceID {
+                    actions.append(.send(.clientRegistration(registration(of: other)), to: link))
+                }
             }
         }
         broadcast(.clientRegistration(forwarded), toServers: true, toClients: true, except: link, into: &actions)
@@ -358,6 +378,39 @@ public struct ServerCore: Sendable {
         if small(details.name), small(details.info) { return details }
         return HostDetails(name: ByteBuffer(bytes: details.name.readableBytesView),
                            info: ByteBuffer(bytes: details.info.readableBytesView))
+    }
+
+    /// Every known client's id, ascending: what a newcomer is told, in order, without sorting the
+    /// whole host table on every join.
+    private var clientIDs: [UInt32] = []
+    /// For each entry of `clientIDs`, that client's registration as this server forwards it (last
+    /// hop = this server), encoded once: a newcomer's listing is a copy of these bytes.
+    private var clientAnnouncements: [ByteBuffer] = []
+    private var clientAnnouncementBytes = 0
+
+    private mutating func insertClientID(_ cid: UInt32, announcement: ByteBuffer) {
+        var lo = 0, hi = clientIDs.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if clientIDs[mid] < cid { lo = mid + 1 } else { hi = mid }
+        }
+        if lo == clientIDs.count || clientIDs[lo] != cid {
+            clientIDs.insert(cid, at: lo)
+            clientAnnouncements.insert(announcement, at: lo)
+            clientAnnouncementBytes += announcement.readableBytes
+        }
+    }
+
+    private mutating func removeClientID(_ cid: UInt32) {
+        var lo = 0, hi = clientIDs.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if clientIDs[mid] < cid { lo = mid + 1 } else { hi = mid }
+        }
+        if lo < clientIDs.count, clientIDs[lo] == cid {
+            clientIDs.remove(at: lo)
+            clientAnnouncementBytes -= clientAnnouncements.remove(at: lo).readableBytes
+        }
     }
 
     private mutating func routeChat(_ chat: ClientChat, from peer: Peer, on link: LinkID, into actions: inout [Action]) {
@@ -478,7 +531,7 @@ public struct ServerCore: Sendable {
     }
 
     private mutating func forget(_ host: UInt32) {
-        hosts.remove(host)
+        if hosts.remove(host)?.kind == .client, keepsEncodedListing { removeClientID(host) }
         routeCache = nil
         adjacentClients[host] = nil
         adjacentServers[host] = nil

@@ -60,7 +60,8 @@ public struct Simulation: Sendable {
     /// Deliveries by the link id of the receiving end (see `linkEnds`).
     public private(set) var loadByLink: [Int] = [0]
     /// false: keep no per-node logs, events or first messages, and have the cores build no log
-    /// events (networks of thousands of nodes, where those would be most of the time and memory).
+    /// events and keep no encoded client listings (networks of thousands of nodes, where those
+    /// would be most of the time and memory).
     public var recordsEvents = true
 
     // Links, indexed by link id. Links are made in pairs (odd id, the next even id), so the other
@@ -104,6 +105,7 @@ public struct Simulation: Sendable {
         core.sendsServerQuit = sendsServerQuit
         core.rejoinsUpstream = rejoins
         core.logsEvents = recordsEvents
+        core.keepsEncodedListing = recordsEvents
         let i: Int
         if let known = serverIndex[name] {
             i = known
@@ -462,6 +464,10 @@ public struct Simulation: Sendable {
                 enqueue(message, from: Int(link.rawValue))
             case .sendToEach(let message, let links):
                 for link in links { enqueue(message, from: Int(link.rawValue)) }
+            case .sendEncoded(let bytes, _, let link):
+                var buffer = bytes
+                let parser = MessageParser()
+                while let message = try? parser.parse(&buffer) { enqueue(message, from: Int(link.rawValue)) }
             case .close(let link, _):
                 closing.append(Int(link.rawValue))
             case .log(let event):

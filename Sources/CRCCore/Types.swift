@@ -190,6 +190,8 @@ public enum Action: Hashable, Sendable {
     case send(Message, to: LinkID)
     /// The same message to several links (encoded once by the shell).
     case sendToEach(Message, links: [LinkID])
+    /// Messages already encoded, back to back (`messages` of them), to one link.
+    case sendEncoded(ByteBuffer, messages: Int, to: LinkID)
     case close(LinkID, reason: String)
     case log(ServerEvent)
     /// The server cannot go on (its own id was refused upstream): exit non-zero with this reason.

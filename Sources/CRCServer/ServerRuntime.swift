@@ -311,6 +311,15 @@ public final class ServerRuntime: @unchecked Sendable {  // confined to `eventLo
             switch action {
             case .send(let message, let link):
                 send(message, on: link)
+            case .sendEncoded(let bytes, let count, let link):
+                guard let ctx = links[link] else { continue }
+                ctx.pending.writeImmutableBuffer(bytes)
+                ctx.messagesOut &+= UInt64(count)
+                ctx.bytesOut &+= UInt64(bytes.readableBytes)
+                if !ctx.dirty {
+                    ctx.dirty = true
+                    dirtyLinks.append(link)
+                }
             case .sendToEach(let message, let targets):
                 // Encoded once, copied to each link's batch.
                 scratch.clear()
@@ -356,10 +365,10 @@ public final class ServerRuntime: @unchecked Sendable {  // confined to `eventLo
         actions.removeAll(keepingCapacity: true)
     }
 
-    @inline(__always)
     /// Where a message sent to many links is encoded.
     private var scratch = ByteBuffer()
 
+    @inline(__always)
     private func send(_ message: Message, on link: LinkID) {
         guard let ctx = links[link] else { return }
         let n = ctx.pending.writeCRCMessage(message)
