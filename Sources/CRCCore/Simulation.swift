@@ -87,8 +87,7 @@ public struct Simulation: Sendable {
         }
     }
 
-    private var queue: [(to: Int, message: Message)] = []
-    private var queueHead = 0
+    private var queue = MessageQueue()
     private var closing: [Int] = []
     /// An action list kept between deliveries, so that a delivery allocates none.
     private var spareActions: [Action] = []
@@ -225,16 +224,14 @@ public struct Simulation: Sendable {
     public mutating func settle(maxDeliveries: Int = .max) {
         var budget = maxDeliveries
         while budget > 0 {
-            let pending = queue.count - queueHead
+            let pending = queue.count
             if pending > 0 {
                 if !recordsEvents, sent == nil, pending >= Self.roundSize, budget >= pending {
                     deliverRound()
                     budget -= pending
                     continue
                 }
-                let (to, message) = queue[queueHead]
-                queueHead += 1
-                if queueHead > 4096, queueHead * 2 > queue.count { queue.removeFirst(queueHead); queueHead = 0 }
+                let (to, message) = queue.popFirst()!
                 deliver(message, to: to)
                 budget -= 1
             } else if !closing.isEmpty {
@@ -259,7 +256,8 @@ public struct Simulation: Sendable {
     private struct RoundBuffers: @unchecked Sendable {
         var cores: UnsafeMutableBufferPointer<ServerCore?>
         var clients: UnsafeMutableBufferPointer<ClientState?>
-        var outs: UnsafeMutableBufferPointer<[Action]>
+        var others: UnsafeMutableBufferPointer<[Action]>
+        var sends: UnsafeMutableBufferPointer<[MessageQueue.Item]>
     }
 
     /// Below this many messages in flight, messages are delivered one at a time.
@@ -272,111 +270,162 @@ public struct Simulation: Sendable {
     /// A node's messages in a row also find its tables in the cache. Only when no events are
     /// recorded: the order of events across nodes would differ from one-at-a-time delivery.
     private mutating func deliverRound() {
-        // The next round fills a spare queue kept from the last one (no reallocation, no fresh
-        // pages); this one is emptied into the spare when its messages are delivered.
         rounds += 1
-        var round = spareQueue
-        spareQueue = []
-        swap(&round, &queue)
-        let first = queueHead
-        queueHead = 0
+        var inputs = queue.takeAll()
         let servers = serverCores.count
         let nodes = servers + clientStates.count
         // A stable counting sort of the deliveries by receiving node, in buffers kept between
-        // rounds (`nodeCounts` is all zeros between rounds).
+        // rounds (`nodeCounts` is all zeros between rounds). A delivery is known by its segment
+        // and its index there.
         if nodeCounts.count < nodes { nodeCounts += [Int](repeating: 0, count: nodes - nodeCounts.count) }
         var keys = roundKeys
         roundKeys = []
         keys.removeAll(keepingCapacity: true)
-        for k in first..<round.count {
-            let l = round[k].to
-            guard linkOpen[l], let owner = linkOwner[l] else {
-                keys.append(-1)
-                continue
+        for segment in inputs {
+            for item in segment {
+                let l = item.to
+                guard linkOpen[l], let owner = linkOwner[l] else {
+                    keys.append(-1)
+                    continue
+                }
+                delivered += 1
+                deliveredByType[Int(item.message.type.rawValue)] += 1
+                loadByLink[l] += 1
+                let key: Int
+                switch owner {
+                case .server(let i): key = i
+                case .client(let c): key = servers + c
+                }
+                keys.append(Int32(key))
+                nodeCounts[key] += 1
             }
-            delivered += 1
-            deliveredByType[Int(round[k].message.type.rawValue)] += 1
-            loadByLink[l] += 1
-            let key: Int
-            switch owner {
-            case .server(let i): key = i
-            case .client(let c): key = servers + c
-            }
-            keys.append(Int32(key))
-            nodeCounts[key] += 1
         }
         var groups: [(node: Int, start: Int, end: Int)] = []
         var next = 0
         for n in 0..<nodes where nodeCounts[n] > 0 {
             groups.append((n, next, next + nodeCounts[n]))
             nodeCounts[n] = next  // from here on: where the node's next message goes
-            next += groups[groups.count - 1].end - groups[groups.count - 1].start
+            next = groups[groups.count - 1].end
         }
         var order = roundOrder
         roundOrder = []
         order.removeAll(keepingCapacity: true)
-        order.append(contentsOf: repeatElement(0, count: next))
-        for (i, key) in keys.enumerated() where key >= 0 {
-            let n = Int(key)
-            order[nodeCounts[n]] = first + i
-            nodeCounts[n] += 1
+        order.append(contentsOf: repeatElement(Position(segment: 0, index: 0), count: next))
+        var k = 0
+        for (s, segment) in inputs.enumerated() {
+            for i in segment.indices {
+                let key = keys[k]
+                k += 1
+                guard key >= 0 else { continue }
+                order[nodeCounts[Int(key)]] = Position(segment: Int32(s), index: Int32(i))
+                nodeCounts[Int(key)] += 1
+            }
         }
         for g in groups { nodeCounts[g.node] = 0 }
         roundKeys = keys
 
         // The nodes' cores, each on its own messages. Work is cut into pieces of about equal
-        // message counts; a piece is a run of whole nodes.
-        var outputs = [[Action]](repeating: [], count: groups.count)
+        // message counts; a piece is a run of whole nodes. A piece queues what its nodes send in
+        // a segment of its own (links open and close only between rounds, so it can tell which
+        // sends go anywhere); anything else they ask for is done after, one node at a time.
+        var others = [[Action]](repeating: [], count: groups.count)
         let pieces = parallelFor == nil ? 1 : min(groups.count, 16)
         var bounds = [0]
-        let total = order.count
-        for (g, group) in groups.enumerated() where bounds.count < pieces && group.end * pieces >= total * bounds.count {
+        for (g, group) in groups.enumerated() where bounds.count < pieces && group.end * pieces >= next * bounds.count {
             bounds.append(g + 1)
         }
         if bounds.last != groups.count { bounds.append(groups.count) }
+        var sends = [[MessageQueue.Item]](repeating: [], count: bounds.count - 1)
         do {
-        let messages = round
-        serverCores.withUnsafeMutableBufferPointer { coreBuffer in
-            clientStates.withUnsafeMutableBufferPointer { clientBuffer in
-                outputs.withUnsafeMutableBufferPointer { outBuffer in
-                    // Each piece touches only its own nodes' entries of these buffers.
-                    let buffers = RoundBuffers(cores: coreBuffer, clients: clientBuffer, outs: outBuffer)
-                    let (groups, bounds, order) = (groups, bounds, order)
-                    let work: @Sendable (Int) -> Void = { piece in
-                        let (cores, clients, outs) = (buffers.cores, buffers.clients, buffers.outs)
-                        for g in bounds[piece]..<bounds[piece + 1] {
-                            let group = groups[g]
-                            if group.node < servers {
-                                guard cores[group.node] != nil else { continue }
+            let (open, groupList, bounds, order, segments) = (linkOpen, groups, bounds, order, inputs)
+            serverCores.withUnsafeMutableBufferPointer { coreBuffer in
+                clientStates.withUnsafeMutableBufferPointer { clientBuffer in
+                    others.withUnsafeMutableBufferPointer { otherBuffer in
+                        sends.withUnsafeMutableBufferPointer { sendBuffer in
+                            let buffers = RoundBuffers(cores: coreBuffer, clients: clientBuffer, others: otherBuffer, sends: sendBuffer)
+                            let work: @Sendable (Int) -> Void = { piece in
+                                let (cores, clients) = (buffers.cores, buffers.clients)
+                                var out: [MessageQueue.Item] = []
                                 var actions: [Action] = []
-                                for k in group.start..<group.end {
-                                    let d = messages[order[k]]
-                                    cores[group.node]!.receive(d.message, on: LinkID(UInt64(d.to)), into: &actions)
+                                for g in bounds[piece]..<bounds[piece + 1] {
+                                    let group = groupList[g]
+                                    if group.node < servers {
+                                        guard cores[group.node] != nil else { continue }
+                                        actions.removeAll(keepingCapacity: true)
+                                        for k in group.start..<group.end {
+                                            let p = order[k]
+                                            let d = segments[Int(p.segment)][Int(p.index)]
+                                            cores[group.node]!.receive(d.message, on: LinkID(UInt64(d.to)), into: &actions)
+                                        }
+                                        var rest: [Action] = []
+                                        for action in actions {
+                                            // After anything but a send, the rest waits too, so that
+                                            // it happens in the order it was asked for.
+                                            guard rest.isEmpty else { rest.append(action); continue }
+                                            switch action {
+                                            case .send(let m, let link):
+                                                let l = Int(link.rawValue)
+                                                if open[l] { out.append((to: Self.otherEnd(l), message: m)) }
+                                            case .sendToEach(let m, let links):
+                                                for link in links {
+                                                    let l = Int(link.rawValue)
+                                                    if open[l] { out.append((to: Self.otherEnd(l), message: m)) }
+                                                }
+                                            default:
+                                                rest.append(action)
+                                            }
+                                        }
+                                        if !rest.isEmpty { buffers.others[g] = rest }
+                                    } else {
+                                        let c = group.node - servers
+                                        guard clients[c] != nil else { continue }
+                                        for k in group.start..<group.end {
+                                            let p = order[k]
+                                            clients[c]!.absorb(segments[Int(p.segment)][Int(p.index)].message)
+                                        }
+                                    }
                                 }
-                                outs[g] = actions
+                                buffers.sends[piece] = out
+                            }
+                            if let parallelFor, bounds.count > 2 {
+                                parallelFor(bounds.count - 1, work)
                             } else {
-                                let c = group.node - servers
-                                guard clients[c] != nil else { continue }
-                                for k in group.start..<group.end { clients[c]!.absorb(messages[order[k]].message) }
+                                for piece in 0..<(bounds.count - 1) { work(piece) }
                             }
                         }
-                    }
-                    if let parallelFor, bounds.count > 2 {
-                        parallelFor(bounds.count - 1, work)
-                    } else {
-                        for piece in 0..<(bounds.count - 1) { work(piece) }
                     }
                 }
             }
         }
-        }
-        round.removeAll(keepingCapacity: true)
-        spareQueue = round
         roundOrder = order
-        // What they sent, in node order.
-        for (g, group) in groups.enumerated() where group.node < servers && !outputs[g].isEmpty {
-            if serverCores[group.node] != nil { apply(outputs[g], server: group.node) }
+        // What they sent, in node order: the pieces' segments, then the rest.
+        queue.append(segments: sends)
+        sends = []
+        for (g, group) in groups.enumerated() where !others[g].isEmpty {
+            if serverCores[group.node] != nil { apply(others[g], server: group.node) }
         }
+        // The round's messages are freed on every core too.
+        discardInParallel(&inputs)
+    }
+
+    /// A delivery of a round: its segment and index in `takeAll`'s segments.
+    private struct Position: Sendable {
+        var segment: Int32
+        var index: Int32
+    }
+
+    private func discardInParallel(_ segments: inout [ArraySlice<MessageQueue.Item>]) {
+        guard let parallelFor, segments.count > 1 else { segments = []; return }
+        segments.withUnsafeMutableBufferPointer { buffer in
+            let box = SegmentBuffer(segments: buffer)
+            parallelFor(buffer.count) { i in box.segments[i] = [] }
+        }
+        segments = []
+    }
+
+    /// @unchecked Sendable: each piece frees only its own segment.
+    private struct SegmentBuffer: @unchecked Sendable {
+        var segments: UnsafeMutableBufferPointer<ArraySlice<MessageQueue.Item>>
     }
 
     /// Frees every node's state, on every core that `parallelFor` offers (a network of 10,000
@@ -386,7 +435,8 @@ public struct Simulation: Sendable {
         let pieces = parallelFor == nil ? 1 : 16
         serverCores.withUnsafeMutableBufferPointer { coreBuffer in
             clientStates.withUnsafeMutableBufferPointer { clientBuffer in
-                let buffers = RoundBuffers(cores: coreBuffer, clients: clientBuffer, outs: .init(start: nil, count: 0))
+                let buffers = RoundBuffers(cores: coreBuffer, clients: clientBuffer, others: .init(start: nil, count: 0),
+                                           sends: .init(start: nil, count: 0))
                 let work: @Sendable (Int) -> Void = { piece in
                     let (cores, clients) = (buffers.cores, buffers.clients)
                     for i in stride(from: piece, to: cores.count, by: pieces) { cores[i] = nil }
@@ -397,14 +447,12 @@ public struct Simulation: Sendable {
         }
         serverCores = []
         clientStates = []
-        queue = []
-        spareQueue = []
+        queue = MessageQueue()
     }
 
-    private var spareQueue: [(to: Int, message: Message)] = []
     private var nodeCounts: [Int] = []
     private var roundKeys: [Int32] = []
-    private var roundOrder: [Int] = []
+    private var roundOrder: [Position] = []
 
     // MARK: Machinery
 
@@ -426,7 +474,7 @@ public struct Simulation: Sendable {
     private mutating func enqueue(_ message: Message, from l: Int) {
         guard linkOpen[l] else { return }
         if sent != nil, case .server = linkOwner[l] { sent!.append(message) }
-        queue.append((Self.otherEnd(l), message))
+        queue.append((to: Self.otherEnd(l), message: message))
     }
 
     private mutating func deliver(_ message: Message, to l: Int) {
