@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import ArgumentParser
 import CRCClient
 import CRCCluster
@@ -111,13 +112,13 @@ struct Test: ParsableCommand {
     }
 }
 
-final class ResultsBox: @unchecked Sendable {  // `results` is guarded by `lock`
-    private let lock = NSLock()
-    private var results: [ScenarioResult?]
-    init(count: Int) { results = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ r: ScenarioResult) { lock.lock(); results[i] = r; lock.unlock() }
-    var all: [ScenarioResult] { lock.lock(); defer { lock.unlock() }; return results.compactMap { $0 } }
-    func has(_ i: Int) -> Bool { lock.lock(); defer { lock.unlock() }; return results[i] != nil }
+/// Scenario results as they come in, from the threads that run them.
+final class ResultsBox: Sendable {
+    private let results: NIOLockedValueBox<[ScenarioResult?]>
+    init(count: Int) { results = NIOLockedValueBox(Array(repeating: nil, count: count)) }
+    func set(_ i: Int, _ r: ScenarioResult) { results.withLockedValue { $0[i] = r } }
+    var all: [ScenarioResult] { results.withLockedValue { $0.compactMap { $0 } } }
+    func has(_ i: Int) -> Bool { results.withLockedValue { $0[i] != nil } }
 }
 
 /// Runs scenarios, `jobs` at a time, each on a thread of its own; Ctrl-C stops the running ones

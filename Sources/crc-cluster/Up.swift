@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import ArgumentParser
 import CRCClient
 import CRCCluster
@@ -306,21 +307,20 @@ extension OutputFormat: ExpressibleByArgument {}
 
 /// Counts stop requests (SIGINT, SIGTERM, SIGHUP). A signal within `debounce` seconds of the
 /// previous counted one is the same request delivered twice and is not counted.
-final class SignalCounter: @unchecked Sendable {  // `n` and `last` are guarded by `lock`
-    private let lock = NSLock()
-    private var n = 0
-    private var last: Date?
+final class SignalCounter: Sendable {
+    private let state = NIOLockedValueBox((n: 0, last: Date?.none))
     let debounce: TimeInterval
     init(debounce: TimeInterval = 1) { self.debounce = debounce }
     /// The count after this signal, or nil when it was a repeat of the previous one.
     func increment(at now: Date = Date()) -> Int? {
-        lock.lock(); defer { lock.unlock() }
-        if let last, now.timeIntervalSince(last) < debounce { return nil }
-        last = now
-        n += 1
-        return n
+        state.withLockedValue { s in
+            if let last = s.last, now.timeIntervalSince(last) < debounce { return nil }
+            s.last = now
+            s.n += 1
+            return s.n
+        }
     }
-    var count: Int { lock.lock(); defer { lock.unlock() }; return n }
+    var count: Int { state.withLockedValue { $0.n } }
 }
 
 /// Ignores SIGINT, SIGTERM and SIGHUP as signals and calls `handler` with the request count for
