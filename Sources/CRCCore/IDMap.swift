@@ -10,7 +10,11 @@
 public struct IDMap<Value>: Sequence {
     struct Slot {
         var key: UInt32
-        /// nil: the slot is empty.
+        /// Whether the slot holds an entry. (Testing `value` for nil instead would copy it, and
+        /// copying a value that holds a reference touches that object's reference count: a probe
+        /// would write to the name-and-info object of every host it walks past.)
+        var used: Bool
+        /// nil when the slot is empty.
         var value: Value?
     }
 
@@ -34,7 +38,7 @@ public struct IDMap<Value>: Sequence {
         let mask = slots.count - 1
         var i = home(id)
         while true {
-            if slots[i].value == nil { return (i, false) }
+            if !slots[i].used { return (i, false) }
             if slots[i].key == id { return (i, true) }
             i = (i + 1) & mask
         }
@@ -54,7 +58,7 @@ public struct IDMap<Value>: Sequence {
         if (count + 1) * 4 > slots.count * 3 { grow() }
         let p = probe(id)
         if p.found { return false }
-        slots[p.slot] = Slot(key: id, value: value)
+        slots[p.slot] = Slot(key: id, used: true, value: value)
         count += 1
         return true
     }
@@ -64,7 +68,7 @@ public struct IDMap<Value>: Sequence {
         if (count + 1) * 4 > slots.count * 3 { grow() }
         let p = probe(id)
         if !p.found { count += 1 }
-        slots[p.slot] = Slot(key: id, value: value)
+        slots[p.slot] = Slot(key: id, used: true, value: value)
     }
 
     @discardableResult
@@ -79,7 +83,7 @@ public struct IDMap<Value>: Sequence {
         var j = hole
         while true {
             j = (j + 1) & mask
-            guard slots[j].value != nil else { break }
+            guard slots[j].used else { break }
             let h = home(slots[j].key)
             // The entry at j may move to the hole unless its home lies cyclically in (hole, j].
             if (j - h) & mask >= (j - hole) & mask {
@@ -87,7 +91,7 @@ public struct IDMap<Value>: Sequence {
                 hole = j
             }
         }
-        slots[hole] = Slot(key: 0, value: nil)
+        slots[hole] = Slot(key: 0, used: false, value: nil)
         count -= 1
         return removed
     }
@@ -100,7 +104,7 @@ public struct IDMap<Value>: Sequence {
     public var keys: [UInt32] {
         var out: [UInt32] = []
         out.reserveCapacity(count)
-        for s in slots where s.value != nil { out.append(s.key) }
+        for s in slots where s.used { out.append(s.key) }
         return out
     }
 
@@ -112,20 +116,23 @@ public struct IDMap<Value>: Sequence {
     }
 
     private mutating func rehash(_ size: Int) {
-        var old = [Slot](repeating: Slot(key: 0, value: nil), count: size)
+        var old = [Slot](repeating: Slot(key: 0, used: false, value: nil), count: size)
         swap(&old, &slots)
         shift = UInt32(32 - size.trailingZeroBitCount)
         let mask = size - 1
         // Entries are moved, not copied: no reference count is touched, and the old array is
         // left holding only empty slots.
-        old.withUnsafeMutableBufferPointer { buffer in
-            guard let base = buffer.baseAddress else { return }
-            for i in buffer.indices where buffer[i].value != nil {
-                let s = (base + i).move()
-                (base + i).initialize(to: Slot(key: 0, value: nil))
-                var j = home(s.key)
-                while slots[j].value != nil { j = (j + 1) & mask }
-                slots[j] = s
+        let bits = shift
+        slots.withUnsafeMutableBufferPointer { target in
+            old.withUnsafeMutableBufferPointer { source in
+                guard let to = target.baseAddress, let from = source.baseAddress else { return }
+                for i in source.indices where source[i].used {
+                    var j = Int(truncatingIfNeeded: (source[i].key &* 0x9E37_79B1) >> bits)
+                    while target[j].used { j = (j + 1) & mask }
+                    (to + j).deinitialize(count: 1)  // an empty slot: nothing to release
+                    (to + j).moveInitialize(from: from + i, count: 1)
+                    (from + i).initialize(to: Slot(key: 0, used: false, value: nil))
+                }
             }
         }
     }
