@@ -19,11 +19,14 @@ public struct ServerCore: Sendable {
     public private(set) var hosts = HostTable()
     /// Adjacent servers and clients, by id, with the link each is on.
     public private(set) var adjacentServers: [UInt32: LinkID] = [:] {
-        didSet { routeCache = nil }
+        didSet { routeCache = nil; neighbourLinks = nil }
     }
     public private(set) var adjacentClients: [UInt32: LinkID] = [:] {
-        didSet { routeCache = nil }
+        didSet { routeCache = nil; neighbourLinks = nil }
     }
+    /// The links of the adjacent servers, and of the adjacent servers then clients, in link order:
+    /// what a broadcast goes to, worked out again only when a neighbour comes or goes.
+    private var neighbourLinks: (servers: [LinkID], all: [LinkID])?
     /// Who is on each open link.
     public private(set) var peers: [LinkID: Peer] = [:] {
         didSet { routeCache = nil }
@@ -537,20 +540,20 @@ public struct ServerCore: Sendable {
         adjacentServers[host] = nil
     }
 
-    private func broadcast(_ message: Message, toServers: Bool, toClients: Bool, except: LinkID?,
-                           into actions: inout [Action]) {
-        var links: [LinkID] = []
-        links.reserveCapacity((toServers ? adjacentServers.count : 0) + (toClients ? adjacentClients.count : 0))
-        if toServers {
-            for link in adjacentServers.values where link != except { links.append(link) }
+    private mutating func broadcast(_ message: Message, toServers: Bool, toClients: Bool, except: LinkID?,
+                                    into actions: inout [Action]) {
+        if neighbourLinks == nil {
+            let servers = adjacentServers.values.sorted()
+            neighbourLinks = (servers, servers + adjacentClients.values.sorted())
         }
-        if toClients {
-            for link in adjacentClients.values where link != except { links.append(link) }
-        }
-        switch links.count {
+        // Servers only, or everyone: the two lists kept. (Clients only is not a broadcast the
+        // protocol makes.)
+        let links = toClients ? (toServers ? neighbourLinks!.all : adjacentClients.values.sorted()) : (toServers ? neighbourLinks!.servers : [])
+        let count = links.count - (except.map { links.contains($0) ? 1 : 0 } ?? 0)
+        switch count {
         case 0: return
-        case 1: actions.append(.send(message, to: links[0]))
-        default: actions.append(.sendToEach(message, links: links))
+        case 1: actions.append(.send(message, to: links.first { $0 != except }!))
+        default: actions.append(.sendToEach(message, links: links, except: except))
         }
         if logsRouting && logsEvents {
             var targets: [UInt32] = []

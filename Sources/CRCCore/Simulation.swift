@@ -366,8 +366,8 @@ public struct Simulation: Sendable {
                                             case .send(let m, let link):
                                                 let l = Int(link.rawValue)
                                                 if open[l] { out.append((to: Self.otherEnd(l), message: m)) }
-                                            case .sendToEach(let m, let links):
-                                                for link in links {
+                                            case .sendToEach(let m, let links, let except):
+                                                for link in links where link != except {
                                                     let l = Int(link.rawValue)
                                                     if open[l] { out.append((to: Self.otherEnd(l), message: m)) }
                                                 }
@@ -510,8 +510,8 @@ public struct Simulation: Sendable {
             switch action {
             case .send(let message, let link):
                 enqueue(message, from: Int(link.rawValue))
-            case .sendToEach(let message, let links):
-                for link in links { enqueue(message, from: Int(link.rawValue)) }
+            case .sendToEach(let message, let links, let except):
+                for link in links where link != except { enqueue(message, from: Int(link.rawValue)) }
             case .sendEncoded(let bytes, _, let link):
                 var buffer = bytes
                 let parser = MessageParser()

@@ -188,8 +188,9 @@ public enum UpstreamPhase: Hashable, Sendable {
 /// What the core asks its shell to do.
 public enum Action: Hashable, Sendable {
     case send(Message, to: LinkID)
-    /// The same message to several links (encoded once by the shell).
-    case sendToEach(Message, links: [LinkID])
+    /// The same message to each of `links` but `except` (encoded once by the shell). The list is
+    /// the core's own list of neighbours, shared rather than built for every message.
+    case sendToEach(Message, links: [LinkID], except: LinkID?)
     /// Messages already encoded, back to back (`messages` of them), to one link.
     case sendEncoded(ByteBuffer, messages: Int, to: LinkID)
     case close(LinkID, reason: String)

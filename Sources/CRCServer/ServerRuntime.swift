@@ -320,11 +320,11 @@ public final class ServerRuntime: @unchecked Sendable {  // confined to `eventLo
                     ctx.dirty = true
                     dirtyLinks.append(link)
                 }
-            case .sendToEach(let message, let targets):
+            case .sendToEach(let message, let targets, let except):
                 // Encoded once, copied to each link's batch.
                 scratch.clear()
                 let n = scratch.writeCRCMessage(message)
-                for link in targets {
+                for link in targets where link != except {
                     guard let ctx = links[link] else { continue }
                     ctx.pending.writeImmutableBuffer(scratch)
                     ctx.messagesOut &+= 1
