@@ -24,8 +24,8 @@ public struct ServerCore: Sendable {
     public private(set) var adjacentClients: [UInt32: LinkID] = [:] {
         didSet { routeCache = nil; neighbourLinks = nil }
     }
-    /// The links of the adjacent servers, and of the adjacent servers then clients, in link order:
-    /// what a broadcast goes to, worked out again only when a neighbour comes or goes.
+    /// The links of the adjacent servers, and of the adjacent servers then clients: what a
+    /// broadcast goes to, worked out again only when a neighbour comes or goes.
     private var neighbourLinks: (servers: [LinkID], all: [LinkID])?
     /// Who is on each open link.
     public private(set) var peers: [LinkID: Peer] = [:] {
@@ -543,12 +543,12 @@ public struct ServerCore: Sendable {
     private mutating func broadcast(_ message: Message, toServers: Bool, toClients: Bool, except: LinkID?,
                                     into actions: inout [Action]) {
         if neighbourLinks == nil {
-            let servers = adjacentServers.values.sorted()
-            neighbourLinks = (servers, servers + adjacentClients.values.sorted())
+            let servers = Array(adjacentServers.values)
+            neighbourLinks = (servers, servers + adjacentClients.values)
         }
         // Servers only, or everyone: the two lists kept. (Clients only is not a broadcast the
         // protocol makes.)
-        let links = toClients ? (toServers ? neighbourLinks!.all : adjacentClients.values.sorted()) : (toServers ? neighbourLinks!.servers : [])
+        let links = toClients ? (toServers ? neighbourLinks!.all : Array(adjacentClients.values)) : (toServers ? neighbourLinks!.servers : [])
         let count = links.count - (except.map { links.contains($0) ? 1 : 0 } ?? 0)
         switch count {
         case 0: return
