@@ -60,9 +60,10 @@ struct Simulate: ParsableCommand {
         let t0 = Date()
         let report: SimulationReport
         do {
-            report = try SimulationRunner.run(topology, verify: !noVerify) { line in
+            // The process ends after the report: its memory is left to the exit.
+            report = try SimulationRunner.run(topology, verify: !noVerify, progress: { line in
                 if !json { FileHandle.standardError.write(Data(String(format: "%7.2f s  %@\n", Date().timeIntervalSince(t0), line).utf8)) }
-            }
+            }, freesMemory: false)
         } catch {
             FileHandle.standardError.write(Data("crc-cluster: \(error)\n".utf8))
             throw ExitCode(2)

@@ -27,9 +27,13 @@ public struct SimulationReport: Sendable {
 /// restart, chat, quit, settle; link faults (cut, delay, heal) need crc-cluster's relays and are refused.
 public enum SimulationRunner {
     /// `beforeChecking` changes the model's idea of the network just before the end state is
-    /// checked (tests of the check itself).
+    /// checked (tests of the check itself). `freesMemory: false` leaves the simulation's memory
+    /// to the end of the process (as compilers do with `-disable-free`): a command that exits
+    /// right after would otherwise spend seconds freeing 12 GiB of tables one allocation at a
+    /// time, which the exit returns at once.
     public static func run(_ t: Topology, verify: Bool = true, progress: ((String) -> Void)? = nil,
-                           beforeChecking: ((inout NetworkModel) -> Void)? = nil) throws -> SimulationReport {
+                           beforeChecking: ((inout NetworkModel) -> Void)? = nil,
+                           freesMemory: Bool = true) throws -> SimulationReport {
         for step in t.steps where step.action.faultedLink != nil {
             throw ClusterError("simulate: '\(step.action.summary)' is a link fault, which needs crc-cluster's relays; run this scenario with test")
         }
@@ -197,7 +201,11 @@ public enum SimulationRunner {
             guard let ends = sim.linkEnds(item.offset) else { return nil }
             return ("\(label(ends.from)) → \(label(ends.to))", item.element)
         }
-        sim.discard()
+        if freesMemory {
+            sim.discard()
+        } else {
+            _ = Unmanaged.passRetained(Kept(sim))  // never released
+        }
         return SimulationReport(servers: t.servers.count, clients: t.clients.count, messages: sim.delivered,
                                 byType: byType.sorted { $0.1 > $1.1 }, busiest: busiest,
                                 hostEntries: entries, minHosts: minHosts == .max ? 0 : minHosts, maxHosts: maxHosts,
@@ -217,5 +225,11 @@ public enum SimulationRunner {
             results.withLockedValue { all in for (i, r) in local { all[i] = (r.0, r.1) } }
         }
         return results.withLockedValue { $0 }
+    }
+
+    /// A simulation left alive on purpose until the process ends.
+    private final class Kept: Sendable {
+        let simulation: Simulation
+        init(_ simulation: Simulation) { self.simulation = simulation }
     }
 }
