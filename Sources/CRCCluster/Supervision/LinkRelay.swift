@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
@@ -13,21 +14,31 @@ import NIOPosix
 /// With a `tap`, the relay also frames the CRC messages that pass, both ways, and records them
 /// (`WireLog`): crc-cluster's black-box view of a link.
 ///
-/// Every connection and all of the relay's state live on one event loop.
-public final class LinkRelay: @unchecked Sendable {  // state confined to `loop` (every access is on it)
+/// Every connection and all of the relay's state live on one event loop (`NIOLoopBoundBox`: an
+/// access from anywhere else stops the program).
+public final class LinkRelay: Sendable {
     public let name: String
     let tap: WireLog?
-    private var connections = 0
     private let loop: EventLoop
     private let targetHost: String
     private let targetPort: Int
-    private var listener: Channel?
-    private var pairs: [ObjectIdentifier: Channel] = [:]
-    private var isCut = false
-    fileprivate var delay: TimeAmount = .zero
+
+    private struct State {
+        var connections = 0
+        var listener: Channel?
+        var pairs: [ObjectIdentifier: Channel] = [:]
+        var isCut = false
+        var delay: TimeAmount = .zero
+    }
+
+    private let state: NIOLoopBoundBox<State>
+    private let boundPort = NIOLockedValueBox(0)
 
     /// The port the downstream server connects to.
-    public private(set) var port = 0
+    public var port: Int { boundPort.withLockedValue { $0 } }
+
+    /// How long each chunk is held (read on the loop).
+    fileprivate var delay: TimeAmount { state.value.delay }
 
     public init(name: String, targetHost: String = "127.0.0.1", targetPort: Int, loop: EventLoop, tap: WireLog? = nil) {
         self.name = name
@@ -35,6 +46,7 @@ public final class LinkRelay: @unchecked Sendable {  // state confined to `loop`
         self.loop = loop
         self.targetHost = targetHost
         self.targetPort = targetPort
+        self.state = .makeBoxSendingValue(State(), eventLoop: loop)
     }
 
     /// Starts listening on a free loopback port.
@@ -46,32 +58,32 @@ public final class LinkRelay: @unchecked Sendable {  // state confined to `loop`
                 inbound.eventLoop.makeCompletedFuture { try self.accepted(inbound) }
             }
             .bind(host: "127.0.0.1", port: 0).wait()
-        listener = channel
-        port = channel.localAddress?.port ?? 0
+        try loop.submit { [self] in state.value.listener = channel }.wait()
+        boundPort.withLockedValue { $0 = channel.localAddress?.port ?? 0 }
     }
 
     public func cut() {
         try? loop.submit { [self] in
-            isCut = true
-            for channel in pairs.values { channel.close(promise: nil) }
+            state.value.isCut = true
+            for channel in state.value.pairs.values { channel.close(promise: nil) }
         }.wait()
     }
 
     public func setDelay(_ amount: TimeAmount) {
-        try? loop.submit { [self] in delay = amount }.wait()
+        try? loop.submit { [self] in state.value.delay = amount }.wait()
     }
 
     public func heal() {
         try? loop.submit { [self] in
-            isCut = false
-            delay = .zero
+            state.value.isCut = false
+            state.value.delay = .zero
         }.wait()
     }
 
     public func close() {
         try? loop.submit { [self] in
-            for channel in pairs.values { channel.close(promise: nil) }
-            listener?.close(promise: nil)
+            for channel in state.value.pairs.values { channel.close(promise: nil) }
+            state.value.listener?.close(promise: nil)
         }.wait()
     }
 
@@ -79,32 +91,35 @@ public final class LinkRelay: @unchecked Sendable {  // state confined to `loop`
 
     /// A downstream connection arrived: connect it through, or close it while the link is cut.
     private func accepted(_ inbound: Channel) throws {
-        guard !isCut else {
+        guard !state.value.isCut else {
             inbound.close(promise: nil)
             return
         }
-        connections += 1
-        let toUpstream = Forwarder(relay: self, connection: connections, direction: .up)
-        let toDownstream = Forwarder(relay: self, connection: connections, direction: .down)
+        state.value.connections += 1
+        let connection = state.value.connections
+        let toUpstream = Forwarder(relay: self, connection: connection, direction: .up)
+        let toDownstream = Forwarder(relay: self, connection: connection, direction: .down)
         toDownstream.partner = inbound
         try inbound.pipeline.syncOperations.addHandler(toUpstream)
         track(inbound)
-        ClientBootstrap(group: inbound.eventLoop)
+        // The handlers stay on this loop: the outbound connection is made on it too.
+        let (up, down) = (NIOLoopBound(toUpstream, eventLoop: loop), NIOLoopBound(toDownstream, eventLoop: loop))
+        ClientBootstrap(group: loop)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { outbound in
-                outbound.eventLoop.makeCompletedFuture { try outbound.pipeline.syncOperations.addHandler(toDownstream) }
+                outbound.eventLoop.makeCompletedFuture { try outbound.pipeline.syncOperations.addHandler(down.value) }
             }
             .connect(host: targetHost, port: targetPort)
             .whenComplete { [self] result in
                 switch result {
                 case .success(let outbound):
                     track(outbound)
-                    if isCut || !inbound.isActive {
+                    if state.value.isCut || !inbound.isActive {
                         outbound.close(promise: nil)
                         inbound.close(promise: nil)
                         return
                     }
-                    toUpstream.partner = outbound
+                    up.value.partner = outbound
                     inbound.setOption(.autoRead, value: true).whenComplete { _ in }
                 case .failure:
                     inbound.close(promise: nil)  // the upstream is down: so is this link
@@ -113,8 +128,8 @@ public final class LinkRelay: @unchecked Sendable {  // state confined to `loop`
     }
 
     private func track(_ channel: Channel) {
-        pairs[ObjectIdentifier(channel)] = channel
-        channel.closeFuture.whenComplete { [self] _ in pairs[ObjectIdentifier(channel)] = nil }
+        state.value.pairs[ObjectIdentifier(channel)] = channel
+        channel.closeFuture.whenComplete { [self] _ in state.value.pairs[ObjectIdentifier(channel)] = nil }
     }
 }
 
@@ -165,9 +180,10 @@ private final class Forwarder: ChannelInboundHandler {
     private func arm(_ loop: EventLoop) {
         guard !timerArmed, let head = queue.first else { return }
         timerArmed = true
-        loop.scheduleTask(deadline: head.due) { [self] in
-            timerArmed = false
-            drain(loop)
+        let handler = NIOLoopBound(self, eventLoop: loop)
+        loop.scheduleTask(deadline: head.due) {
+            handler.value.timerArmed = false
+            handler.value.drain(loop)
         }
     }
 
