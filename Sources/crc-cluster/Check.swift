@@ -8,23 +8,23 @@ struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a CRC network that crc-cluster did not launch (servers on other machines, or in Kubernetes).",
         discussion: """
-        With --attach, crc-cluster starts no server. Each server of the topology names where it \\
-        listens (host: and port:, and monitor: for its /state endpoint). crc-cluster reaches each \\
-        one, connects the topology's clients and one observer client of its own per server (ids \\
-        from 4000000000 up, named observer-SERVER), runs the steps that need no control of the \\
-        servers (chats, quits, starting its own clients), and makes the same checks as test: \\
-        servers with a monitor port by their /state; the others through their clients, whose \\
+        With --attach, crc-cluster starts no server. Each server of the topology names where it \
+        listens (host: and port:, and monitor: for its /state endpoint). crc-cluster reaches each \
+        one, connects the topology's clients and one observer client of its own per server (ids \
+        from 4000000000 up, named observer-SERVER), runs the steps that need no control of the \
+        servers (chats, quits, starting its own clients), and makes the same checks as test: \
+        servers with a monitor port by their /state; the others through their clients, whose \
         users, statuses and chats must be exactly what the tree implies.
 
-        The network should hold only the topology's nodes: a client someone else connected is an \\
+        The network should hold only the topology's nodes: a client someone else connected is an \
         extra user that every check will report.
 
-        Two machines: on A, crc-server --id 1 --servername a --port 7000 --bind 0.0.0.0 --monitor-port 7001; \\
-        on B, crc-server --id 2 --servername b --port 7000 --bind 0.0.0.0 --monitor-port 7001 \\
-        --connect_to_host a.example.org --connect_to_port 7000 (a dotted name or an address is \\
+        Two machines: on A, crc-server --id 1 --servername a --port 7000 --bind 0.0.0.0 --monitor-port 7001; \
+        on B, crc-server --id 2 --servername b --port 7000 --bind 0.0.0.0 --monitor-port 7001 \
+        --connect_to_host a.example.org --connect_to_port 7000 (a dotted name or an address is \
         connected to as given); then crc-cluster check lab.yaml --attach from anywhere that reaches both.
 
-        EXIT STATUS: 0 the network is as the topology says; 1 it is not, or a server cannot be \\
+        EXIT STATUS: 0 the network is as the topology says; 1 it is not, or a server cannot be \
         reached; 2 the file is invalid.
         """)
 

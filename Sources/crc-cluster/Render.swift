@@ -8,10 +8,10 @@ struct Render: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Render a topology for another engine: Kubernetes manifests.",
         discussion: """
-        --to kubernetes prints one YAML stream: per server a Pod (crc-server on 0.0.0.0:7000, \\
-        monitor 7001, its upstream by the upstream's Service DNS name, a TCP readiness probe) and \\
-        a headless Service; per client a Pod; a ConfigMap with the topology as check --attach \\
-        reads it; and a Job that runs crc-cluster check --attach in the cluster. The image must \\
+        --to kubernetes prints one YAML stream: per server a Pod (crc-server on 0.0.0.0:7000, \
+        monitor 7001, its upstream by the upstream's Service DNS name, a TCP readiness probe) and \
+        a headless Service; per client a Pod; a ConfigMap with the topology as check --attach \
+        reads it; and a Job that runs crc-cluster check --attach in the cluster. The image must \
         hold crc-server, crc-client and crc-cluster (see the Dockerfile). Then:
           crc-cluster render --to kubernetes topologies/tree.yaml --image registry/crc:1 | kubectl apply -f -
           kubectl wait --for=condition=complete --timeout=5m job/crc-tree-check

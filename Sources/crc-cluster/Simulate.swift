@@ -8,13 +8,13 @@ struct Simulate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a network through the pure server and client cores in one process: sizes no machine could launch.",
         discussion: """
-        No sockets, no processes: the routing rules themselves (CRCCore's ServerCore and \\
-        ClientState) exchange messages in memory, deterministically. The end state of every \\
-        server (hosts and first links, neighbours, status log) and client (users, logs) is checked \\
-        against the same model `test` uses (--no-verify skips that). Reports messages by type and \\
+        No sockets, no processes: the routing rules themselves (CRCCore's ServerCore and \
+        ClientState) exchange messages in memory, deterministically. The end state of every \
+        server (hosts and first links, neighbours, status log) and client (users, logs) is checked \
+        against the same model `test` uses (--no-verify skips that). Reports messages by type and \
         in all, the busiest links, the hosts-table sizes, peak memory and wall time.
 
-        --sweep runs several sizes, each in a process of its own (so peak memory is each size's), \\
+        --sweep runs several sizes, each in a process of its own (so peak memory is each size's), \
         prints a table with the fitted growth, and with --svg FILE draws it.
 
         Examples:
