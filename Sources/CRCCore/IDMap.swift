@@ -96,10 +96,6 @@ public struct IDMap<Value>: Sequence {
         return removed
     }
 
-    public mutating func removeAll() {
-        self = IDMap()
-    }
-
     /// The ids, in slot order.
     public var keys: [UInt32] {
         var out: [UInt32] = []
@@ -107,9 +103,6 @@ public struct IDMap<Value>: Sequence {
         for s in slots where s.used { out.append(s.key) }
         return out
     }
-
-    /// The values, in slot order.
-    public var values: [Value] { map(\.1) }
 
     private mutating func grow() {
         rehash(Swift.max(8, slots.count * 2))

@@ -3,9 +3,9 @@ import NIOCore
 
 /// The routing rules of one CRC server (protocol.md) as a value-typed state machine.
 ///
-/// (One file of ~540 lines on purpose: every rule reads and writes the same private tables —
-/// hosts, peers, routes, the client index — and splitting them across files would mean opening
-/// that state to the whole module.)
+/// (One file of ~565 lines on purpose: every rule reads and writes the same private tables —
+/// hosts, peers, neighbour lists, the encoded client listing — and splitting them across files
+/// would mean opening that state to the whole module.)
 ///
 /// Inputs are "a link opened", "this message arrived on that link", "that link closed" and
 /// "shut down"; outputs are `Action`s appended to the caller's array. There are no sockets,
