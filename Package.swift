@@ -36,7 +36,9 @@ let package = Package(
             providers: [.apt(["libedit-dev"])]
         ),
         // The line editor the client (and the cluster's console) read people's commands with.
-        .target(name: "CRCLineEditor", dependencies: ["CEditLine", "CRCTerminal"]),
+        .target(name: "CRCLineEditor", dependencies: [
+            "CEditLine", "CRCTerminal", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
         // Whole-line, unbuffered output to stdout/stderr, shared by every executable.
         .target(name: "CRCTerminal", dependencies: ["CSystemShims"]),
         // The few C calls Swift cannot make safely itself: posix_spawn set-up, prctl, glibc extensions.

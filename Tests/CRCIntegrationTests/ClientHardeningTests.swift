@@ -100,8 +100,7 @@ final class ClientHardeningTests: XCTestCase {
         try tty.start()
         defer { tty.signalGroup(SIGKILL) }
         XCTAssertNotNil(pip.waitForEvent("user_joined", timeout: 10) { $0["id"] as? Int == 104 })
-        // Type only once sam has heard of pip: a line printed while libedit is reading is drawn
-        // from another thread, which can garble what is being typed (a known bug, see the README).
+        // sam's screen shows pip's arrival (drawn above the prompt by the reading thread).
         XCTAssertNotNil(tty.waitForLine(timeout: 10) { $0.contains("pip (103) joined") }, tty.stdoutLines.joined(separator: "\n"))
         // "left", two left arrows, "X", Enter: the line reads "leXft".
         tty.send(line: "/msg pip left\u{1B}[D\u{1B}[DX\r")
@@ -110,6 +109,42 @@ final class ClientHardeningTests: XCTestCase {
         XCTAssertTrue(tty.stdoutLines.contains { $0.contains("sam> ") }, "no prompt: \(tty.stdoutLines)")
         tty.send(line: "\u{04}")
         XCTAssertNotNil(pip.waitForEvent("user_left", timeout: 10) { $0["id"] as? Int == 104 })
+        XCTAssertEqual(tty.waitForExit(timeout: 10), .exited(0))
+    }
+
+    /// Chats arriving while the user types are drawn above the prompt and never split or garble
+    /// the line being typed: sam types twelve lines, a few keys at a time, while pip floods him.
+    func testLinesFromTheNetworkNeverSplitTheLineBeingTyped() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { throw XCTSkip("script (util-linux) is not installed") }
+        let s = try harness.startServer(id: 1, name: "alpha")
+        let pip = try harness.startClient(id: 103, name: "pip", server: s)
+        let command = "env LANG=C.UTF-8 \(clientPath) --id 104 -S 127.0.0.1 -P \(s.port) -U sam"
+        let tty = NodeProcess(name: "tty", executable: "/usr/bin/script", arguments: ["-qfec", command, "/dev/null"])
+        try tty.start()
+        defer { tty.signalGroup(SIGKILL) }
+        XCTAssertNotNil(pip.waitForEvent("user_joined", timeout: 10) { $0["id"] as? Int == 104 })
+        let flood = 400
+        let flooding = DispatchQueue(label: "pip")
+        flooding.async { for i in 0..<flood { pip.send(line: "/msg 104 flood \(i)") } }
+        let typed = (0..<12).map { "typed line \($0) — ünïcödé \(String(repeating: "x", count: $0 * 7))" }
+        for text in typed {
+            let keys = Array("/msg pip \(text)\r")
+            for start in stride(from: 0, to: keys.count, by: 3) {
+                tty.send(raw: String(keys[start..<min(start + 3, keys.count)]))
+            }
+        }
+        var received: [String] = []
+        var from = 0
+        while received.count < typed.count,
+              let (line, index) = pip.waitForLine(from: from, timeout: 20, where: { NodeProcess.parseJSON($0)?["event"] as? String == "chat" }) {
+            received.append(NodeProcess.parseJSON(line)?["text"] as? String ?? "?")
+            from = index + 1
+        }
+        XCTAssertEqual(received, typed, "sam's typed lines reached pip split or changed")
+        flooding.sync {}
+        XCTAssertNotNil(tty.waitForLine(timeout: 20) { $0.contains("[pip] flood \(flood - 1)") }, "the flood was not all shown")
+        XCTAssertEqual(tty.stdoutLines.filter { $0.contains("[pip] flood ") }.count, flood)
+        tty.send(raw: "\u{04}")
         XCTAssertEqual(tty.waitForExit(timeout: 10), .exited(0))
     }
 }

@@ -287,7 +287,10 @@ public final class NodeProcess: @unchecked Sendable {  // mutable state is guard
     }
 
     /// Writes one line to the process's stdin.
-    public func send(line: String) {
+    public func send(line: String) { send(raw: line + "\n") }
+
+    /// Writes `text` to the process's stdin as it is (keys typed at a terminal, say).
+    public func send(raw text: String) {
         // A copy of the descriptor, taken under the lock: if stdin is closed meanwhile, its number
         // may be reused by a socket of this process, which must never receive a node's command.
         condition.lock()
@@ -295,7 +298,7 @@ public final class NodeProcess: @unchecked Sendable {  // mutable state is guard
         condition.unlock()
         guard fd >= 0 else { return }
         defer { close(fd) }
-        writeFully(fd, line + "\n")
+        writeFully(fd, text)
     }
 
     public func closeStdin() {
