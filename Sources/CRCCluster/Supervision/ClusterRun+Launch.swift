@@ -55,16 +55,8 @@ extension ClusterRun {
         return p
     }
 
-    /// A free loopback port below the kernel's ephemeral range (32768 up), where no other socket
-    /// is given one by chance between this check and the program binding it.
-    static func unlikelyFreePort() throws -> Int {
-        for _ in 0..<50 {
-            let candidate = Int.random(in: 20_000..<32_768)
-            if BlockingSocket.canBind(port: candidate) { return candidate }
-        }
-        return try BlockingSocket.freeLoopbackPort()
-    }
-
+    /// A port for another implementation's server, which must be told it (`PortOwnership.pick`).
+    static func unlikelyFreePort() throws -> Int { try PortOwnership.pick() }
 
     func record(_ name: String, _ p: NodeProcess) {
         lock.withLock {

@@ -38,7 +38,9 @@ extension ClusterRun {
         }
         let deadline = Date().addingTimeInterval(timeout)
         var pause: UInt32 = 1_000
-        while !BlockingSocket.accepts(port: port) {
+        // Ready when the port answers and the listener is this process's (or its children's):
+        // another run may have picked the same port and be answering on it.
+        while !(BlockingSocket.accepts(port: port) && PortOwnership.groupListens(p.pid, on: port) != false) {
             if let status = p.waitForExit(timeout: 0) {
                 // The port crc-cluster chose was taken meanwhile by someone else: choose again.
                 let said = (p.stderrLines.joined(separator: "\n")).lowercased()
@@ -51,6 +53,9 @@ extension ClusterRun {
                 throw ClusterError("server '\(name)' never became ready: it ended with \(status) before accepting connections on port \(port) (\(p.executable))\n\(tail(of: p))")
             }
             guard Date() < deadline else {
+                if BlockingSocket.accepts(port: port) {
+                    throw ClusterError("server '\(name)' never became ready: port \(port) accepts connections, but not from its process (pid \(p.pid)) within \(timeout) s: another program holds that port\n\(tail(of: p))")
+                }
                 throw ClusterError("server '\(name)' never became ready: nothing accepted connections on port \(port) within \(timeout) s (\(p.executable); does it take --port, or the port of its args template?)\n\(tail(of: p))")
             }
             usleep(pause)
