@@ -15,7 +15,8 @@ struct Grade: ParsableCommand {
         --client grades a client too (given the seed client's options: --id --serverhost \
         --serverport --username --info --log-file; made to chat and quit by lines on its stdin, \
         --client-chat and --client-quit). A server \
-        is ready when its port accepts connections; nothing else is asked of it: no ready line, \
+        is ready when its port accepts connections from its own process (or a child of it); \
+        nothing else is asked of it: no ready line, \
         no state interface, no log format.
 
         crc-cluster taps every link and checks from the wire alone: what each server must know \
