@@ -59,15 +59,15 @@ public enum TestSupport {
         let me = getpid()
         return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry -> Int32? in
             guard let pid = Int32(entry), pid != me,
-                  let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline"), !data.isEmpty else { return nil }
-            return matches(String(decoding: data, as: UTF8.self)) ? pid : nil
+                  let data = ProcFile.text("/proc/\(entry)/cmdline"), !data.isEmpty else { return nil }
+            return matches(data) ? pid : nil
         }
     }
 
     /// True while `pid` runs (a zombie, exited but not yet reaped, does not).
     public static func alive(_ pid: Int32) -> Bool {
         guard kill(pid, 0) == 0 else { return false }
-        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        let stat = ProcFile.text("/proc/\(pid)/stat") ?? ""
         return !stat.contains(") Z ")
     }
 }

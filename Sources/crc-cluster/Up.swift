@@ -342,7 +342,7 @@ func installSignalHandlers(_ handler: @escaping @Sendable (Int) -> Void, counter
 func residentKiB(_ pid: Int32) -> Int { procField(pid, file: "status", key: "VmRSS:") }
 func proportionalKiB(_ pid: Int32) -> Int { procField(pid, file: "smaps_rollup", key: "Pss:") }
 func procField(_ pid: Int32, file: String, key: String) -> Int {
-    guard let s = try? String(contentsOfFile: "/proc/\(pid)/\(file)", encoding: .utf8),
+    guard let s = ProcFile.text("/proc/\(pid)/\(file)"),
           let line = s.split(separator: "\n").first(where: { $0.hasPrefix(key) }) else { return 0 }
     return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
 }

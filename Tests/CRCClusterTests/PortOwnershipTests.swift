@@ -45,4 +45,27 @@ final class PortOwnershipTests: XCTestCase {
         let free = try PortOwnership.pick()
         XCTAssertEqual(PortOwnership.groupListens(listener.pid, on: free), false)
     }
+
+    /// /proc files are read to their end: Foundation reads only their first page, and on a busy
+    /// machine a listener sat beyond it in /proc/net/tcp (so every graded server of a scenario
+    /// run beside others looked as if someone else held its port).
+    func testAListenerFarDownTheSocketTableIsFound() throws {
+        var fds: [Int32] = []
+        defer { fds.forEach { close($0) } }
+        var last = 0
+        for _ in 0..<300 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
+            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+            XCTAssertEqual(listen(fd, 1), 0)
+            _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+            last = Int(UInt16(bigEndian: addr.sin_port))
+            fds.append(fd)
+        }
+        XCTAssertGreaterThan(ProcFile.bytes("/proc/net/tcp")?.count ?? 0, 300 * 100, "the socket table was cut short")
+        XCTAssertEqual(PortOwnership.groupListens(getpgrp(), on: last), true)
+    }
 }

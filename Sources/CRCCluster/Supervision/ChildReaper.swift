@@ -117,8 +117,8 @@ public final class ChildReaper: @unchecked Sendable {  // `statuses` and `childr
         var found: [pid_t] = []
         for entry in entries {
             guard let pid = pid_t(entry), pid != me,
-                  let data = FileManager.default.contents(atPath: "/proc/\(entry)/environ") else { continue }
-            let bytes = [UInt8](data) + [0]
+                  let environ = ProcFile.bytes("/proc/\(entry)/environ") else { continue }
+            let bytes = environ + [0]
             // Entries are NUL-separated; match a whole entry.
             var start = 0
             while start < bytes.count {
@@ -152,7 +152,7 @@ public final class ChildReaper: @unchecked Sendable {  // `statuses` and `childr
     }
 
     static func isZombie(_ pid: pid_t) -> Bool {
-        guard let s = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        guard let s = ProcFile.text("/proc/\(pid)/stat"),
               let close = s.lastIndex(of: ")") else { return true }
         let state = s[s.index(after: close)...].dropFirst().first
         return state == "Z" || state == "X"

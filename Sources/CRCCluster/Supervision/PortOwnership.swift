@@ -56,7 +56,7 @@ public enum PortOwnership {
         var found: [String] = []
         var readAny = false
         for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { continue }
+            guard let text = ProcFile.text(table) else { continue }
             readAny = true
             for line in text.split(separator: "\n").dropFirst() {
                 let f = line.split(separator: " ", omittingEmptySubsequences: true)
@@ -70,7 +70,7 @@ public enum PortOwnership {
 
     /// The process group of `pid`, from /proc/PID/stat (field 5, after the parenthesised name).
     static func processGroup(of pid: Int32) -> Int32? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        guard let stat = ProcFile.text("/proc/\(pid)/stat"),
               let close = stat.lastIndex(of: ")") else { return nil }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         return fields.count > 2 ? Int32(fields[2]) : nil
