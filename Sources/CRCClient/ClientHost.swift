@@ -30,8 +30,9 @@ public enum ClientHost {
                 sessions[config.hostedName!] = session
                 futures.append(session.finished)
                 // Generous: one loop serves every hosted client, and a large network keeps it busy.
+                let (name, address) = (config.username, "\(ClientApp.serverAddress(config.serverHost)):\(config.serverPort)")
                 ClientApp.connect(session, group: group, timeout: .seconds(60)).whenFailure { error in
-                    writeErr("crc-client host: \(config.username) cannot reach \(ClientApp.serverAddress(config.serverHost)):\(config.serverPort): \(ClientApp.describe(error))")
+                    writeErr("crc-client host: \(name) cannot reach \(address): \(ClientApp.describe(error))")
                     session.finish(.failure)
                 }
             } catch {
