@@ -64,16 +64,20 @@ public struct HostRecord: Hashable, Sendable, Codable {
     }
 }
 
-/// Every other machine a server knows, by id: its kind, first link, and a reference to its name
-/// and info. About 30 bytes an entry (`IDMap`), since a network of N machines holds N² of them.
+/// Every other machine a server knows, by id: its first link and a reference to its name and
+/// info in one 16-byte slot, and its kind in a bit beside it (`IDMap`), since a network of N
+/// machines holds N² of them.
 public struct HostTable: Sendable, Sequence, Equatable {
     struct Entry: Sendable, Equatable {
-        var firstLink: UInt32
-        var kind: HostKind
         var details: HostDetails
+        var firstLink: UInt32
     }
 
+    /// The flag marks clients.
     private var map = IDMap<Entry>()
+
+    /// The bytes of one entry's slot: 16.
+    public static var bytesPerSlot: Int { IDMap<Entry>.bytesPerSlot }
 
     public init() {}
 
@@ -86,16 +90,17 @@ public struct HostTable: Sendable, Sequence, Equatable {
 
     /// Equal when they hold the same hosts, whatever the order.
     public static func == (a: HostTable, b: HostTable) -> Bool {
-        a.count == b.count && a.map.allSatisfy { b.map[$0.0] == $0.1 }
+        a.count == b.count && a.allSatisfy { b[$0.id] == $0 }
     }
 
     public subscript(id: UInt32) -> HostRecord? {
-        map[id].map { HostRecord(id: id, kind: $0.kind, details: $0.details, firstLink: $0.firstLink) }
+        guard let e = map[id], let client = map.flag(of: id) else { return nil }
+        return HostRecord(id: id, kind: client ? .client : .server, details: e.details, firstLink: e.firstLink)
     }
 
     public func contains(_ id: UInt32) -> Bool { map.contains(id) }
     public func firstLink(of id: UInt32) -> UInt32? { map[id]?.firstLink }
-    public func kind(of id: UInt32) -> HostKind? { map[id]?.kind }
+    public func kind(of id: UInt32) -> HostKind? { map.flag(of: id).map { $0 ? .client : .server } }
 
     /// The fingerprint of the table's (id, first link) pairs, as `hostsDigest` computes it.
     public var fingerprint: UInt64 {
@@ -114,22 +119,24 @@ public struct HostTable: Sendable, Sequence, Equatable {
     /// Adds a host not in the table yet (false if it is).
     @discardableResult
     mutating func insert(_ r: HostRecord) -> Bool {
-        map.insert(r.id, Entry(firstLink: r.firstLink, kind: r.kind, details: r.details))
+        map.insert(r.id, Entry(details: r.details, firstLink: r.firstLink), flag: r.kind == .client)
     }
 
     @discardableResult
     mutating func remove(_ id: UInt32) -> HostRecord? {
-        map.removeValue(forKey: id).map { HostRecord(id: id, kind: $0.kind, details: $0.details, firstLink: $0.firstLink) }
-    }
-
-    public struct Iterator: IteratorProtocol {
-        var inner: IDMap<Entry>.Iterator
-        public mutating func next() -> HostRecord? {
-            inner.next().map { HostRecord(id: $0.0, kind: $0.1.kind, details: $0.1.details, firstLink: $0.1.firstLink) }
+        map.removeEntry(forKey: id).map {
+            HostRecord(id: id, kind: $0.flag ? .client : .server, details: $0.value.details, firstLink: $0.value.firstLink)
         }
     }
 
-    public func makeIterator() -> Iterator { Iterator(inner: map.makeIterator()) }
+    public struct Iterator: IteratorProtocol {
+        var inner: IDMap<Entry>.FlaggedIterator
+        public mutating func next() -> HostRecord? {
+            inner.next().map { HostRecord(id: $0.key, kind: $0.flag ? .client : .server, details: $0.value.details, firstLink: $0.value.firstLink) }
+        }
+    }
+
+    public func makeIterator() -> Iterator { Iterator(inner: map.makeFlaggedIterator()) }
 }
 
 /// Who is at the other end of a link.
