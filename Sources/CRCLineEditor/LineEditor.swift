@@ -54,13 +54,13 @@ public final class LineEditor: Sendable {
     public func readLine(prompt: String) -> String? {
         state.withLockedValue { $0.reading = true }
         let raw = readline(prompt)
-        // Lines queued after the last key was read are printed plainly: the prompt is gone.
-        let late = state.withLockedValue { s -> [String] in
+        // Lines queued after the last key was read are printed plainly (the prompt is gone), under
+        // the lock: before any line that `printAbove` prints from now on.
+        state.withLockedValue { s in
             s.reading = false
-            defer { s.pending = [] }
-            return s.pending
+            if !s.pending.isEmpty { writeFully(1, s.pending.map { $0 + "\n" }.joined()) }
+            s.pending = []
         }
-        if !late.isEmpty { writeFully(1, late.map { $0 + "\n" }.joined()) }
         guard let raw else { return nil }
         defer { free(raw) }
         let line = String(cString: raw)
