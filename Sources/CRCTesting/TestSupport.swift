@@ -38,6 +38,20 @@ public enum TestSupport {
         }
     }
 
+    /// A socket listening on a free loopback port, which accepts (into its backlog) and never
+    /// speaks: a server that never answers, or one more entry in the machine's socket table.
+    public static func listenOnLoopback(backlog: Int32 = 8) -> (fd: Int32, port: Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        listen(fd, backlog)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return (fd, Int(UInt16(bigEndian: addr.sin_port)))
+    }
+
     /// A blocking TCP connection to a loopback port (10 s receive timeout), for tests that speak
     /// raw bytes; `receiveBuffer` shrinks the kernel's buffer to make a slow reader quickly.
     public static func rawConnect(port: Int, receiveBuffer: Int32? = nil) throws -> Int32 {

@@ -1,4 +1,5 @@
 import CRCCluster
+import CRCTesting
 import Foundation
 import XCTest
 
@@ -54,16 +55,9 @@ final class PortOwnershipTests: XCTestCase {
         defer { fds.forEach { close($0) } }
         var last = 0
         for _ in 0..<300 {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
-            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-            _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-            XCTAssertEqual(listen(fd, 1), 0)
-            _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-            last = Int(UInt16(bigEndian: addr.sin_port))
-            fds.append(fd)
+            let listener = TestSupport.listenOnLoopback(backlog: 1)
+            fds.append(listener.fd)
+            last = listener.port
         }
         XCTAssertGreaterThan(ProcFile.bytes("/proc/net/tcp")?.count ?? 0, 300 * 100, "the socket table was cut short")
         XCTAssertEqual(PortOwnership.groupListens(getpgrp(), on: last), true)

@@ -1,5 +1,6 @@
 import CRCCluster
 import CRCProtocol
+import CRCTesting
 import Foundation
 import XCTest
 
@@ -19,21 +20,8 @@ final class ClientHardeningTests: XCTestCase {
         return p
     }
 
-    /// A listening socket that accepts and never says anything.
-    func silentListener() throws -> (fd: Int32, port: Int) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        listen(fd, 8)
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return (fd, Int(UInt16(bigEndian: addr.sin_port)))
-    }
-
     func testAServerThatNeverAnswersIsReportedAndTheClientExits() throws {
-        let (fd, port) = try silentListener()
+        let (fd, port) = TestSupport.listenOnLoopback()
         defer { close(fd) }
         let p = try client(["--id", "1", "-S", "127.0.0.1", "-P", "\(port)", "-U", "lost", "--register-timeout", "1"])
         let status = p.waitForExit(timeout: 15)
@@ -89,17 +77,24 @@ final class ClientHardeningTests: XCTestCase {
         XCTAssertFalse(frodo.stdoutLines.contains { $0.contains("\"error\"") }, frodo.stdoutLines.joined(separator: "\n"))
     }
 
-    /// At a terminal (a pseudo-terminal from `script`), arrow keys edit the line instead of landing
-    /// in the chat, what was sent is echoed, and Ctrl-D leaves cleanly.
-    func testATerminalUserGetsLineEditing() throws {
+    /// pip (a scripted client, 103) and sam (104) at a terminal (a pseudo-terminal from `script`,
+    /// UTF-8 locale), both on one server; returns once pip has heard sam join.
+    func samAtATerminalBesidePip() throws -> (pip: NodeProcess, tty: NodeProcess) {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { throw XCTSkip("script (util-linux) is not installed") }
         let s = try harness.startServer(id: 1, name: "alpha")
         let pip = try harness.startClient(id: 103, name: "pip", server: s)
-        let command = "\(clientPath) --id 104 -S 127.0.0.1 -P \(s.port) -U sam"
+        let command = "env LANG=C.UTF-8 \(clientPath) --id 104 -S 127.0.0.1 -P \(s.port) -U sam"
         let tty = NodeProcess(name: "tty", executable: "/usr/bin/script", arguments: ["-qfec", command, "/dev/null"])
         try tty.start()
-        defer { tty.signalGroup(SIGKILL) }
         XCTAssertNotNil(pip.waitForEvent("user_joined", timeout: 10) { $0["id"] as? Int == 104 })
+        return (pip, tty)
+    }
+
+    /// At a terminal (a pseudo-terminal from `script`), arrow keys edit the line instead of landing
+    /// in the chat, what was sent is echoed, and Ctrl-D leaves cleanly.
+    func testATerminalUserGetsLineEditing() throws {
+        let (pip, tty) = try samAtATerminalBesidePip()
+        defer { tty.signalGroup(SIGKILL) }
         // sam's screen shows pip's arrival (drawn above the prompt by the reading thread).
         XCTAssertNotNil(tty.waitForLine(timeout: 10) { $0.contains("pip (103) joined") }, tty.stdoutLines.joined(separator: "\n"))
         // "left", two left arrows, "X", Enter: the line reads "leXft".
@@ -115,14 +110,8 @@ final class ClientHardeningTests: XCTestCase {
     /// Chats arriving while the user types are drawn above the prompt and never split or garble
     /// the line being typed: sam types twelve lines, a few keys at a time, while pip floods him.
     func testLinesFromTheNetworkNeverSplitTheLineBeingTyped() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { throw XCTSkip("script (util-linux) is not installed") }
-        let s = try harness.startServer(id: 1, name: "alpha")
-        let pip = try harness.startClient(id: 103, name: "pip", server: s)
-        let command = "env LANG=C.UTF-8 \(clientPath) --id 104 -S 127.0.0.1 -P \(s.port) -U sam"
-        let tty = NodeProcess(name: "tty", executable: "/usr/bin/script", arguments: ["-qfec", command, "/dev/null"])
-        try tty.start()
+        let (pip, tty) = try samAtATerminalBesidePip()
         defer { tty.signalGroup(SIGKILL) }
-        XCTAssertNotNil(pip.waitForEvent("user_joined", timeout: 10) { $0["id"] as? Int == 104 })
         let flood = 400
         let flooding = DispatchQueue(label: "pip")
         flooding.async { for i in 0..<flood { pip.send(line: "/msg 104 flood \(i)") } }
