@@ -43,18 +43,39 @@ extension ServerRuntime {
         try? ctx.channel.syncOptions?.setOption(.autoRead, value: !paused)
     }
 
-    /// A peer that stays blocked (takes nothing while everyone waits for it) for the configured
-    /// time is a slow consumer: it is disconnected, so one stuck peer cannot stall the network.
+    /// A peer that stays blocked and takes nothing while everyone waits for it, for the configured
+    /// time, is a slow consumer: it is disconnected, so one stuck peer cannot stall the network.
+    /// A peer that is slow but takes something (bytes left this server's queue for the socket
+    /// during the wait) is not cut: the wait starts again. At the end of a chain behind a slow
+    /// reader, every link stays above its low-water mark for as long as the reader is behind, while
+    /// the chats keep moving; cutting on "blocked for 10 s" alone split the network there.
     func scheduleSlowConsumerCheck(_ link: LinkID, since: NIODeadline) {
+        guard let start = links[link] else { return }
         let timeout = configuration.slowConsumerTimeout
+        let (queuedAtStart, handedAtStart) = (queuedBytes(start), handedBytes(start))
         eventLoop.scheduleTask(in: timeout) { [self] in
             guard let ctx = links[link], ctx.blockedSince == since else { return }
-            let queued = (try? ctx.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+            let queued = queuedBytes(ctx)
+            // Unknown when the channel cannot say what it holds (then only "blocked" counts).
+            if let before = queuedAtStart, let now = queued, before + Int(handedBytes(ctx) &- handedAtStart) - now > 0 {
+                scheduleSlowConsumerCheck(link, since: since)
+                return
+            }
             logger.warning("slow_consumer", metadata: ["link": .stringConvertible(link.rawValue), "remote": .string(ctx.remote),
-                                                       "queued_bytes": .stringConvertible(queued),
+                                                       "queued_bytes": .stringConvertible(queued ?? 0),
                                                        "reason": .string("took nothing for \(timeout.nanoseconds / 1_000_000) ms while others waited")])
             ctx.channel.close(mode: .all, promise: nil)
         }
+    }
+
+    /// Bytes the channel holds, not yet written to the socket (nil: it cannot tell).
+    private func queuedBytes(_ ctx: LinkContext) -> Int? {
+        try? ctx.channel.syncOptions?.getOption(.bufferedWritableBytes)
+    }
+
+    /// Bytes handed to the channel so far (what was sent, less what waits for the end of the turn).
+    private func handedBytes(_ ctx: LinkContext) -> UInt64 {
+        ctx.bytesOut &- UInt64(ctx.pending.readableBytes)
     }
 
 }
