@@ -202,9 +202,7 @@ public enum ServerApp {
         try options.setOption(tcp(TCP_KEEPINTVL), value: SocketOptionValue(config.keepaliveInterval))
         try options.setOption(tcp(TCP_KEEPCNT), value: SocketOptionValue(config.keepaliveCount))
         try options.setOption(ChannelOptions.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16_384, maximum: 262_144))
-        try channel.pipeline.syncOperations.addHandler(
-            ByteToMessageHandler(ServerFrameDecoder(runtime: runtime, limits: config.limits)))
-        try channel.pipeline.syncOperations.addHandler(LinkEventsHandler(runtime: runtime, outbound: outbound))
+        try channel.pipeline.syncOperations.addHandler(LinkHandler(runtime: runtime, limits: config.limits, outbound: outbound))
     }
 
     static func describe(_ error: Error) -> String {
