@@ -36,8 +36,10 @@ struct Relay: ParsableCommand {
     @Option(help: "Throughput runs; the median is reported.") var runs = 5
     @Option(help: "Round trips for the latency measurement.") var pings = 20_000
     @Option(help: "Directory holding crc-server (default: next to crc-bench).") var binDir: String?
-    @Option(help: "What relays: crc (a chain of crc-server) or nats (nats-server nodes in a cluster, the same load through the NATS text protocol).")
+    @Option(help: "What relays: crc (a chain of crc-server) or nats (nats-server nodes, the same load through the NATS text protocol).")
     var peer: Peer = .crc
+    @Option(help: "How the nats-server nodes connect: cluster (meshed routes: a message crosses one route at most) or chain (leaf-node links, each node to the next: a message crosses every node, as in a crc-server chain).")
+    var natsTopology: NATSClient.Topology = .cluster
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     enum Peer: String, CaseIterable, ExpressibleByArgument { case crc, nats }
@@ -78,7 +80,7 @@ struct Relay: ParsableCommand {
             let size = self.size
             encode = { Self.encodeChats(count: $0, size: size, from: senderID, to: receiverID) }
         case .nats:
-            (nodes, sender, receiver) = try NATSClient.cluster(servers, size: size)
+            (nodes, sender, receiver) = try NATSClient.network(servers, topology: natsTopology, size: size)
             let size = self.size
             encode = { NATSClient.encodePublishes(count: $0, size: size) }
         }
@@ -131,14 +133,14 @@ struct Relay: ParsableCommand {
         let p50 = samples[samples.count / 2], p99 = samples[min(samples.count - 1, samples.count * 99 / 100)]
         if json {
             let obj: [String: Any] = [
-                "peer": peer.rawValue, "servers": servers, "messages": messages, "size": size, "runs": runs,
+                "peer": peer.rawValue, "topology": peer == .crc ? "chain" : natsTopology.rawValue, "servers": servers, "messages": messages, "size": size, "runs": runs,
                 "rate_median": median.rounded(), "rates": rates.map { $0.rounded() }, "lost": lost, "out_of_order": misordered,
                 "latency_p50_us": p50, "latency_p99_us": p99, "idle_rss_kib": rss, "fresh_rss_kib": freshRSS, "idle_cpu_percent": idleCPU,
             ]
             let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print("\(peer == .crc ? "crc-server" : "nats-server"): relay through \(servers) \(peer == .crc ? "servers" : "nodes"), \(size)-byte messages, \(messages) per run, \(runs) runs")
+            print("\(peer == .crc ? "crc-server" : "nats-server"): relay through \(servers) \(peer == .crc ? "servers (a chain)" : "nodes (\(natsTopology.rawValue))"), \(size)-byte messages, \(messages) per run, \(runs) runs")
             print(String(format: "  throughput   median %.0f msg/s   (runs: %@)", median,
                          rates.map { String(format: "%.0f", $0) }.joined(separator: ", ")))
             print("  loss         \(lost) lost, \(misordered) out of order")

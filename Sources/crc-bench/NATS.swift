@@ -1,3 +1,4 @@
+import ArgumentParser
 import CRCCluster
 import Foundation
 #if canImport(Glibc)
@@ -110,24 +111,55 @@ final class NATSClient: BenchLink, @unchecked Sendable {  // used by one thread 
         return r
     }
 
-    /// `n` nats-server nodes in one cluster (each routes to the first; NATS meshes them), a
-    /// publisher on the first and a subscriber on the last, interest propagated before returning.
-    static func cluster(_ n: Int, size: Int) throws -> ([NodeProcess], BenchLink, BenchLink) {
+    /// How the nats-server nodes are connected.
+    enum Topology: String, CaseIterable, ExpressibleByArgument {
+        /// One cluster (each node routes to the first; NATS meshes the routes): a message crosses
+        /// at most one route, whatever the number of nodes.
+        case cluster
+        /// A chain of leaf-node connections, node i a leaf of node i-1: a message from the first
+        /// node to the last crosses every node, as in a chain of crc-server.
+        case chain
+    }
+
+    /// `n` nats-server nodes, a publisher on the first and a subscriber on the last, interest
+    /// propagated before returning.
+    static func network(_ n: Int, topology: Topology, size: Int) throws -> ([NodeProcess], BenchLink, BenchLink) {
         guard let exe = ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw SupervisionError("nats-server not found (apt-get install nats-server; scripts/bench.sh installs it)")
         }
-        progress("starting \(n) nats-server nodes")
+        progress("starting \(n) nats-server nodes (\(topology.rawValue))")
+        let configDir = FileManager.default.temporaryDirectory.appendingPathComponent("crc-bench-nats-\(getpid())")
+        try FileManager.default.createDirectory(at: configDir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: configDir) }
         var nodes: [NodeProcess] = []
         var ports: [Int] = []
-        var firstRoute = 0
+        var firstRoute = 0, previousLeafPort = 0
         for i in 1...n {
             let port = try BlockingSocket.freeLoopbackPort()
             var args = ["-a", "127.0.0.1", "-p", "\(port)", "-n", "n\(i)"]
-            if n > 1 {
+            switch topology {
+            case .cluster where n > 1:
                 let cport = try BlockingSocket.freeLoopbackPort()
                 if i == 1 { firstRoute = cport }
                 args += ["--cluster_name", "bench", "--cluster", "nats://127.0.0.1:\(cport)"]
                 if i > 1 { args += ["--routes", "nats://127.0.0.1:\(firstRoute)"] }
+            case .chain where n > 1:
+                // Leaf nodes have no command-line flags: a small configuration file per node.
+                var conf = ""
+                if i < n {
+                    let leafPort = try BlockingSocket.freeLoopbackPort()
+                    conf += "leafnodes { listen: \"127.0.0.1:\(leafPort)\"\n"
+                    if i > 1 { conf += "  remotes: [ { url: \"nats-leaf://127.0.0.1:\(previousLeafPort)\" } ]\n" }
+                    conf += "}\n"
+                    previousLeafPort = leafPort
+                } else {
+                    conf += "leafnodes { remotes: [ { url: \"nats-leaf://127.0.0.1:\(previousLeafPort)\" } ] }\n"
+                }
+                let file = configDir.appendingPathComponent("n\(i).conf")
+                try conf.write(to: file, atomically: true, encoding: .utf8)
+                args += ["-c", file.path]
+            default:
+                break
             }
             let p = NodeProcess(name: "n\(i)", executable: exe, arguments: args)
             nodes.append(p)
@@ -142,13 +174,14 @@ final class NATSClient: BenchLink, @unchecked Sendable {  // used by one thread 
         let receiver = try NATSClient(port: ports.last!)
         try receiver.subscribe()
         let sender = try NATSClient(port: ports.first!)
-        // Interest crosses the routes asynchronously: probe until a message gets through.
+        // Interest crosses the routes and leaf connections asynchronously: probe until a message
+        // gets through.
         var through = false
         for _ in 0..<200 where !through {
             try sender.writeAll(encodePublishes(count: 1, size: size))
             through = receiver.receive(count: 1, timeout: 0.05).received == 1
         }
-        guard through else { throw SupervisionError("nats: the subscription never became visible across the cluster") }
+        guard through else { throw SupervisionError("nats: the subscription never became visible across the nodes") }
         // Drain stragglers of the probes.
         while receiver.receive(count: 1, timeout: 0.1).received == 1 {}
         return (nodes, sender, receiver)
