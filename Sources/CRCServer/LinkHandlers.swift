@@ -88,6 +88,9 @@ final class LinkHandler: ChannelInboundHandler {
             }
             partial = nil
             runtime.linkClosed(link.id)
+            // The link's state holds this handler's context: let go of it, or each would keep
+            // the other (and the channel) alive.
+            self.link = nil
         }
         context.fireChannelInactive()
     }

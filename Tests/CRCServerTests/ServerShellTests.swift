@@ -126,6 +126,20 @@ final class ServerShellTests: XCTestCase {
                        "a chat after the bad bytes was relayed")
     }
 
+    /// The runtime writes through the link handler's context, and the handler knows its link:
+    /// once the connection closes, nothing may keep the two (and the channel) alive.
+    func testAClosedLinkIsFreed() throws {
+        var a: EmbeddedChannel? = try client(101)
+        weak var channel = a
+        weak var link = runtime.link(for: a!)
+        XCTAssertNotNil(link)
+        try a!.close().wait()
+        loop.run()
+        a = nil
+        XCTAssertNil(link, "a closed link's state is still held")
+        XCTAssertNil(channel, "a closed link's channel is still held")
+    }
+
     func testAConnectionThatNeverRegistersIsClosedAfterTheTimeout() throws {
         let silent = try connect()
         loop.advanceTime(by: .milliseconds(1_900))
