@@ -6,7 +6,9 @@
 #                                    servers, ROUNDS alternating rounds (default 3), medians and ratios;
 #                                    at 3 servers NATS runs twice: as a cluster (meshed routes, the
 #                                    target's peer) and as a chain of leaf nodes (the same hops as a
-#                                    crc-server chain)
+#                                    crc-server chain); and per round, the latency of both networks
+#                                    up at once, taking turns in blocks of round trips (crc-bench
+#                                    latency): the same moments of the machine for both
 #   scripts/bench.sh ARGS...         crc-bench relay ARGS... (one configuration, crc-server only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,35 +31,49 @@ for round in $(seq 1 "$rounds"); do
         nats-chain) args=(--peer nats --nats-topology chain) ;;
         *) args=(--peer "$peer") ;;
       esac
-      .build/release/crc-bench relay "${args[@]}" --servers "$servers" --messages 1000000 --runs 3 --pings 10000 --json >> "$out"
+      .build/release/crc-bench relay "${args[@]}" --servers "$servers" --messages 1000000 --runs 3 --pings 10000 --json \
+        | sed "s/^{/{\"round\": $round, /" >> "$out"
     done
+    echo "bench: round $round/$rounds, crc and nats in turn, $servers server(s)" >&2
+    .build/release/crc-bench latency --servers "$servers" --pings 10000 --json \
+      | sed "s/^{/{\"round\": $round, \"peer\": \"both\", /" >> "$out"
   done
 done
 python3 - "$out" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-def med(peer, servers, key, topology=None):
-    vals = [r[key] for r in rows if r["peer"] == peer and r["servers"] == servers
-            and (topology is None or r.get("topology") == topology)]
-    return statistics.median(vals), min(vals), max(vals)
-print("side by side, 32-byte messages, %d alternating rounds (medians, range in brackets)" % (len(rows) // 5))
-print("%-22s %-28s %-28s %s" % ("", "crc-server", "nats-server", "ratio (target)"))
+turns = [r for r in rows if r["peer"] == "both"]
+rows = [r for r in rows if r["peer"] != "both"]
+rounds = sorted({r["round"] for r in rows})
+def pick(peer, servers, topology):
+    return {r["round"]: r for r in rows if r["peer"] == peer and r["servers"] == servers and r.get("topology") == topology}
+def line(label, servers, key, nats_topology, fmt, scale, target):
+    c, n = pick("crc", servers, "chain"), pick("nats", servers, nats_topology)
+    cv, nv = [c[i][key] / scale for i in rounds], [n[i][key] / scale for i in rounds]
+    per_round = [c[i][key] / n[i][key] for i in rounds]
+    cm, nm = statistics.median(cv), statistics.median(nv)
+    side = lambda m, vs: (fmt + " [" + fmt + "-" + fmt + "]") % (m, min(vs), max(vs))
+    print("%-26s %-26s %-26s %.2f %-9s [%.2f-%.2f]" % (label, side(cm, cv), side(nm, nv), cm / nm, target,
+                                                      min(per_round), max(per_round)))
+print("side by side, 32-byte messages, %d alternating rounds: medians [range over the rounds]" % len(rounds))
+print("%-26s %-26s %-26s %s" % ("", "crc-server", "nats-server", "ratio (target) [per round]"))
 for servers in (1, 3):
-    c, n = med("crc", servers, "rate_median"), med("nats", servers, "rate_median", "cluster")
-    print("%-22s %-28s %-28s %.2f (>= 1.25)" % ("%d server%s throughput" % (servers, "s" if servers > 1 else ""),
-          "%.2f M/s [%.2f-%.2f]" % (c[0]/1e6, c[1]/1e6, c[2]/1e6), "%.2f M/s [%.2f-%.2f]" % (n[0]/1e6, n[1]/1e6, n[2]/1e6), c[0]/n[0]))
-    c, n = med("crc", servers, "latency_p50_us"), med("nats", servers, "latency_p50_us", "cluster")
-    print("%-22s %-28s %-28s %.2f (<= 1)" % ("%d server%s latency p50" % (servers, "s" if servers > 1 else ""),
-          "%.0f us [%.0f-%.0f]" % c, "%.0f us [%.0f-%.0f]" % n, c[0]/n[0]))
+    s = "%d server%s " % (servers, "s" if servers > 1 else "")
+    line(s + "throughput M/s", servers, "rate_median", "cluster", "%.2f", 1e6, "(>= 1.25)")
+    line(s + "latency p50 us", servers, "latency_p50_us", "cluster", "%.0f", 1, "(<= 1)")
 print("NATS as a chain of 3 leaf nodes (the same hops as the crc-server chain; no target):")
-for key, label, fmt, scale in (("rate_median", "throughput", "%.2f M/s [%.2f-%.2f]", 1e6), ("latency_p50_us", "latency p50", "%.0f us [%.0f-%.0f]", 1)):
-    c, n = med("crc", 3, key), med("nats", 3, key, "chain")
-    print("%-22s %-28s %-28s %.2f" % ("3 servers " + label, fmt % tuple(v / scale for v in c), fmt % tuple(v / scale for v in n), c[0]/n[0]))
-def idle(peer):
-    vals = [statistics.mean(r["idle_rss_kib"]) / 1024 for r in rows if r["peer"] == peer and r["servers"] == 3
-            and r.get("topology") in ("chain" if peer == "crc" else "cluster",)]
-    return statistics.median(vals)
-c, n = idle("crc"), idle("nats")
-print("%-22s %-28s %-28s %.2f (<= 1)" % ("idle RSS per server", "%.1f MiB" % c, "%.1f MiB" % n, c / n))
+line("3 servers throughput M/s", 3, "rate_median", "chain", "%.2f", 1e6, "")
+line("3 servers latency p50 us", 3, "latency_p50_us", "chain", "%.0f", 1, "")
+print("latency p50 with both networks up, taking turns in blocks of 500 round trips (crc-bench latency):")
+for servers in (1, 3):
+    t = [r for r in turns if r["servers"] == servers]
+    cv, nv, rv = [r["crc_p50_us"] for r in t], [r["nats_p50_us"] for r in t], [r["ratio_p50"] for r in t]
+    side = lambda vs: "%.0f [%.0f-%.0f]" % (statistics.median(vs), min(vs), max(vs))
+    print("%-26s %-26s %-26s %.2f %-9s [%.2f-%.2f]" % ("%d server%s in turn, us" % (servers, "s" if servers > 1 else ""),
+          side(cv), side(nv), statistics.median(rv), "(<= 1)", min(rv), max(rv)))
+def idle(peer, topology):
+    return statistics.median(statistics.mean(r["idle_rss_kib"]) / 1024 for r in pick(peer, 3, topology).values())
+c, n = idle("crc", "chain"), idle("nats", "cluster")
+print("%-26s %-26s %-26s %.2f (<= 1)" % ("idle RSS per server", "%.1f MiB" % c, "%.1f MiB" % n, c / n))
 PY
 rm -f "$out"

@@ -14,7 +14,7 @@ struct CRCBench: ParsableCommand {
         commandName: "crc-bench",
         abstract: "Benchmarks for CRC: relay throughput and latency through real servers, and in-memory scale.",
         version: crcVersion,
-        subcommands: [Relay.self, Simulate.self],
+        subcommands: [Relay.self, Latency.self, Simulate.self],
         defaultSubcommand: Relay.self)
 }
 
@@ -51,39 +51,9 @@ struct Relay: ParsableCommand {
     }
 
     func run() throws {
-        var nodes: [NodeProcess] = []
-        defer { for n in nodes.reversed() { n.stop(grace: 2) } }
-        let sender: BenchLink, receiver: BenchLink
-        let encode: (Int) -> [UInt8]
-        switch peer {
-        case .crc:
-            let dir = binDir ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
-            let serverPath = dir + "/crc-server"
-            progress("starting \(servers) servers")
-            var ports: [Int] = []
-            for i in 1...servers {
-                var args = ["--id", "\(i)", "--servername", "s\(i)", "--port", "0", "--log-level", "warning"]
-                if let up = ports.last { args += ["--connect_to_host", "127.0.0.1", "--connect_to_port", "\(up)"] }
-                let p = NodeProcess(name: "s\(i)", executable: serverPath, arguments: args)
-                nodes.append(p)
-                try p.start()
-                guard let ready = p.waitForEvent("ready", timeout: 10), let port = ready["port"] as? Int else {
-                    throw SupervisionError("server s\(i) did not start: \(p.stderrLines.suffix(3).joined(separator: " | "))")
-                }
-                ports.append(port)
-            }
-            let senderID: UInt32 = 1_000_001, receiverID: UInt32 = 1_000_002
-            let r = try RawClient(port: ports.last!, id: receiverID)
-            let s = try RawClient(port: ports.first!, id: senderID)
-            try s.waitForUser(receiverID)
-            (sender, receiver) = (s, r)
-            let size = self.size
-            encode = { Self.encodeChats(count: $0, size: size, from: senderID, to: receiverID) }
-        case .nats:
-            (nodes, sender, receiver) = try NATSClient.network(servers, topology: natsTopology, size: size)
-            let size = self.size
-            encode = { NATSClient.encodePublishes(count: $0, size: size) }
-        }
+        let network = try BenchNetwork.start(peer, servers: servers, natsTopology: natsTopology, size: size, binDir: binDir)
+        defer { network.stop() }
+        let (nodes, sender, receiver, encode) = (network.nodes, network.sender, network.receiver, network.encode)
         let freshRSS = nodes.map { residentKiB(pid: $0.pid) }
 
         // Throughput.
@@ -152,6 +122,70 @@ struct Relay: ParsableCommand {
         if lost > 0 || misordered > 0 { throw ExitCode(1) }
     }
 
+}
+
+/// The processes of one benchmarked network and its two ends: a sender on the first node and a
+/// receiver on the last.
+struct BenchNetwork {
+    let nodes: [NodeProcess]
+    let sender: BenchLink
+    let receiver: BenchLink
+    /// The bytes of `count` messages from the sender to the receiver.
+    let encode: (Int) -> [UInt8]
+
+    func stop() {
+        for n in nodes.reversed() { n.stop(grace: 2) }
+    }
+
+    /// A chain of crc-server, or nats-server nodes connected as `natsTopology` says.
+    static func start(_ peer: Relay.Peer, servers: Int, natsTopology: NATSClient.Topology, size: Int, binDir: String?) throws -> BenchNetwork {
+        switch peer {
+        case .crc:
+            let dir = binDir ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
+            let serverPath = dir + "/crc-server"
+            progress("starting \(servers) servers")
+            var nodes: [NodeProcess] = []
+            var ports: [Int] = []
+            do {
+                for i in 1...servers {
+                    var args = ["--id", "\(i)", "--servername", "s\(i)", "--port", "0", "--log-level", "warning"]
+                    if let up = ports.last { args += ["--connect_to_host", "127.0.0.1", "--connect_to_port", "\(up)"] }
+                    let p = NodeProcess(name: "s\(i)", executable: serverPath, arguments: args)
+                    nodes.append(p)
+                    try p.start()
+                    guard let ready = p.waitForEvent("ready", timeout: 10), let port = ready["port"] as? Int else {
+                        throw SupervisionError("server s\(i) did not start: \(p.stderrLines.suffix(3).joined(separator: " | "))")
+                    }
+                    ports.append(port)
+                }
+                let senderID: UInt32 = 1_000_001, receiverID: UInt32 = 1_000_002
+                let receiver = try RawClient(port: ports.last!, id: receiverID)
+                let sender = try RawClient(port: ports.first!, id: senderID)
+                try sender.waitForUser(receiverID)
+                return BenchNetwork(nodes: nodes, sender: sender, receiver: receiver,
+                                    encode: { Relay.encodeChats(count: $0, size: size, from: senderID, to: receiverID) })
+            } catch {
+                for n in nodes.reversed() { n.stop(grace: 2) }
+                throw error
+            }
+        case .nats:
+            let (nodes, sender, receiver) = try NATSClient.network(servers, topology: natsTopology, size: size)
+            return BenchNetwork(nodes: nodes, sender: sender, receiver: receiver,
+                                encode: { NATSClient.encodePublishes(count: $0, size: size) })
+        }
+    }
+
+    /// One message from the sender to the receiver: how long it took, in µs.
+    func ping(_ one: [UInt8]) throws -> Double {
+        let t0 = monotonicNanos()
+        try sender.writeAll(one)
+        let r = receiver.receive(count: 1, timeout: 5)
+        guard r.received == 1 else { throw SupervisionError("a latency probe was lost") }
+        return Double(r.finishedAt - t0) / 1000
+    }
+}
+
+extension Relay {
     static func encodeChats(count: Int, size: Int, from: UInt32, to: UInt32) -> [UInt8] {
         var buffer = ByteBuffer()
         buffer.reserveCapacity(count * (13 + size))
@@ -268,6 +302,76 @@ final class RawClient: BenchLink, @unchecked Sendable {  // used by one thread a
         r.finishedAt = monotonicNanos()
         r.done = true
         return r
+    }
+}
+
+// MARK: - Latency, interleaved
+
+struct Latency: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Latency through crc-server and nats-server at once, one message in flight, the two networks taking turns.",
+        discussion: """
+        Starts a chain of --servers crc-server processes and --servers nats-server nodes side by side, \
+        then sends one message through each in turn, --pings times: crc, nats, crc, nats... Both \
+        networks are measured at the same moments of a shared, noisy machine, so their ratio does not \
+        move with the machine's slow and quick spells the way two separate runs do. Prints p50 and \
+        p99 of each and the ratio of the p50s.
+        """)
+
+    @Option(help: "Servers in each network.") var servers = 3
+    @Option(help: "Round trips through each network.") var pings = 20_000
+    @Option(help: "Message payload size in bytes (at least 8).") var size = 32
+    @Option(help: "Round trips through one network before the other takes its turn.") var block = 500
+    @Option(help: "Directory holding crc-server (default: next to crc-bench).") var binDir: String?
+    @Option(help: "How the nats-server nodes connect: cluster (meshed routes) or chain (leaf-node links, the same hops as a crc-server chain).")
+    var natsTopology: NATSClient.Topology = .cluster
+    @Flag(help: "Print one JSON object instead of text.") var json = false
+
+    func validate() throws {
+        guard servers >= 1 else { throw ValidationError("--servers must be at least 1") }
+        guard size >= 8 else { throw ValidationError("--size must be at least 8 (the text carries a sequence number)") }
+        guard pings >= 1, block >= 1 else { throw ValidationError("--pings and --block must be positive") }
+    }
+
+    func run() throws {
+        let crc = try BenchNetwork.start(.crc, servers: servers, natsTopology: natsTopology, size: size, binDir: binDir)
+        defer { crc.stop() }
+        let nats = try BenchNetwork.start(.nats, servers: servers, natsTopology: natsTopology, size: size, binDir: binDir)
+        defer { nats.stop() }
+        let (crcOne, natsOne) = (crc.encode(1), nats.encode(1))
+        // Warm both paths up before counting.
+        for _ in 0..<200 { _ = try crc.ping(crcOne); _ = try nats.ping(natsOne) }
+        progress("latency: \(pings) round trips through each, in turn")
+        var crcSamples: [Double] = [], natsSamples: [Double] = []
+        crcSamples.reserveCapacity(pings)
+        natsSamples.reserveCapacity(pings)
+        // In blocks: a ping right after the other network's (Go's scheduler keeps spinning on a
+        // CPU for a while after nats-server's work) is not what a network sees alone.
+        var done = 0
+        while done < pings {
+            let n = min(block, pings - done)
+            for _ in 0..<n { crcSamples.append(try crc.ping(crcOne)) }
+            for _ in 0..<n { natsSamples.append(try nats.ping(natsOne)) }
+            done += n
+        }
+        crcSamples.sort()
+        natsSamples.sort()
+        func pct(_ xs: [Double], _ p: Int) -> Double { xs[min(xs.count - 1, xs.count * p / 100)] }
+        let ratio = pct(crcSamples, 50) / pct(natsSamples, 50)
+        if json {
+            let obj: [String: Any] = [
+                "servers": servers, "pings": pings, "size": size, "nats_topology": natsTopology.rawValue,
+                "crc_p50_us": pct(crcSamples, 50), "crc_p99_us": pct(crcSamples, 99),
+                "nats_p50_us": pct(natsSamples, 50), "nats_p99_us": pct(natsSamples, 99), "ratio_p50": ratio,
+            ]
+            let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print("latency through \(servers) server\(servers == 1 ? "" : "s"), \(size)-byte messages, \(pings) round trips each, in turn (NATS: \(natsTopology.rawValue))")
+            print(String(format: "  crc-server   p50 %.1f µs   p99 %.1f µs", pct(crcSamples, 50), pct(crcSamples, 99)))
+            print(String(format: "  nats-server  p50 %.1f µs   p99 %.1f µs", pct(natsSamples, 50), pct(natsSamples, 99)))
+            print(String(format: "  ratio of the p50s  %.2f", ratio))
+        }
     }
 }
 

@@ -132,6 +132,8 @@ final class NATSClient: BenchLink, @unchecked Sendable {  // used by one thread 
         try FileManager.default.createDirectory(at: configDir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: configDir) }
         var nodes: [NodeProcess] = []
+        var started = false
+        defer { if !started { for n in nodes.reversed() { n.stop(grace: 2) } } }
         var ports: [Int] = []
         var firstRoute = 0, previousLeafPort = 0
         for i in 1...n {
@@ -184,6 +186,7 @@ final class NATSClient: BenchLink, @unchecked Sendable {  // used by one thread 
         guard through else { throw SupervisionError("nats: the subscription never became visible across the nodes") }
         // Drain stragglers of the probes.
         while receiver.receive(count: 1, timeout: 0.1).received == 1 {}
+        started = true
         return (nodes, sender, receiver)
     }
 }
