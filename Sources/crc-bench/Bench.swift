@@ -312,10 +312,11 @@ struct Latency: ParsableCommand {
         abstract: "Latency through crc-server and nats-server at once, one message in flight, the two networks taking turns.",
         discussion: """
         Starts a chain of --servers crc-server processes and --servers nats-server nodes side by side, \
-        then sends one message through each in turn, --pings times: crc, nats, crc, nats... Both \
-        networks are measured at the same moments of a shared, noisy machine, so their ratio does not \
-        move with the machine's slow and quick spells the way two separate runs do. Prints p50 and \
-        p99 of each and the ratio of the p50s.
+        then the two take turns: --block round trips through the crc-server chain, as many through \
+        the NATS nodes, and again, until each has had --pings. Both networks are measured at the same \
+        moments of a shared, noisy machine, so their ratio does not move with the machine's slow and \
+        quick spells the way two separate runs do. Prints p50 and p99 of each and the ratio of the \
+        p50s.
         """)
 
     @Option(help: "Servers in each network.") var servers = 3
