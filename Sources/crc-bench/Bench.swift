@@ -30,28 +30,26 @@ struct Relay: ParsableCommand {
         Build in release mode first: swift build -c release && .build/release/crc-bench relay
         """)
 
-    @Option(help: "Servers in the chain.") var servers = 3
-    @Option(help: "Chats pipelined per run.") var messages = 1_000_000
-    @Option(help: "Chat text size in bytes (at least 8).") var size = 32
-    @Option(help: "Throughput runs; the median is reported.") var runs = 5
-    @Option(help: "Round trips for the latency measurement.") var pings = 20_000
-    @Option(help: "Directory holding crc-server (default: next to crc-bench).") var binDir: String?
+    @OptionGroup var network: NetworkOptions
     @Option(help: "What relays: crc (a chain of crc-server) or nats (nats-server nodes, the same load through the NATS text protocol).")
     var peer: Peer = .crc
-    @Option(help: "How the nats-server nodes connect: cluster (meshed routes: a message crosses one route at most) or chain (leaf-node links, each node to the next: a message crosses every node, as in a crc-server chain).")
-    var natsTopology: NATSClient.Topology = .cluster
+    @Option(help: "Chats pipelined per run.") var messages = 1_000_000
+    @Option(help: "Throughput runs; the median is reported.") var runs = 5
+    @Option(help: "Round trips for the latency measurement.") var pings = 20_000
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     enum Peer: String, CaseIterable, ExpressibleByArgument { case crc, nats }
 
+    var servers: Int { network.servers }
+    var size: Int { network.size }
+    var natsTopology: NATSClient.Topology { network.natsTopology }
+
     func validate() throws {
-        guard servers >= 1 else { throw ValidationError("--servers must be at least 1") }
-        guard size >= 8 else { throw ValidationError("--size must be at least 8 (the text carries a sequence number)") }
         guard messages >= 1, runs >= 1, pings >= 1 else { throw ValidationError("--messages, --runs and --pings must be positive") }
     }
 
     func run() throws {
-        let network = try BenchNetwork.start(peer, servers: servers, natsTopology: natsTopology, size: size, binDir: binDir)
+        let network = try BenchNetwork.start(peer, self.network)
         defer { network.stop() }
         let (nodes, sender, receiver, encode) = (network.nodes, network.sender, network.receiver, network.encode)
         let freshRSS = nodes.map { residentKiB(pid: $0.pid) }
@@ -80,13 +78,7 @@ struct Relay: ParsableCommand {
         var samples: [Double] = []
         samples.reserveCapacity(pings)
         let one = encode(1)
-        for _ in 0..<pings {
-            let t0 = monotonicNanos()
-            try sender.writeAll(one)
-            let r = receiver.receive(count: 1, timeout: 5)
-            guard r.received == 1 else { throw SupervisionError("a latency probe was lost") }
-            samples.append(Double(r.finishedAt - t0) / 1000)
-        }
+        for _ in 0..<pings { samples.append(try network.ping(one)) }
         samples.sort()
 
         // Idle servers: resident memory, and CPU over one second of idleness.
@@ -100,7 +92,7 @@ struct Relay: ParsableCommand {
         let rss = nodes.map { residentKiB(pid: $0.pid) }
 
         let median = rates.sorted()[rates.count / 2]
-        let p50 = samples[samples.count / 2], p99 = samples[min(samples.count - 1, samples.count * 99 / 100)]
+        let p50 = percentile(samples, 50), p99 = percentile(samples, 99)
         if json {
             let obj: [String: Any] = [
                 "peer": peer.rawValue, "topology": peer == .crc ? "chain" : natsTopology.rawValue, "servers": servers, "messages": messages, "size": size, "runs": runs,
@@ -137,8 +129,9 @@ struct BenchNetwork {
         for n in nodes.reversed() { n.stop(grace: 2) }
     }
 
-    /// A chain of crc-server, or nats-server nodes connected as `natsTopology` says.
-    static func start(_ peer: Relay.Peer, servers: Int, natsTopology: NATSClient.Topology, size: Int, binDir: String?) throws -> BenchNetwork {
+    /// A chain of crc-server, or nats-server nodes connected as `options.natsTopology` says.
+    static func start(_ peer: Relay.Peer, _ options: NetworkOptions) throws -> BenchNetwork {
+        let (servers, size, binDir, natsTopology) = (options.servers, options.size, options.binDir, options.natsTopology)
         switch peer {
         case .crc:
             let dir = binDir ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path
@@ -305,6 +298,25 @@ final class RawClient: BenchLink, @unchecked Sendable {  // used by one thread a
     }
 }
 
+/// What shapes a benchmarked network, shared by `relay` and `latency`.
+struct NetworkOptions: ParsableArguments {
+    @Option(help: "Servers in the network (crc-server: a chain).") var servers = 3
+    @Option(help: "Message text size in bytes (at least 8: it carries a sequence number).") var size = 32
+    @Option(help: "Directory holding crc-server (default: next to crc-bench).") var binDir: String?
+    @Option(help: "How the nats-server nodes connect: cluster (meshed routes: a message crosses one route at most) or chain (leaf-node links, each node to the next: a message crosses every node, as in a crc-server chain).")
+    var natsTopology: NATSClient.Topology = .cluster
+
+    func validate() throws {
+        guard servers >= 1 else { throw ValidationError("--servers must be at least 1") }
+        guard size >= 8 else { throw ValidationError("--size must be at least 8 (the text carries a sequence number)") }
+    }
+}
+
+/// The value below which `p` % of the sorted `samples` lie.
+func percentile(_ samples: [Double], _ p: Int) -> Double {
+    samples[min(samples.count - 1, samples.count * p / 100)]
+}
+
 // MARK: - Latency, interleaved
 
 struct Latency: ParsableCommand {
@@ -319,25 +331,23 @@ struct Latency: ParsableCommand {
         p50s.
         """)
 
-    @Option(help: "Servers in each network.") var servers = 3
+    @OptionGroup var network: NetworkOptions
     @Option(help: "Round trips through each network.") var pings = 20_000
-    @Option(help: "Message payload size in bytes (at least 8).") var size = 32
     @Option(help: "Round trips through one network before the other takes its turn.") var block = 500
-    @Option(help: "Directory holding crc-server (default: next to crc-bench).") var binDir: String?
-    @Option(help: "How the nats-server nodes connect: cluster (meshed routes) or chain (leaf-node links, the same hops as a crc-server chain).")
-    var natsTopology: NATSClient.Topology = .cluster
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
+    var servers: Int { network.servers }
+    var size: Int { network.size }
+    var natsTopology: NATSClient.Topology { network.natsTopology }
+
     func validate() throws {
-        guard servers >= 1 else { throw ValidationError("--servers must be at least 1") }
-        guard size >= 8 else { throw ValidationError("--size must be at least 8 (the text carries a sequence number)") }
         guard pings >= 1, block >= 1 else { throw ValidationError("--pings and --block must be positive") }
     }
 
     func run() throws {
-        let crc = try BenchNetwork.start(.crc, servers: servers, natsTopology: natsTopology, size: size, binDir: binDir)
+        let crc = try BenchNetwork.start(.crc, network)
         defer { crc.stop() }
-        let nats = try BenchNetwork.start(.nats, servers: servers, natsTopology: natsTopology, size: size, binDir: binDir)
+        let nats = try BenchNetwork.start(.nats, network)
         defer { nats.stop() }
         let (crcOne, natsOne) = (crc.encode(1), nats.encode(1))
         // Warm both paths up before counting.
@@ -357,7 +367,7 @@ struct Latency: ParsableCommand {
         }
         crcSamples.sort()
         natsSamples.sort()
-        func pct(_ xs: [Double], _ p: Int) -> Double { xs[min(xs.count - 1, xs.count * p / 100)] }
+        let pct = percentile
         let ratio = pct(crcSamples, 50) / pct(natsSamples, 50)
         if json {
             let obj: [String: Any] = [
