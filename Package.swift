@@ -80,11 +80,14 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // The repository's topologies/ folder as Swift strings (scripts/embed-topologies.py), so the
+        // installed tools carry the examples and the seed and conformance scenarios.
+        .target(name: "CRCExamples"),
         // Cluster tool library: topology/scenario models and expectations (pure), supervision (effects).
         .target(
             name: "CRCCluster",
             dependencies: [
-                "CYaml", "CRCProtocol", "CRCCore", "CRCTerminal", "CSystemShims",
+                "CYaml", "CRCProtocol", "CRCCore", "CRCTerminal", "CSystemShims", "CRCExamples",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -108,7 +111,7 @@ let package = Package(
         .executableTarget(
             name: "crc-cluster",
             dependencies: [
-                "CRCCluster", "CRCServer", "CRCClient", "CRCLineEditor",
+                "CRCCluster", "CRCExamples", "CRCServer", "CRCClient", "CRCLineEditor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]

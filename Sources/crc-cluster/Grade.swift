@@ -52,7 +52,7 @@ struct Grade: ParsableCommand {
     @Option(help: ArgumentHelp("The stdin line that makes the graded client quit; placeholder {text}.", valueName: "template"))
     var clientQuit = "quit {text}"
     @Flag(help: "Also run each scenario in two mixed trees: every other server (in file order) is crc-server, the graded one first, then ours first.") var mixed = false
-    @Argument(help: "Scenario files or folders (default: topologies/seed and topologies/conformance).") var paths: [String] = []
+    @Argument(help: "Scenario files or folders (default: topologies/seed and topologies/conformance, built into crc-cluster; folders of those names here win).") var paths: [String] = []
     @OptionGroup var common: CommonOptions
     @Option(help: "Write JUnit XML results to this file.") var junit: String?
     @Option(help: "Scenarios run at once.") var jobs = 4
@@ -81,8 +81,7 @@ struct Grade: ParsableCommand {
         let given = paths.isEmpty ? defaults : paths
         let files: [String]
         do { files = try ScenarioRunner.expand(given) } catch {
-            let hint = paths.isEmpty ? " (run from the project's folder, or name scenario files)" : ""
-            FileHandle.standardError.write(Data("crc-cluster: \(error)\(hint)\n".utf8))
+            FileHandle.standardError.write(Data("crc-cluster: \(error)\n".utf8))
             throw ExitCode(2)
         }
         var topologies: [Topology] = []

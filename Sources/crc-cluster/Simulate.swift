@@ -105,7 +105,7 @@ struct Simulate: ParsableCommand {
                                     + (noVerify ? ["--no-verify"] : []))
             try p.start()
             let status = p.waitForExit(timeout: 3600)
-            _ = p.waitForLine(timeout: 5) { _ in false }
+            p.waitForEndOfOutput()
             guard let line = p.stdoutLines.last, let o = NodeProcess.parseJSON(line) else {
                 print(String(format: "%7d  %7d   did not finish (%@)%@", n, n, status.map { "\($0)" } ?? "timeout",
                              status == .signalled(9) ? ": out of memory" : ""))

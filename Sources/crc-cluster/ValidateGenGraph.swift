@@ -112,7 +112,7 @@ struct Graph: ParsableCommand {
             FileHandle.standardError.write(Data("crc-cluster: Graphviz failed: \(p.stderrLines.joined(separator: " "))\n".utf8))
             throw ExitCode(1)
         }
-        _ = p.waitForLine(timeout: 5) { _ in false }  // until its output ends
+        p.waitForEndOfOutput()
         return p.stdoutLines.joined(separator: "\n") + "\n"
     }
 }

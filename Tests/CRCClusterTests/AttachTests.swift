@@ -42,7 +42,7 @@ final class AttachTests: ClusterTestCase {
         let logs = tmp.appendingPathComponent("logs").path
         let ok = try cluster(["check", right.path, "--attach", "--logs", logs])
         XCTAssertEqual(ok.waitForExit(timeout: 60), .exited(0), (ok.stdoutLines + ok.stderrLines).joined(separator: "\n"))
-        _ = ok.waitForLine(timeout: 5) { _ in false }
+        ok.waitForEndOfOutput()
         XCTAssertTrue(ok.stdoutLines.contains { $0.contains("observers: observer-a (4000000000), observer-b (4000000001), observer-c (4000000002)") })
         XCTAssertTrue(ok.stdoutLines.contains { $0.hasPrefix("PASS lab") }, ok.stdoutLines.joined(separator: "\n"))
 
@@ -52,7 +52,7 @@ final class AttachTests: ClusterTestCase {
             .replacingOccurrences(of: "name: lab", with: "name: wrong").write(to: wrong, atomically: true, encoding: .utf8)
         let bad = try cluster(["check", wrong.path, "--attach", "--logs", logs, "--settle-timeout", "1"])
         XCTAssertEqual(bad.waitForExit(timeout: 60), .exited(1))
-        _ = bad.waitForLine(timeout: 5) { _ in false }
+        bad.waitForEndOfOutput()
         let out = bad.stdoutLines.joined(separator: "\n")
         XCTAssertTrue(out.contains("a adjacent_servers: extra 3"), out)
         XCTAssertTrue(out.contains("b adjacent_servers: missing 3"), out)
@@ -66,7 +66,7 @@ final class AttachTests: ClusterTestCase {
         """.write(to: gone, atomically: true, encoding: .utf8)
         let g = try cluster(["check", gone.path, "--attach", "--logs", logs, "--settle-timeout", "1"])
         XCTAssertEqual(g.waitForExit(timeout: 60), .exited(1))
-        _ = g.waitForLine(timeout: 5) { _ in false }
+        g.waitForEndOfOutput()
         XCTAssertTrue(g.stdoutLines.joined().contains("cannot reach server 'z' at 127.0.0.9:"), g.stdoutLines.joined(separator: "\n"))
         let killing = tmp.appendingPathComponent("kill.yaml")
         try """
@@ -77,7 +77,7 @@ final class AttachTests: ClusterTestCase {
         """.write(to: killing, atomically: true, encoding: .utf8)
         let k = try cluster(["check", killing.path, "--attach", "--logs", logs])
         XCTAssertEqual(k.waitForExit(timeout: 60), .exited(1))
-        _ = k.waitForLine(timeout: 5) { _ in false }
+        k.waitForEndOfOutput()
         XCTAssertTrue(k.stdoutLines.joined().contains("'kill a' needs control of the servers' processes"), k.stdoutLines.joined(separator: "\n"))
         let without = try cluster(["check", right.path])
         XCTAssertEqual(without.waitForExit(timeout: 30), .exited(64))

@@ -15,14 +15,14 @@ final class ClusterHardeningTests: ClusterTestCase {
         for seed in 1...8 {
             let gen = try cluster(["gen", "--servers", "40", "--clients", "80", "--shape", "random", "--seed", "\(seed)"])
             XCTAssertEqual(gen.waitForExit(timeout: 30), .exited(0))
-            _ = gen.waitForLine(timeout: 5) { _ in false }
+            gen.waitForEndOfOutput()
             try (gen.stdoutLines.joined(separator: "\n") + "\n").write(to: folder.appendingPathComponent("s\(seed).yaml"), atomically: true, encoding: .utf8)
         }
         for run in 1...runs {
             let junit = tmp.appendingPathComponent("soak-\(run).xml").path
             let p = try cluster(["test", folder.path, "--jobs", "4", "-v", "--logs", tmp.appendingPathComponent("logs").path, "--junit", junit])
             let status = p.waitForExit(timeout: 600)
-            _ = p.waitForLine(timeout: 5) { _ in false }
+            p.waitForEndOfOutput()
             let out = (p.stdoutLines + p.stderrLines).joined(separator: "\n")
             XCTAssertEqual(status, .exited(0), "run \(run):\n\(out)")
             XCTAssertTrue(out.contains("8 passed, 0 failed"), "run \(run):\n\(out)")
@@ -75,7 +75,7 @@ final class ClusterHardeningTests: ClusterTestCase {
         """.write(to: bad, atomically: true, encoding: .utf8)
         let p = try cluster(["test", good.path, bad.path, "--logs", tmp.appendingPathComponent("logs").path, "--settle-timeout", "2"])
         let status = p.waitForExit(timeout: 120)
-        _ = p.waitForLine(timeout: 5) { _ in false }
+        p.waitForEndOfOutput()
         let out = (p.stdoutLines + p.stderrLines).joined(separator: "\n")
         XCTAssertEqual(status, .exited(1), out)
         XCTAssertTrue(out.contains("PASS forks"), out)
@@ -107,7 +107,7 @@ final class ClusterHardeningTests: ClusterTestCase {
                       up.stderrLines.joined(separator: "\n"))
         up.signal(SIGINT)
         XCTAssertEqual(up.waitForExit(timeout: 30), .exited(1))
-        _ = up.waitForLine(timeout: 5) { _ in false }
+        up.waitForEndOfOutput()
         let table = up.stdoutLines.drop { !$0.hasPrefix("NODE") }
         XCTAssertTrue(table.contains { $0.hasPrefix(name) && $0.contains("signal 9") }, "\(table)")
         XCTAssertTrue(table.contains { $0.hasPrefix("root ") && $0.hasSuffix("exit 0") }, "\(table)")
@@ -127,7 +127,7 @@ final class ClusterHardeningTests: ClusterTestCase {
         """.write(to: file, atomically: true, encoding: .utf8)
         let up = try cluster(["up", file.path, "--logs", tmp.appendingPathComponent("logs").path, "--no-color"])
         XCTAssertEqual(up.waitForExit(timeout: 60), .exited(1))
-        _ = up.waitForLine(timeout: 5) { _ in false }
+        up.waitForEndOfOutput()
         let table = Array(up.stdoutLines.drop { !$0.hasPrefix("NODE") })
         for node in ["root", "broken", "after", "x"] {
             XCTAssertTrue(table.contains { $0.hasPrefix(node + " ") }, "\(node) missing from \(table)")
@@ -145,7 +145,7 @@ final class ClusterHardeningTests: ClusterTestCase {
         usleep(50_000)  // the thing under test: a second signal 50 ms after the first
         up.signal(SIGINT)
         XCTAssertEqual(up.waitForExit(timeout: 30), .exited(0))
-        _ = up.waitForLine(timeout: 5) { _ in false }
+        up.waitForEndOfOutput()
         let table = up.stdoutLines.drop { !$0.hasPrefix("NODE") }
         XCTAssertEqual(table.filter { $0.hasSuffix("exit 0") }.count, 8, "forced instead of graceful: \(table)")
         XCTAssertFalse(up.stdoutLines.contains { $0.contains("forcing") } || up.stderrLines.contains { $0.contains("forcing") })
@@ -159,7 +159,7 @@ final class ClusterHardeningTests: ClusterTestCase {
         let junit = tmp.appendingPathComponent("j.xml").path
         let p = try cluster(["test", bad.path, "topologies/line.yaml", "--logs", tmp.appendingPathComponent("logs").path, "--junit", junit])
         XCTAssertEqual(p.waitForExit(timeout: 120), .exited(2))
-        _ = p.waitForLine(timeout: 5) { _ in false }
+        p.waitForEndOfOutput()
         let out = p.stdoutLines.joined(separator: "\n"), err = p.stderrLines.joined(separator: "\n")
         XCTAssertTrue(out.contains("PASS line"), out)
         XCTAssertTrue(out.contains("1 passed, 0 failed, 1 invalid"), out)
@@ -189,7 +189,7 @@ final class ClusterHardeningTests: ClusterTestCase {
         """.write(to: file, atomically: true, encoding: .utf8)
         let p = try cluster(["test", file.path, "--logs", tmp.appendingPathComponent("logs").path, "--settle-timeout", "1"])
         XCTAssertEqual(p.waitForExit(timeout: 60), .exited(1))
-        _ = p.waitForLine(timeout: 5) { _ in false }
+        p.waitForEndOfOutput()
         let out = p.stdoutLines.joined(separator: "\n")
         XCTAssertTrue(out.contains("a hosts: missing 999"), out)
         XCTAssertTrue(out.contains("b status_log: missing \"never said\""), out)
@@ -216,7 +216,7 @@ final class ClusterHardeningTests: ClusterTestCase {
         let p = try cluster(["test", file.path, "--clients-per-process", "2", "--settle-timeout", "3",
                              "--logs", tmp.appendingPathComponent("logs").path])
         let status = p.waitForExit(timeout: 300)
-        _ = p.waitForLine(timeout: 5) { _ in false }
+        p.waitForEndOfOutput()
         let out = (p.stdoutLines + p.stderrLines).joined(separator: "\n")
         XCTAssertEqual(status, .exited(0), out)
         XCTAssertTrue(out.contains("PASS long-log"), out)
@@ -236,7 +236,7 @@ final class ClusterHardeningTests: ClusterTestCase {
         """.write(to: file, atomically: true, encoding: .utf8)
         let p = try cluster(["test", file.path, "--logs", tmp.appendingPathComponent("logs").path, "--settle-timeout", "2"])
         XCTAssertEqual(p.waitForExit(timeout: 60), .exited(1))
-        _ = p.waitForLine(timeout: 5) { _ in false }
+        p.waitForEndOfOutput()
         let out = p.stdoutLines.joined(separator: "\n")
         XCTAssertTrue(out.contains("FAIL false-pass"), out)
         XCTAssertTrue(out.contains("left hosts: missing 999; extra 1"), out)
@@ -246,19 +246,19 @@ final class ClusterHardeningTests: ClusterTestCase {
     func testValidateFoldersLogFolderErrorsVersionAndGeneratedIDs() throws {
         let v = try cluster(["validate", "topologies/faults"])
         XCTAssertEqual(v.waitForExit(timeout: 30), .exited(0))
-        _ = v.waitForLine(timeout: 5) { _ in false }
+        v.waitForEndOfOutput()
         XCTAssertEqual(v.stdoutLines.filter { $0.contains(": ok (") }.count, 3, "\(v.stdoutLines)")
 
         let logs = try cluster(["up", "topologies/line.yaml", "--logs", "/proc/nope"])
         XCTAssertEqual(logs.waitForExit(timeout: 30), .exited(1))
-        _ = logs.waitForLine(timeout: 5) { _ in false }
+        logs.waitForEndOfOutput()
         let err = logs.stderrLines.joined(separator: "\n")
         XCTAssertTrue(err.contains("cannot create the log folder /proc/nope") && err.contains("--logs"), err)
         XCTAssertFalse(err.contains("NSCocoaErrorDomain") || err.contains("Error Domain"), err)
 
         let version = try cluster(["--version"])
         XCTAssertEqual(version.waitForExit(timeout: 30), .exited(0))
-        _ = version.waitForLine(timeout: 5) { _ in false }
+        version.waitForEndOfOutput()
         XCTAssertEqual(version.stdoutLines.first?.split(separator: ".").count, 3, "\(version.stdoutLines)")
 
         XCTAssertEqual(TopologyGenerator.clientIDBase(servers: 100_001), 1_000_000)

@@ -10,7 +10,7 @@ final class ClusterProcessTests: ClusterTestCase {
         let junit = tmp.appendingPathComponent("junit.xml").path
         let p = try cluster(["test", "topologies", "--logs", tmp.appendingPathComponent("logs").path, "--junit", junit])
         let status = p.waitForExit(timeout: 300)
-        _ = p.waitForLine(timeout: 5) { _ in false }
+        p.waitForEndOfOutput()
         let out = p.stdoutLines.joined(separator: "\n")
         XCTAssertEqual(status, .exited(0), out + p.stderrLines.joined(separator: "\n"))
         XCTAssertEqual(p.stdoutLines.filter { $0.hasPrefix("PASS") }.count, 31, out)
@@ -25,7 +25,7 @@ final class ClusterProcessTests: ClusterTestCase {
         let logs = tmp.appendingPathComponent("logs")
         let p = try cluster(["test", "topologies/tree.yaml", "topologies/faults", "--clients-per-process", "3", "--logs", logs.path])
         let status = p.waitForExit(timeout: 120)
-        _ = p.waitForLine(timeout: 5) { _ in false }
+        p.waitForEndOfOutput()
         let out = p.stdoutLines.joined(separator: "\n")
         XCTAssertEqual(status, .exited(0), out + p.stderrLines.joined(separator: "\n"))
         XCTAssertTrue(out.contains("4 passed, 0 failed"), out)
@@ -52,7 +52,7 @@ final class ClusterProcessTests: ClusterTestCase {
         """.write(to: file, atomically: true, encoding: .utf8)
         let p = try cluster(["test", file.path, "--logs", tmp.appendingPathComponent("logs").path, "--settle-timeout", "1"])
         XCTAssertEqual(p.waitForExit(timeout: 60), .exited(1))
-        _ = p.waitForLine(timeout: 5) { _ in false }
+        p.waitForEndOfOutput()
         let out = p.stdoutLines.joined(separator: "\n")
         XCTAssertTrue(out.contains("FAIL wrong"), out)
         XCTAssertTrue(out.contains("y chat_log: missing \"goodbye\"; extra \"hello\""), out)
@@ -81,7 +81,7 @@ final class ClusterProcessTests: ClusterTestCase {
         let p = try cluster(["test", file.path, "--logs", tmp.appendingPathComponent("logs").path])
         XCTAssertEqual(p.waitForExit(timeout: 60), .exited(1))
         XCTAssertLessThan(Date().timeIntervalSince(started), 30, "a dead node must not make the run wait out deadlines")
-        _ = p.waitForLine(timeout: 5) { _ in false }
+        p.waitForEndOfOutput()
         let out = p.stdoutLines.joined(separator: "\n")
         XCTAssertTrue(out.contains("FAIL dies"), out)
         // It dies right after its chat, so the check after that step, or the next one, catches it.
@@ -95,7 +95,7 @@ final class ClusterProcessTests: ClusterTestCase {
         try "servers:\n  - {id: 1, name: a, upstream: nowhere}\n".write(to: file, atomically: true, encoding: .utf8)
         let p = try cluster(["up", file.path, "--logs", tmp.appendingPathComponent("logs").path])
         XCTAssertEqual(p.waitForExit(timeout: 30), .exited(2))
-        _ = p.waitForLine(timeout: 5) { _ in false }
+        p.waitForEndOfOutput()
         XCTAssertEqual(p.stderrLines, ["\(file.path):2:32: server 'a': upstream 'nowhere' is not a server in this file"])
     }
 
@@ -118,7 +118,7 @@ final class ClusterProcessTests: ClusterTestCase {
         try "servers:\n  - {id: 1, name: a}\n  - {id: 2, name: b, upstream: a, port: \(taken)}\n".write(to: portFile, atomically: true, encoding: .utf8)
         let p = try cluster(["up", portFile.path, "--logs", tmp.appendingPathComponent("logs").path])
         XCTAssertEqual(p.waitForExit(timeout: 30), .exited(1))
-        _ = p.waitForLine(timeout: 5) { _ in false }
+        p.waitForEndOfOutput()
         let err = p.stderrLines.joined(separator: "\n")
         XCTAssertTrue(err.contains("server 'b' never became ready: it ended with exit 1"), err)
         XCTAssertTrue(err.contains("cannot listen on 127.0.0.1:\(taken): Address already in use"), err)
@@ -128,7 +128,7 @@ final class ClusterProcessTests: ClusterTestCase {
         try "servers:\n  - {id: 1, name: a, command: [/nonexistent/crc-server]}\n".write(to: exeFile, atomically: true, encoding: .utf8)
         let q = try cluster(["up", exeFile.path, "--logs", tmp.appendingPathComponent("logs").path])
         XCTAssertEqual(q.waitForExit(timeout: 30), .exited(1))
-        _ = q.waitForLine(timeout: 5) { _ in false }
+        q.waitForEndOfOutput()
         XCTAssertTrue(q.stderrLines.contains { $0.contains("a: executable not found or not executable: /nonexistent/crc-server") },
                       q.stderrLines.joined(separator: "\n"))
     }
@@ -150,7 +150,7 @@ final class ClusterProcessTests: ClusterTestCase {
         """.write(to: file, atomically: true, encoding: .utf8)
         let p = try cluster(["test", file.path, "--logs", tmp.appendingPathComponent("logs").path])
         XCTAssertEqual(p.waitForExit(timeout: 60), .exited(0))
-        _ = p.waitForLine(timeout: 5) { _ in false }
+        p.waitForEndOfOutput()
         XCTAssertTrue(p.stdoutLines.contains { $0.hasPrefix("PASS override") }, p.stdoutLines.joined(separator: "\n"))
     }
 
@@ -165,7 +165,7 @@ final class ClusterProcessTests: ClusterTestCase {
         XCTAssertEqual(pids.count, 8, "\(up.stdoutLines)")
         up.signal(SIGINT)
         XCTAssertEqual(up.waitForExit(timeout: 30), .exited(0))
-        _ = up.waitForLine(timeout: 5) { _ in false }
+        up.waitForEndOfOutput()
         let table = up.stdoutLines.drop { !$0.hasPrefix("NODE") }
         XCTAssertEqual(table.filter { $0.hasSuffix("exit 0") }.count, 8, "\(table)")
         XCTAssertTrue(FileManager.default.fileExists(atPath: logs + "/latest/timeline.log"))
@@ -197,7 +197,7 @@ final class ClusterProcessTests: ClusterTestCase {
         let pids3 = nodePIDs(third.stdoutLines)
         third.signal(SIGTERM)
         XCTAssertEqual(third.waitForExit(timeout: 30), .exited(0))
-        _ = third.waitForLine(timeout: 5) { _ in false }
+        third.waitForEndOfOutput()
         XCTAssertEqual(third.stdoutLines.drop { !$0.hasPrefix("NODE") }.filter { $0.hasSuffix("exit 0") }.count, 8)
         for pid in pids3 { XCTAssertFalse(alive(pid), "node \(pid) outlived crc-cluster") }
     }
@@ -211,7 +211,7 @@ final class ClusterProcessTests: ClusterTestCase {
         XCTAssertNotNil(p.waitForLine(timeout: 60) { $0.contains("step 1:") }, p.stderrLines.joined(separator: "\n"))
         p.signal(SIGINT)
         XCTAssertEqual(p.waitForExit(timeout: 30), .exited(130))
-        _ = p.waitForLine(timeout: 5) { _ in false }
+        p.waitForEndOfOutput()
         let out = p.stdoutLines.joined(separator: "\n")
         XCTAssertTrue(out.contains("interrupted"), out)
         XCTAssertTrue(out.contains("not run"), out)

@@ -21,14 +21,26 @@ class ClusterTestCase: XCTestCase {
         try? FileManager.default.removeItem(at: tmp)
     }
 
-    func cluster(_ args: [String]) throws -> NodeProcess {
+    /// crc-cluster started in `folder` (by default the repository's root).
+    func cluster(_ args: [String], in folder: URL? = nil) throws -> NodeProcess {
         let p = NodeProcess(name: "crc-cluster", executable: Self.binDir.appendingPathComponent("crc-cluster").path,
-                            arguments: args, workingDirectory: Self.root)
+                            arguments: args, workingDirectory: folder ?? Self.root)
         processes.append(p)
         try p.start()
         return p
     }
 
+
+    /// A test that needs a tool this machine lacks: skipped when iterating, but a failure in CI
+    /// (`CI=true`), where `scripts/deps.sh test` installs every tool, so a green CI has checked it.
+    func requireTool(_ found: Bool, _ what: String) throws {
+        guard !found else { return }
+        if ProcessInfo.processInfo.environment["CI"] == "true" {
+            XCTFail("\(what) is missing in CI: scripts/deps.sh test should have installed it")
+            throw XCTSkip("\(what) is missing")
+        }
+        throw XCTSkip("\(what) is missing (scripts/deps.sh test installs it)")
+    }
 
     func nodePIDs(_ lines: [String]) -> [Int32] {
         lines.compactMap { line -> Int32? in

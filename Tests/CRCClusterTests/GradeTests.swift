@@ -19,7 +19,7 @@ final class GradeTests: ClusterTestCase {
     func grade(_ server: String, _ args: [String], timeout: TimeInterval = 300) throws -> (NodeProcess.ExitStatus?, String) {
         let p = try cluster(["grade", "--server", server, "--logs", tmp.appendingPathComponent("logs").path] + args)
         let status = p.waitForExit(timeout: timeout)
-        _ = p.waitForLine(timeout: 5) { _ in false }
+        p.waitForEndOfOutput()
         return (status, (p.stdoutLines + p.stderrLines).joined(separator: "\n"))
     }
 

@@ -82,9 +82,8 @@ final class KubernetesTests: ClusterTestCase {
     }
 
     func testKubernetesValidateStrictAcceptsEveryDocument() throws {
-        guard let validator = Self.kubernetesValidate() else {
-            throw XCTSkip("kubernetes-validate not installed (.ci/run installs it into /opt/crc-venv)")
-        }
+        try requireTool(Self.kubernetesValidate() != nil, "kubernetes-validate")
+        let validator = Self.kubernetesValidate()!
         for (label, _) in try topologies() {
             let file = tmp.appendingPathComponent("\(label).yaml")
             let args: [String]

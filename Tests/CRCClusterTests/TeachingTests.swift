@@ -11,7 +11,7 @@ final class TeachingTests: ClusterTestCase {
         let up = try cluster(["up", "topologies/tree.yaml", "--logs", tmp.appendingPathComponent("logs").path, "--no-color"])
         for line in ["chat frodo aragorn hi", "path gimli eowyn", "kill rivendale", "state theshire", "exit"] { up.send(line: line) }
         XCTAssertEqual(up.waitForExit(timeout: 60), .exited(0), (up.stdoutLines + up.stderrLines).joined(separator: "\n"))
-        _ = up.waitForLine(timeout: 5) { _ in false }
+        up.waitForEndOfOutput()
         let lines = up.stdoutLines
         let out = lines.joined(separator: "\n")
         // The chat's path, hop by hop, by name, with timings.
@@ -40,7 +40,7 @@ final class TeachingTests: ClusterTestCase {
         up.send(line: "frobnicate")
         up.send(line: "exit")
         XCTAssertEqual(up.waitForExit(timeout: 90), .exited(0), (up.stdoutLines + up.stderrLines).joined(separator: "\n"))
-        _ = up.waitForLine(timeout: 5) { _ in false }
+        up.waitForEndOfOutput()
         let out = up.stdoutLines.joined(separator: "\n")
         XCTAssertTrue(out.contains("step 1/8: start bilbo"), out)
         XCTAssertTrue(out.contains("bilbo joined lothlorien"), out)
@@ -66,7 +66,7 @@ final class TeachingTests: ClusterTestCase {
         processes.append(p)
         try p.start()
         XCTAssertNotNil(p.waitForExit(timeout: 120), "chromium did not finish")
-        _ = p.waitForLine(timeout: 5) { _ in false }
+        p.waitForEndOfOutput()
         return (p.stdoutLines.joined(separator: "\n"), p.stderrLines.joined(separator: "\n"))
     }
 
@@ -74,9 +74,8 @@ final class TeachingTests: ClusterTestCase {
     /// a chat's path highlighted in both pictures after a click, no script errors, and a screenshot
     /// that is not blank.
     func testTheReportInHeadlessChromium() throws {
-        guard let browser = Self.chromium() else {
-            throw XCTSkip("no chromium (apt-get install chromium; .ci/run installs it)")
-        }
+        try requireTool(Self.chromium() != nil, "chromium")
+        let browser = Self.chromium()!
         let logs = tmp.appendingPathComponent("logs")
         let t = try cluster(["test", "topologies/tree.yaml", "--logs", logs.path])
         XCTAssertEqual(t.waitForExit(timeout: 120), .exited(0), t.stdoutLines.joined(separator: "\n"))
@@ -125,7 +124,7 @@ final class TeachingTests: ClusterTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: report.path))
         let bad = try cluster(["report", tmp.path])
         XCTAssertEqual(bad.waitForExit(timeout: 30), .exited(1))
-        _ = bad.waitForLine(timeout: 5) { _ in false }
+        bad.waitForEndOfOutput()
         XCTAssertTrue(bad.stderrLines.joined().contains("has no run.json"), bad.stderrLines.joined())
     }
 }

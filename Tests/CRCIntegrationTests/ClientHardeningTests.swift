@@ -26,7 +26,7 @@ final class ClientHardeningTests: XCTestCase {
         let p = try client(["--id", "1", "-S", "127.0.0.1", "-P", "\(port)", "-U", "lost", "--register-timeout", "1"])
         let status = p.waitForExit(timeout: 15)
         XCTAssertEqual(status, .exited(4), "it hung or ended otherwise: \(p.stdoutLines + p.stderrLines)")
-        _ = p.waitForLine(timeout: 2) { _ in false }
+        p.waitForEndOfOutput(timeout: 2)
         XCTAssertTrue((p.stdoutLines + p.stderrLines).contains { $0.contains("no answer to the registration within 1 s") }, "\(p.stdoutLines)")
     }
 

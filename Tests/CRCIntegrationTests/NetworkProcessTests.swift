@@ -133,7 +133,7 @@ final class NetworkProcessTests: XCTestCase {
             let p = NodeProcess(name: "bad", executable: bin, arguments: args)
             try p.start()
             XCTAssertEqual(p.waitForExit(timeout: h.timeout), .exited(code), "\(args)")
-            _ = p.waitForLine(timeout: 1) { _ in false }  // drain output
+            p.waitForEndOfOutput(timeout: 1)  // drain output
             XCTAssertTrue(p.stderrLines.contains { $0.contains(text) }, "\(args): \(p.stderrLines)")
             XCTAssertFalse(p.stderrLines.contains { $0.contains("Fatal error") || $0.contains("backtrace") })
         }

@@ -2,9 +2,11 @@ import Foundation
 
 /// Reading topology files: YAML syntax and types first, then every semantic problem at once.
 public enum TopologyLoader {
+    /// Reads `path` from disk or, when no such file exists, from the built-in topologies/ folder.
     public static func load(path: String) throws -> Topology {
         guard FileManager.default.fileExists(atPath: path) else {
-            throw YAMLError(file: path, mark: nil, message: "no such file")
+            if let builtIn = BuiltInScenarios.file(path) { return try parse(builtIn.text, file: path) }
+            throw YAMLError(file: path, mark: nil, message: "no such file (and no built-in one of that name: crc-cluster scenarios lists them)")
         }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw YAMLError(file: path, mark: nil, message: "cannot read the file (permissions?)")

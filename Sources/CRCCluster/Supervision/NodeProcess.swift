@@ -269,6 +269,20 @@ public final class NodeProcess: @unchecked Sendable {  // mutable state is guard
         }
     }
 
+    /// Waits until both of the process's output streams have ended (it exited and its last lines
+    /// were read), or `timeout` passes: after `waitForExit`, the lines it printed last may still be
+    /// in the pipe. True when the output ended in time.
+    @discardableResult
+    public func waitForEndOfOutput(timeout: TimeInterval = 5) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        condition.lock()
+        defer { condition.unlock() }
+        while closedStreams < 2 {
+            if !condition.wait(until: deadline) { return closedStreams >= 2 }
+        }
+        return true
+    }
+
     /// Waits for a JSON line whose "event" is `event` (and which satisfies `matching`).
     public func waitForEvent(_ event: String, from: Int = 0, timeout: TimeInterval,
                              matching: ([String: Any]) -> Bool = { _ in true }) -> [String: Any]? {

@@ -105,13 +105,16 @@ public enum ScenarioRunner {
         return result
     }
 
-    /// Scenario files under the given files and folders (*.yaml, *.yml), sorted.
+    /// Scenario files under the given files and folders (*.yaml, *.yml), sorted. A path that
+    /// names nothing on disk may name a built-in file or folder (`BuiltInScenarios`).
     public static func expand(_ paths: [String]) throws -> [String] {
         var out: [String] = []
         for path in paths {
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-                throw ClusterError("\(path): no such file or folder")
+                if BuiltInScenarios.file(path) != nil { out.append(path); continue }
+                if let files = BuiltInScenarios.folder(path) { out += files; continue }
+                throw ClusterError("\(path): no such file or folder, here or among the built-in scenarios (crc-cluster scenarios lists them)")
             }
             if isDir.boolValue {
                 let found = (FileManager.default.enumerator(atPath: path)?.allObjects as? [String] ?? [])
