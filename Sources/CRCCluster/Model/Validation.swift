@@ -162,6 +162,12 @@ public enum TopologyLoader {
         for name in t.firstMessages.keys.sorted() where !serverNames.contains(name) {
             errors.append(YAMLError(file: t.file, mark: firstMarks[name], message: "first_messages for '\(name)', which is not a server in this file"))
         }
+        for (name, messages) in t.firstMessages.sorted(by: { $0.key < $1.key }) {
+            for (i, hex) in messages.enumerated() where hex.utf8.count % 2 != 0 || !hex.allSatisfy(\.isHexDigit) {
+                errors.append(YAMLError(file: t.file, mark: firstMarks[name],
+                                        message: "first_messages of '\(name)', item \(i + 1): '\(hex.prefix(40))' is not hex bytes (two hex digits a byte, e.g. 0001)"))
+            }
+        }
         return errors.sorted { ($0.mark?.line ?? 0, $0.mark?.column ?? 0) < ($1.mark?.line ?? 0, $1.mark?.column ?? 0) }
     }
 
