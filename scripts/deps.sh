@@ -3,12 +3,14 @@
 # is already there. `make up` / `make build` ask for `build`; `make test` and CI ask for `test`.
 #
 #   scripts/deps.sh build   the C libraries the package links: libyaml-dev (CYaml) and
-#                           libedit-dev (CEditLine: line editing at a terminal), with pkg-config
+#                           libedit-dev (CEditLine: line editing at a terminal), with pkg-config,
+#                           and make (for the Makefile that calls this)
 #   scripts/deps.sh test    the above, and what the tests drive: python3 with a venv holding
 #                           jsonschema and PyYAML (schema checks) and kubernetes-validate
 #                           (render --to kubernetes), graphviz (graph --format svg), chromium
 #                           (the report opened in a headless browser), script (a pseudo-terminal
-#                           for the client's terminal test), setpriv and ip (util-linux, iproute2)
+#                           for the client's terminal test), setpriv and ip (util-linux, iproute2),
+#                           mandoc (scripts/check-man.sh reads the generated man pages)
 #
 # Debian packages come from apt-get (as root, or through sudo when it exists); Python packages go
 # into /opt/crc-venv (CRC_VENV overrides it) so the system's Python is left alone.
@@ -23,6 +25,7 @@ need() { # need PACKAGE CHECK-COMMAND...: queue PACKAGE when the check fails
   if ! "$@" >/dev/null 2>&1; then missing+=("$package"); fi
 }
 
+need make command -v make
 need pkg-config command -v pkg-config
 need libyaml-dev pkg-config --exists yaml-0.1
 need libedit-dev pkg-config --exists libedit
@@ -33,6 +36,7 @@ if [ "$level" = test ]; then
   need bsdutils command -v script
   need util-linux command -v setpriv
   need iproute2 command -v ip
+  need mandoc command -v mandoc
   if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
     missing+=(chromium)
   fi
