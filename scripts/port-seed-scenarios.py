@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Port the course's seed scenarios (JSON, ../shared/seed-scenarios) to crc-cluster scenario YAML.
+"""Port the course's seed scenarios (its JSON files, in the folder given as the first argument) to
+crc-cluster scenario YAML.
 
 Run once; its output is committed under topologies/seed/. Names, ids, infos and texts are kept
 exactly (quoted arguments keep their quotes). What is not carried over, and why:
   - ports: every server gets a free port, so scenarios can run in parallel;
   - WAIT: crc-cluster waits for the network to settle after every step instead of sleeping;
-  - adjacent_server_ids: several files list wrong adjacency (protocol.md), and crc-cluster derives
+  - adjacent_server_ids: several files list wrong adjacency (docs/protocol.md), and crc-cluster derives
     adjacency from the tree anyway.
 """
 import json, os, shlex, sys
@@ -115,7 +116,7 @@ def port(src, dst):
         note = f"  # the seed calls it {key}" if key != name else ""
         expect.append(f"  {name}: {{{', '.join(fields)}}}{note}")
     if expect:
-        out.append("# The seed's recorded final state (its adjacent_server_ids are not carried over: see protocol.md).")
+        out.append("# The seed's recorded final state (its adjacent_server_ids are not carried over: see docs/protocol.md, \"The course's seed scenarios\").")
         out.append("expect:"); out += expect
     if firsts:
         out.append("# The raw bytes the seed recorded as each server's first received message on each server link.")
@@ -123,7 +124,9 @@ def port(src, dst):
     open(dst, "w").write("\n".join(out) + "\n")
 
 if __name__ == "__main__":
-    src_dir = sys.argv[1] if len(sys.argv) > 1 else "../shared/seed-scenarios"
+    if len(sys.argv) < 2:
+        sys.exit("usage: scripts/port-seed-scenarios.py SEED_FOLDER [OUT_FOLDER]  (the course's seed-scenarios/ folder)")
+    src_dir = sys.argv[1]
     dst_dir = sys.argv[2] if len(sys.argv) > 2 else "topologies/seed"
     os.makedirs(dst_dir, exist_ok=True)
     for f in sorted(os.listdir(src_dir)):

@@ -1,7 +1,7 @@
 import CRCProtocol
 import NIOCore
 
-/// The routing rules of one CRC server (protocol.md) as a value-typed state machine.
+/// The routing rules of one CRC server (docs/protocol.md) as a value-typed state machine.
 ///
 /// (One file of ~565 lines on purpose: every rule reads and writes the same private tables —
 /// hosts, peers, neighbour lists, the encoded client listing — and splitting them across files
@@ -232,7 +232,7 @@ public struct ServerCore: Sendable {
         }
 
         if case .server(let sid) = peer, sid == r.sourceID, r.lastHopID == 0 {
-            // A course-style neighbour (protocol.md, "Peers from the course") took our own
+            // A course-style neighbour (docs/protocol.md, "Course peers") took our own
             // registration for a newcomer's and answered with its own again. Expected, harmless:
             // it gets the duplicate-id status the protocol prescribes, and nobody gets a warning.
             log(.ownRegistrationEcho(id: sid, via: link), into: &actions)

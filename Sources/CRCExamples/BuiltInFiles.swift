@@ -367,7 +367,7 @@ name: 2_1_TwoServers
 servers:
   - {id: 1, name: theshire, info: "\"Home of the Hobbits\""}
   - {id: 2, name: rivendale, info: "\"Elronds House\"", upstream: theshire}
-# The seed's recorded final state (its adjacent_server_ids are not carried over: see protocol.md).
+# The seed's recorded final state (its adjacent_server_ids are not carried over: see docs/protocol.md, "The course's seed scenarios").
 expect:
   theshire: {hosts: [2], adjacent_clients: []}
   rivendale: {hosts: [1], adjacent_clients: []}
@@ -382,7 +382,7 @@ servers:
   - {id: 2, name: rivendale, info: "\"Elronds House\"", upstream: theshire}
   - {id: 3, name: grey_havens, info: "\"Gates to the Blessed Realm\"", upstream: theshire}
   - {id: 4, name: lothlorien, info: "\"The Golden Wood\"", upstream: rivendale}
-# The seed's recorded final state (its adjacent_server_ids are not carried over: see protocol.md).
+# The seed's recorded final state (its adjacent_server_ids are not carried over: see docs/protocol.md, "The course's seed scenarios").
 expect:
   theshire: {hosts: [2, 3, 4], adjacent_clients: []}
   rivendale: {hosts: [1, 3, 4], adjacent_clients: []}
@@ -406,7 +406,7 @@ servers:
   - {id: 9, name: isengard, info: "\"Angrenost, The Iron Fortres\"", upstream: edoras}
   - {id: 10, name: osgiliath, info: "\"Citadel of the Stars\"", upstream: minastirith}
   - {id: 11, name: barad-dur, info: "\"The Dark Tower\"", upstream: minastirith}
-# The seed's recorded final state (its adjacent_server_ids are not carried over: see protocol.md).
+# The seed's recorded final state (its adjacent_server_ids are not carried over: see docs/protocol.md, "The course's seed scenarios").
 expect:
   theshire: {hosts: [2, 3, 4, 5, 6, 7, 8, 9, 10, 11], adjacent_clients: []}
   rivendale: {hosts: [1, 3, 4, 5, 6, 7, 8, 9, 10, 11], adjacent_clients: []}
@@ -429,7 +429,7 @@ servers:
   - {id: 1, name: theshire, info: "\"Home of the Hobbits\""}
 clients:
   - {id: 101, name: frodobaggins, info: "\"Test info\"", server: theshire}
-# The seed's recorded final state (its adjacent_server_ids are not carried over: see protocol.md).
+# The seed's recorded final state (its adjacent_server_ids are not carried over: see docs/protocol.md, "The course's seed scenarios").
 expect:
   theshire: {hosts: [101], adjacent_clients: [101]}
   frodobaggins: {users: []}
@@ -444,7 +444,7 @@ servers:
 clients:
   - {id: 101, name: frodobaggins, info: "\"Test info\"", server: theshire}
   - {id: 102, name: samgamgee, info: "\"Test info\"", server: theshire}
-# The seed's recorded final state (its adjacent_server_ids are not carried over: see protocol.md).
+# The seed's recorded final state (its adjacent_server_ids are not carried over: see docs/protocol.md, "The course's seed scenarios").
 expect:
   theshire: {hosts: [101, 102], adjacent_clients: [101, 102]}  # the seed calls it theshire.nz
   frodobaggins: {users: [102]}
@@ -464,7 +464,7 @@ clients:
   - {id: 102, name: samgamgee, info: "\"Test info\"", server: theshire}
   - {id: 103, name: elrond, info: "\"Test info\"", server: rivendale}
   - {id: 104, name: bilbobaggins, info: "\"Test info\"", server: grey_havens}
-# The seed's recorded final state (its adjacent_server_ids are not carried over: see protocol.md).
+# The seed's recorded final state (its adjacent_server_ids are not carried over: see docs/protocol.md, "The course's seed scenarios").
 expect:
   theshire: {hosts: [2, 3, 101, 102, 103, 104], adjacent_clients: [101, 102]}
   rivendale: {hosts: [1, 3, 101, 102, 103, 104], adjacent_clients: [103]}
@@ -500,7 +500,7 @@ clients:
   - {id: 106, name: meriadoc, info: "\"Test info\"", server: edoras}
   - {id: 107, name: balin, info: "\"Test info\"", server: moria}
   - {id: 108, name: sauron, info: "\"Test info\"", server: barad-dur}
-# The seed's recorded final state (its adjacent_server_ids are not carried over: see protocol.md).
+# The seed's recorded final state (its adjacent_server_ids are not carried over: see docs/protocol.md, "The course's seed scenarios").
 expect:
   theshire: {hosts: [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 101, 102, 103, 104, 105, 106, 107, 108], adjacent_clients: [101, 102]}
   rivendale: {hosts: [1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 101, 102, 103, 104, 105, 106, 107, 108], adjacent_clients: [103]}
@@ -534,7 +534,7 @@ clients:
   - {id: 102, name: samgamgee, info: "\"Test info\"", server: theshire}
 steps:
   - chat: {from: samgamgee, to: 101, text: "\"Testing 1 2 3\""}
-# The seed's recorded final state (its adjacent_server_ids are not carried over: see protocol.md).
+# The seed's recorded final state (its adjacent_server_ids are not carried over: see docs/protocol.md, "The course's seed scenarios").
 expect:
   theshire: {hosts: [101, 102], adjacent_clients: [101, 102]}  # the seed calls it theshire.nz
   frodobaggins: {users: [102], chat_log: ["\"Testing 1 2 3\""]}
@@ -557,7 +557,7 @@ clients:
 steps:
   - chat: {from: elrond, to: 101, text: "\"Testing 1 2 3 4 5\""}
   - start: bilbobaggins
-# The seed's recorded final state (its adjacent_server_ids are not carried over: see protocol.md).
+# The seed's recorded final state (its adjacent_server_ids are not carried over: see docs/protocol.md, "The course's seed scenarios").
 expect:
   theshire: {hosts: [2, 3, 101, 102, 103, 104], adjacent_clients: [101, 102]}
   rivendale: {hosts: [1, 3, 101, 102, 103, 104], adjacent_clients: [103]}
@@ -597,7 +597,7 @@ clients:
   - {id: 108, name: sauron, info: "\"Test info\"", server: barad-dur}
 steps:
   - chat: {from: sauron, to: 103, text: "\"Testing 1 2 3 4 5 6 7\""}
-# The seed's recorded final state (its adjacent_server_ids are not carried over: see protocol.md).
+# The seed's recorded final state (its adjacent_server_ids are not carried over: see docs/protocol.md, "The course's seed scenarios").
 expect:
   theshire: {hosts: [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 101, 102, 103, 104, 105, 106, 107, 108], adjacent_clients: [101, 102]}
   rivendale: {hosts: [1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 101, 102, 103, 104, 105, 106, 107, 108], adjacent_clients: [103]}
@@ -633,7 +633,7 @@ clients:
   - {id: 102, name: samgamgee, info: "\"Test info\"", server: theshire}
   - {id: 103, name: elrond, info: "\"Test info\"", server: rivendale}
   - {id: 104, name: bilbobaggins, info: "\"Test info\"", server: grey_havens}
-# The seed's recorded final state (its adjacent_server_ids are not carried over: see protocol.md).
+# The seed's recorded final state (its adjacent_server_ids are not carried over: see docs/protocol.md, "The course's seed scenarios").
 expect:
   theshire: {hosts: [2, 3, 101, 102, 103, 104], adjacent_clients: [101, 102]}
   rivendale: {hosts: [1, 3, 101, 102, 103, 104], adjacent_clients: [103]}
@@ -658,7 +658,7 @@ clients:
   - {id: 102, name: samgamgee, info: "\"Test info\"", server: theshire}
   - {id: 103, name: elrond, info: "\"Test info\"", server: rivendale}
   - {id: 104, name: bilbobaggins, info: "\"Test info\"", server: grey_havens}
-# The seed's recorded final state (its adjacent_server_ids are not carried over: see protocol.md).
+# The seed's recorded final state (its adjacent_server_ids are not carried over: see docs/protocol.md, "The course's seed scenarios").
 expect:
   theshire: {hosts: [2, 3, 101, 102, 103, 104], adjacent_clients: [101, 102]}
   rivendale: {hosts: [1, 3, 101, 102, 103, 104], adjacent_clients: [103]}
@@ -683,7 +683,7 @@ clients:
   - {id: 103, name: elrond, info: "\"Test info\"", server: rivendale}
   - {id: 102, name: gollum, info: "\"Test info\"", server: theshire, refused: true}
   - {id: 104, name: bilbobaggins, info: "\"Test info\"", server: grey_havens}
-# The seed's recorded final state (its adjacent_server_ids are not carried over: see protocol.md).
+# The seed's recorded final state (its adjacent_server_ids are not carried over: see docs/protocol.md, "The course's seed scenarios").
 expect:
   theshire: {hosts: [2, 3, 101, 102, 103, 104], adjacent_clients: [101, 102]}
   rivendale: {hosts: [1, 3, 101, 102, 103, 104], adjacent_clients: [103]}
@@ -711,7 +711,7 @@ clients:
 steps:
   - chat: {from: elrond, to: 201, text: "\"Testing 1 2 3 4 5\""}
   - start: bilbobaggins
-# The seed's recorded final state (its adjacent_server_ids are not carried over: see protocol.md).
+# The seed's recorded final state (its adjacent_server_ids are not carried over: see docs/protocol.md, "The course's seed scenarios").
 expect:
   theshire: {hosts: [2, 3, 101, 102, 103, 104], adjacent_clients: [101, 102]}
   rivendale: {hosts: [1, 3, 101, 102, 103, 104], adjacent_clients: [103]}
@@ -735,7 +735,7 @@ steps:
   - chat: {from: samgamgee, to: 101, text: "\"Bye Frodo\""}
   - quit: {client: frodobaggins, text: "\"Leaving for the Undying Lands\""}
   - chat: {from: samgamgee, to: 101, text: "\"I will miss you\""}
-# The seed's recorded final state (its adjacent_server_ids are not carried over: see protocol.md).
+# The seed's recorded final state (its adjacent_server_ids are not carried over: see docs/protocol.md, "The course's seed scenarios").
 expect:
   theshire: {hosts: [102], adjacent_clients: [102]}  # the seed calls it theshire.nz
   frodobaggins: {users: [102], status_log: ["Welcome to the Clemson Relay Chat network frodobaggins"], chat_log: ["\"Bye Frodo\""]}
@@ -759,7 +759,7 @@ steps:
   - chat: {from: elrond, to: 104, text: "\"Bye Bilbo\""}
   - quit: {client: bilbobaggins, text: "\"Leaving for the Undying Lands\""}
   - chat: {from: frodobaggins, to: 104, text: "\"I will miss you\""}
-# The seed's recorded final state (its adjacent_server_ids are not carried over: see protocol.md).
+# The seed's recorded final state (its adjacent_server_ids are not carried over: see docs/protocol.md, "The course's seed scenarios").
 expect:
   theshire: {hosts: [2, 3, 101, 102, 103], adjacent_clients: [101, 102]}
   rivendale: {hosts: [1, 3, 101, 102, 103], adjacent_clients: [103]}
@@ -812,7 +812,7 @@ steps:
   - chat: {from: peregrin, to: 108, text: "\"Quit looking at me, its creepy\""}
   - quit: {client: sauron, text: "\"Tower collapsing, brb\""}
   - chat: {from: frodobaggins, to: 108, text: "\"I dont think you are going to get that ring back...\""}
-# The seed's recorded final state (its adjacent_server_ids are not carried over: see protocol.md).
+# The seed's recorded final state (its adjacent_server_ids are not carried over: see docs/protocol.md, "The course's seed scenarios").
 expect:
   theshire: {hosts: [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 101, 103, 104, 105, 106, 107], adjacent_clients: [101]}
   rivendale: {hosts: [1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 101, 103, 104, 105, 106, 107], adjacent_clients: [103]}

@@ -1,6 +1,6 @@
 import NIOCore
 
-/// The one-byte type that opens every CRC message (protocol.md, "Framing and encoding").
+/// The one-byte type that opens every CRC message (docs/protocol.md, "Framing").
 public enum MessageType: UInt8, Sendable, CaseIterable {
     case serverRegistration = 0x00
     case status = 0x01

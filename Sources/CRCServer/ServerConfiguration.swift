@@ -68,9 +68,9 @@ public func resolveSeedHost(_ host: String) -> (address: String, isSeedName: Boo
 
 /// The kind of neighbours a server talks to.
 public enum PeerProfile: String, CaseIterable, Sendable {
-    /// This project's servers: every message of protocol.md, server quit included.
+    /// This project's servers: every message of docs/protocol.md, server quit included.
     case standard
-    /// The course's servers and students' servers written from its template (protocol.md, "Peers
-    /// from the course"): no server quit is ever sent to them.
+    /// The course's servers and students' servers written from its template (docs/protocol.md,
+    /// "Course peers"): no server quit is ever sent to them.
     case course
 }

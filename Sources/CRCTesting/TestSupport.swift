@@ -15,15 +15,13 @@ public enum TestSupport {
         return URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
     }()
 
-    /// The repository's root (topologies/, scripts/ …), and the shared folder beside it.
+    /// The repository's root (topologies/, scripts/ …).
     public static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
-    public static let shared = repositoryRoot.deletingLastPathComponent().appendingPathComponent("shared")
-    /// The stand-in for a student's server: `../shared/foreign/course_server.py`, or the copy in
-    /// `Tests/Fixtures` when `../shared` is not beside the repository (a bare clone).
+    /// The stand-in for a student's server (`Tests/Fixtures/course_server.py`), or the file that
+    /// `CRC_COURSE_SERVER` names.
     public static let courseServer: URL = {
-        let original = shared.appendingPathComponent("foreign/course_server.py")
-        if FileManager.default.fileExists(atPath: original.path) { return original }
+        if let path = ProcessInfo.processInfo.environment["CRC_COURSE_SERVER"] { return URL(fileURLWithPath: path) }
         return repositoryRoot.appendingPathComponent("Tests/Fixtures/course_server.py")
     }()
 

@@ -69,7 +69,7 @@ struct CommonOptions: ParsableArguments {
     var tap = false
     @Flag(help: "Do not tap the links of our own nodes (no wire.jsonl, no wire checks, no messages in the report).")
     var noTap = false
-    @Option(help: ArgumentHelp("How strictly the wire is judged: course tolerates the course servers' harmless habits (protocol.md, \"Peers from the course\"); strict does not.", valueName: "profile"))
+    @Option(help: ArgumentHelp("How strictly the wire is judged: course tolerates the course servers' harmless habits (docs/protocol.md, \"Course peers\"); strict does not.", valueName: "profile"))
     var wireProfile: WireProfile = .course
 
     /// Above this many nodes, servers only print warnings unless asked: every join is a line at

@@ -7,7 +7,7 @@ import XCTest
 /// seed-scenarios`: this repository keeps only their YAML ports, which `SimulateTests` runs in
 /// the simulation and `ClusterProcessTests` as processes) and checks the final state they record:
 /// so the ports are checked against the originals. Adjacency comes from the launch commands: the
-/// files' adjacency lists are known to be wrong (protocol.md, "Notes on the seed's test data").
+/// files' adjacency lists are known to be wrong (docs/protocol.md, "The course's seed scenarios").
 final class SeedScenarioTests: XCTestCase {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/seed-scenarios")
@@ -148,7 +148,7 @@ final class SeedScenarioTests: XCTestCase {
     }
 
     func testChatTravelsTheTreePath() throws {
-        // protocol.md's worked example: 104 → 3 → 1 → 2 → 103.
+        // docs/protocol.md's worked example: 104 → 3 → 1 → 2 → 103.
         var r = try replay("3_3_ThreeServers_FourClients.json")
         r.sim.chat(from: "bilbobaggins", to: 103, text: "hello elrond")
         r.sim.settle()

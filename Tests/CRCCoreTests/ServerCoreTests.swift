@@ -160,7 +160,7 @@ final class ServerCoreTests: XCTestCase {
         XCTAssertEqual(sim.clients["c598"]!.chatLog.last?.text, "far")
     }
 
-    // MARK: Course-style peers (protocol.md, "Peers from the course")
+    // MARK: Course-style peers (docs/protocol.md, "Course peers")
 
     /// The burst to a new neighbour opens with our own registration, last hop 0; the joiner does
     /// not send its own back; a course server's echo of its own registration is answered quietly.

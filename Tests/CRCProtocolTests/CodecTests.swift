@@ -27,7 +27,7 @@ final class CodecTests: XCTestCase {
     }
 
     func testHeaderLayoutOfEveryType() {
-        // Byte-exact layouts from protocol.md's table: type, fixed header, then the variable part.
+        // Byte-exact layouts from docs/protocol.md's table: type, fixed header, then the variable part.
         XCTAssertEqual(Message.status(Status(sourceID: 1, destinationID: 0x0102_0304, code: .duplicateID, text: "ab")).hex,
                        "01" + "00000001" + "01020304" + "0002" + "00000002" + "6162")
         XCTAssertEqual(Message.serverQuit(ServerQuit(sourceID: 7, replacementID: 9, text: "x")).hex,

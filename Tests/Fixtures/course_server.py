@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-# A copy of ../shared/foreign/course_server.py (the course's stand-in for a student's server), used by
-# the tests only when ../shared is not beside this repository, so the grader is still proven by the
-# wrong implementations it rejects. ../shared is the original; refresh this copy from it.
+# A stand-in for a student's server, behaving on the wire as the course's servers do (docs/protocol.md,
+# "Course peers"): the interop and grading tests run it, and plant faults in copies of it, so the
+# grader is proven by the wrong implementations it rejects. Not part of the product.
 """A CRC server that behaves the way the course's own Python servers do on the wire: a stand-in
 for "a student's implementation" when testing interoperability and black-box grading.
 
-It speaks CRC v1 (see ../protocol.md) with the course's habits, which a conformant peer must
+It speaks CRC v1 (see docs/protocol.md) with the course's habits, which a conformant peer must
 tolerate:
   * adjacency is decided by last_hop_id == 0 only (a registration whose last hop equals its
     source is NOT treated as adjacent);

@@ -2,7 +2,7 @@ import CRCProtocol
 
 /// How strictly the wire is judged.
 public enum WireProfile: String, Sendable, CaseIterable {
-    /// The protocol as `protocol.md` writes it, plus the course servers' habits it lists as harmless
+    /// The protocol as `docs/protocol.md` writes it, plus the course servers' habits it lists as harmless
     /// (see `WireChecker`): what a student's server written from the course's template does.
     case course
     /// The protocol as written: every echo is a difference.

@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""Checks that docs/architecture.md's module table says what Package.swift says: the same
+targets, of the same kinds, with the same dependencies. Run by CI; exits 1 naming each difference."""
+import json, os, re, subprocess, sys
+
+root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+page = open(os.path.join(root, "docs", "architecture.md"), encoding="utf-8").read()
+m = re.search(r"<!-- modules:.*?-->\n(.*?)<!-- /modules -->", page, re.S)
+if not m:
+    sys.exit("check-architecture: docs/architecture.md has no module table between <!-- modules --> markers")
+documented = {}
+for line in m.group(1).splitlines():
+    cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    if len(cells) != 3 or not cells[0].startswith("`"):
+        continue
+    deps = set(re.findall(r"`([^`]+)`", cells[2]))
+    documented[cells[0].strip("`")] = (cells[1], deps)
+
+package = json.loads(subprocess.run(["swift", "package", "dump-package"], cwd=root, check=True,
+                                    capture_output=True, text=True).stdout)
+actual = {}
+for t in package["targets"]:
+    if t["type"] == "test":
+        continue
+    deps = set()
+    for d in t.get("dependencies", []):
+        for kind in ("byName", "target", "product"):
+            if kind in d:
+                deps.add(d[kind][0])
+    actual[t["name"]] = (t["type"], deps)
+
+problems = []
+for name in sorted(set(actual) | set(documented)):
+    if name not in documented:
+        problems.append(f"{name}: in Package.swift, not in the table")
+    elif name not in actual:
+        problems.append(f"{name}: in the table, not in Package.swift")
+    elif documented[name] != actual[name]:
+        problems.append(f"{name}: the table says {documented[name][0]} on {sorted(documented[name][1])}, "
+                        f"Package.swift {actual[name][0]} on {sorted(actual[name][1])}")
+if problems:
+    print("check-architecture: docs/architecture.md disagrees with Package.swift:", *problems, sep="\n  ")
+    sys.exit(1)
+print(f"check-architecture: the module table matches Package.swift ({len(actual)} targets)")
