@@ -50,16 +50,28 @@ let package = Package(
             swiftSettings: hotPath
         ),
         // The server's routing rules as a pure state machine: message-on-link in, actions out.
+        // No sockets, clocks, threads, C shims or Foundation (scripts/check-architecture.py).
         .target(
             name: "CRCCore",
-            dependencies: ["CRCProtocol", "CSystemShims"],
+            dependencies: ["CRCProtocol"],
             swiftSettings: hotPath
         ),
+        // What nodes and crc-cluster agree on: the ready line, client digests and states, the
+        // server snapshot and digest, the JSON they print, and dying with the launcher.
+        .target(name: "CRCContract", dependencies: ["CRCCore", "CRCProtocol", "CSystemShims"]),
+        // Processes: spawning (posix_spawn), reaping, pipes, the monitor client, blocking sockets,
+        // /proc. What crc-cluster, crc-bench and the tests share to run nodes.
+        .target(name: "CRCProcess", dependencies: [
+            "CRCContract", "CRCTerminal", "CSystemShims",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
         // SwiftNIO shell around CRCCore: listening, upstream link, framing, monitoring endpoint.
         .target(
             name: "CRCServer",
             dependencies: [
-                "CRCCore", "CRCProtocol", "CRCTerminal", "CSystemShims",
+                "CRCCore", "CRCContract", "CRCProtocol", "CRCTerminal", "CSystemShims",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -73,7 +85,7 @@ let package = Package(
         .target(
             name: "CRCClient",
             dependencies: [
-                "CRCProtocol", "CRCCore", "CRCTerminal", "CRCLineEditor",
+                "CRCProtocol", "CRCCore", "CRCContract", "CRCTerminal", "CRCLineEditor",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -87,7 +99,7 @@ let package = Package(
         .target(
             name: "CRCCluster",
             dependencies: [
-                "CYaml", "CRCProtocol", "CRCCore", "CRCTerminal", "CSystemShims", "CRCExamples",
+                "CYaml", "CRCProtocol", "CRCCore", "CRCContract", "CRCProcess", "CRCTerminal", "CSystemShims", "CRCExamples",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -96,7 +108,7 @@ let package = Package(
         .executableTarget(
             name: "crc-server",
             dependencies: [
-                "CRCServer", "CRCCore",
+                "CRCServer", "CRCContract",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -104,14 +116,14 @@ let package = Package(
         .executableTarget(
             name: "crc-client",
             dependencies: [
-                "CRCClient", "CRCCore",
+                "CRCClient", "CRCContract",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "crc-cluster",
             dependencies: [
-                "CRCCluster", "CRCExamples", "CRCServer", "CRCClient", "CRCLineEditor",
+                "CRCCluster", "CRCContract", "CRCProcess", "CRCExamples", "CRCServer", "CRCClient", "CRCLineEditor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
@@ -119,7 +131,7 @@ let package = Package(
         .executableTarget(
             name: "crc-bench",
             dependencies: [
-                "CRCProtocol", "CRCCore", "CRCCluster",
+                "CRCProtocol", "CRCCore", "CRCProcess",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -134,18 +146,19 @@ let package = Package(
             ]
         ),
         // What the test targets share: binaries, polling with deadlines, raw connections, processes.
-        .target(name: "CRCTesting", dependencies: ["CRCCluster"]),
+        .target(name: "CRCTesting", dependencies: ["CRCProcess"]),
         .testTarget(name: "CRCProtocolTests", dependencies: ["CRCProtocol"]),
-        .testTarget(name: "CRCCoreTests", dependencies: ["CRCCore"]),
+        .testTarget(name: "CRCCoreTests", dependencies: ["CRCCore", "CRCContract"]),
         .testTarget(name: "CRCServerTests", dependencies: [
-            "CRCServer", "CRCCore", "CRCProtocol",
+            "CRCServer", "CRCCore", "CRCContract", "CRCProtocol",
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "CRCIntegrationTests", dependencies: [
-            "CRCCluster", "CRCCore", "CRCProtocol", "CRCTesting", "crc-server", "crc-client",
+            "CRCProcess", "CRCContract", "CRCCore", "CRCProtocol", "CRCTesting", "crc-server", "crc-client",
+            "CRCCluster",  // FaultTests drives a LinkRelay directly
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        .testTarget(name: "CRCClusterTests", dependencies: ["CRCCluster", "CRCTesting", "crc-cluster", "crc-server", "crc-client"]),
+        .testTarget(name: "CRCClusterTests", dependencies: ["CRCCluster", "CRCProcess", "CRCContract", "CRCTesting", "crc-cluster", "crc-server", "crc-client"]),
     ]
 )

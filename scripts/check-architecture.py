@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""Checks that docs/architecture.md's module table says what Package.swift says: the same
-targets, of the same kinds, with the same dependencies. Run by CI; exits 1 naming each difference."""
+"""Checks that docs/architecture.md's module table says what Package.swift says (the same targets,
+of the same kinds, with the same dependencies), and that the pure layers stay pure: CRCProtocol
+and CRCCore import nothing but each other and NIOCore (for ByteBuffer) — no C shim, no Glibc, no
+Foundation, no NIOPosix. Run by CI; exits 1 naming each difference."""
 import json, os, re, subprocess, sys
 
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
@@ -38,7 +40,18 @@ for name in sorted(set(actual) | set(documented)):
     elif documented[name] != actual[name]:
         problems.append(f"{name}: the table says {documented[name][0]} on {sorted(documented[name][1])}, "
                         f"Package.swift {actual[name][0]} on {sorted(actual[name][1])}")
+pure = {"CRCProtocol": {"NIOCore"}, "CRCCore": {"CRCProtocol", "NIOCore"}}
+for target, allowed in pure.items():
+    folder = os.path.join(root, "Sources", target)
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith(".swift"):
+            continue
+        for line in open(os.path.join(folder, name), encoding="utf-8"):
+            m = re.match(r"\s*(?:@\w+\s+)*import\s+(?:(?:struct|class|enum|func|protocol|typealias)\s+)?([A-Za-z_][A-Za-z0-9_]*)", line)
+            if m and m.group(1) not in allowed:
+                problems.append(f"{target}/{name} imports {m.group(1)}: {target} is pure (allowed: {', '.join(sorted(allowed))})")
+
 if problems:
     print("check-architecture: docs/architecture.md disagrees with Package.swift:", *problems, sep="\n  ")
     sys.exit(1)
-print(f"check-architecture: the module table matches Package.swift ({len(actual)} targets)")
+print(f"check-architecture: the module table matches Package.swift ({len(actual)} targets); CRCProtocol and CRCCore are pure")

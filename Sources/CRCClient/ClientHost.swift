@@ -6,6 +6,7 @@ import NIOCore
 import NIOPosix
 #if canImport(Glibc)
 import Glibc
+import CRCContract
 #endif
 
 /// Many clients in one process: each with its own connection, state and log file, all on one

@@ -9,6 +9,7 @@ import Glibc
 import NIOCore
 import NIOPosix
 import NIOConcurrencyHelpers
+import CRCContract
 
 public struct ClientConfiguration: Sendable {
     public var id: UInt32

@@ -75,7 +75,6 @@ public struct ServerCore: Sendable {
         self.logsRouting = logsRouting
     }
 
-    private var nameBuffer: ByteBuffer { ByteBuffer(string: name) }
 
     @inline(__always)
     private func log(_ event: @autoclosure () -> ServerEvent, into actions: inout [Action]) {

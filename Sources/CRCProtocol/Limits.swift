@@ -12,9 +12,6 @@ public struct Limits: Sendable, Hashable {
     /// 64 KiB: far above any chat a person types, small enough that a hostile length costs little.
     public static let defaultMaxTextLength = 65_536
     public static let `default` = Limits()
-
-    /// Largest whole message these limits admit.
-    public var maxMessageSize: Int { 15 + maxTextLength }
 }
 
 /// This package's version, printed by every command's `--version`.

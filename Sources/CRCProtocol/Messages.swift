@@ -96,8 +96,6 @@ public struct Registration: Hashable, Sendable {
         self.init(sourceID: sourceID, lastHopID: lastHopID, name: ByteBuffer(string: name), info: ByteBuffer(string: info))
     }
 
-    /// The adjacent machine that handed this registration over: the last hop, or the source itself.
-    public var handedOverBy: UInt32 { lastHopID == 0 ? sourceID : lastHopID }
     /// True when the source is the machine at the other end of the connection.
     public var isFromAdjacent: Bool { lastHopID == 0 || lastHopID == sourceID }
 }

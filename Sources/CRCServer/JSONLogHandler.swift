@@ -7,6 +7,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 #if canImport(Glibc)
 import Glibc
+import CRCContract
 #endif
 
 /// The server's log, both outputs in one swift-log handler: readable text on stderr and, with a

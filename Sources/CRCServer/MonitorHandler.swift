@@ -2,6 +2,7 @@ import CRCCore
 import FoundationEssentials
 import NIOCore
 import NIOHTTP1
+import CRCContract
 
 /// The monitoring endpoint, in the manner of nats-server's: plain HTTP, JSON answers.
 ///   GET /state    the server's whole state (`ServerSnapshot`)

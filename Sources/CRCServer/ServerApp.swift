@@ -11,6 +11,7 @@ import NIOCore
 import NIOHTTP1
 import NIOConcurrencyHelpers
 import NIOPosix
+import CRCContract
 
 /// Process exit statuses of crc-server.
 public enum ServerExitCode: Int32, Sendable {

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 #if canImport(Glibc)
 import Glibc
+import CRCContract
 #endif
 
 /// Carries out what the pure `ServerCore` decides. It owns the channels and their counters and is

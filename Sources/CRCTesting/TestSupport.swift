@@ -1,7 +1,7 @@
-import CRCCluster
 import Foundation
 #if canImport(Glibc)
 import Glibc
+import CRCProcess
 #endif
 
 /// What every test target needs to drive real processes: where the built executables are, where

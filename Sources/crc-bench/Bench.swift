@@ -1,11 +1,11 @@
 import ArgumentParser
-import CRCCluster
 import CRCCore
 import CRCProtocol
 import Foundation
 import NIOCore
 #if canImport(Glibc)
 import Glibc
+import CRCProcess
 #endif
 
 @main
@@ -147,7 +147,7 @@ struct BenchNetwork {
                     nodes.append(p)
                     try p.start()
                     guard let ready = p.waitForEvent("ready", timeout: 10), let port = ready["port"] as? Int else {
-                        throw SupervisionError("server s\(i) did not start: \(p.stderrLines.suffix(3).joined(separator: " | "))")
+                        throw ClusterError("server s\(i) did not start: \(p.stderrLines.suffix(3).joined(separator: " | "))")
                     }
                     ports.append(port)
                 }
@@ -173,7 +173,7 @@ struct BenchNetwork {
         let t0 = monotonicNanos()
         try sender.writeAll(one)
         let r = receiver.receive(count: 1, timeout: 5)
-        guard r.received == 1 else { throw SupervisionError("a latency probe was lost") }
+        guard r.received == 1 else { throw ClusterError("a latency probe was lost") }
         return Double(r.finishedAt - t0) / 1000
     }
 }
@@ -256,10 +256,10 @@ final class RawClient: BenchLink, @unchecked Sendable {  // used by one thread a
         while monotonicNanos() < deadline {
             while let m = try parser.parse(&pending) { if match(m) { return m } }
             let n = read(fd, &chunk, chunk.count)
-            guard n > 0 else { throw SupervisionError("connection closed") }
+            guard n > 0 else { throw ClusterError("connection closed") }
             pending.writeBytes(chunk[0..<n])
         }
-        throw SupervisionError("timed out")
+        throw ClusterError("timed out")
     }
 
     struct ReceiveResult {
@@ -415,7 +415,7 @@ func writeAllBytes(_ fd: Int32, _ bytes: [UInt8]) throws {
     var off = 0
     while off < bytes.count {
         let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, min(bytes.count - off, 1 << 18)) }
-        guard n > 0 else { throw SupervisionError("write failed: \(String(cString: strerror(errno)))") }
+        guard n > 0 else { throw ClusterError("write failed: \(String(cString: strerror(errno)))") }
         off += n
     }
 }

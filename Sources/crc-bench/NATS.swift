@@ -1,8 +1,8 @@
 import ArgumentParser
-import CRCCluster
 import Foundation
 #if canImport(Glibc)
 import Glibc
+import CRCProcess
 #endif
 
 /// The same load through nats-server, the peer the relay is measured against: a raw-socket client
@@ -44,7 +44,7 @@ final class NATSClient: BenchLink, @unchecked Sendable {  // used by one thread 
                 start = nl + 1
                 return line
             }
-            guard fill(deadline: deadline) else { throw SupervisionError("nats: no line within \(timeout) s") }
+            guard fill(deadline: deadline) else { throw ClusterError("nats: no line within \(timeout) s") }
         }
     }
 
@@ -52,7 +52,7 @@ final class NATSClient: BenchLink, @unchecked Sendable {  // used by one thread 
         while true {
             let line = try readLine(timeout: 10)
             if line == "PONG" { return }
-            if line.hasPrefix("-ERR") { throw SupervisionError("nats: \(line)") }
+            if line.hasPrefix("-ERR") { throw ClusterError("nats: \(line)") }
         }
     }
 
@@ -125,7 +125,7 @@ final class NATSClient: BenchLink, @unchecked Sendable {  // used by one thread 
     /// propagated before returning.
     static func network(_ n: Int, topology: Topology, size: Int) throws -> ([NodeProcess], BenchLink, BenchLink) {
         guard let exe = ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw SupervisionError("nats-server not found (apt-get install nats-server; scripts/bench.sh installs it)")
+            throw ClusterError("nats-server not found (apt-get install nats-server; scripts/bench.sh installs it)")
         }
         progress("starting \(n) nats-server nodes (\(topology.rawValue))")
         let configDir = FileManager.default.temporaryDirectory.appendingPathComponent("crc-bench-nats-\(getpid())")
@@ -169,7 +169,7 @@ final class NATSClient: BenchLink, @unchecked Sendable {  // used by one thread 
             let deadline = Date().addingTimeInterval(10)
             while !p.stderrLines.contains(where: { $0.contains("Server is ready") }), p.isRunning, Date() < deadline { usleep(5_000) }
             guard p.stderrLines.contains(where: { $0.contains("Server is ready") }) else {
-                throw SupervisionError("nats-server n\(i) did not start: \(p.stderrLines.suffix(3).joined(separator: " | "))")
+                throw ClusterError("nats-server n\(i) did not start: \(p.stderrLines.suffix(3).joined(separator: " | "))")
             }
             ports.append(port)
         }
@@ -183,7 +183,7 @@ final class NATSClient: BenchLink, @unchecked Sendable {  // used by one thread 
             try sender.writeAll(encodePublishes(count: 1, size: size))
             through = receiver.receive(count: 1, timeout: 0.05).received == 1
         }
-        guard through else { throw SupervisionError("nats: the subscription never became visible across the nodes") }
+        guard through else { throw ClusterError("nats: the subscription never became visible across the nodes") }
         // Drain stragglers of the probes.
         while receiver.receive(count: 1, timeout: 0.1).received == 1 {}
         started = true

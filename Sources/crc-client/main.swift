@@ -1,5 +1,6 @@
 import CRCClient
 import CRCCore
+import CRCContract
 
 dieWithParentIfAsked()
 ClientCLI.main()

@@ -5,6 +5,7 @@ import CRCCore
 import CRCProtocol
 import CRCServer
 import Foundation
+import CRCContract
 
 @main
 struct CRCClusterCommand: ParsableCommand {

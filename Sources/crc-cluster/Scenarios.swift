@@ -2,6 +2,7 @@ import ArgumentParser
 import CRCCluster
 import CRCExamples
 import Foundation
+import CRCProcess
 
 // MARK: - scenarios
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CRCCluster
 import Foundation
+import CRCProcess
 
 // MARK: - simulate
 

@@ -6,6 +6,7 @@ import CRCCore
 import CRCProtocol
 import CRCServer
 import Foundation
+import CRCProcess
 
 // MARK: - test
 

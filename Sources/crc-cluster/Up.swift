@@ -7,6 +7,8 @@ import CRCCore
 import CRCProtocol
 import CRCServer
 import Foundation
+import CRCProcess
+import CRCContract
 
 // MARK: - up
 

@@ -1,6 +1,7 @@
 import CRCCluster
 import CRCLineEditor
 import Foundation
+import CRCProcess
 
 /// How `up` shows what happens.
 enum OutputFormat: String, CaseIterable {

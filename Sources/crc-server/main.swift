@@ -1,5 +1,6 @@
 import CRCCore
 import CRCServer
+import CRCContract
 
 dieWithParentIfAsked()
 ServerCLI.main()

@@ -1,6 +1,7 @@
 import CRCCluster
 import Foundation
 import XCTest
+import CRCProcess
 
 /// `check --attach` on a network started by hand on loopback addresses, as a lab's would be on
 /// students' machines: it passes when the topology is right, names the differences when it is not.

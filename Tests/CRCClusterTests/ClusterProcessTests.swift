@@ -1,6 +1,7 @@
 import CRCCluster
 import Foundation
 import XCTest
+import CRCProcess
 
 /// crc-cluster as a user runs it: a real process launching real networks.
 final class ClusterProcessTests: ClusterTestCase {

@@ -2,6 +2,7 @@ import CRCCluster
 import CRCTesting
 import Foundation
 import XCTest
+import CRCProcess
 
 /// What every test of crc-cluster as a process needs: its binary, a scratch folder, and the
 /// processes it started, all stopped at the end, pass or fail.

@@ -2,6 +2,7 @@ import CRCCluster
 import CRCTesting
 import Foundation
 import XCTest
+import CRCProcess
 
 /// `crc-cluster grade` on a course-style server (`../shared/foreign/course_server.py`, a stand-in
 /// for a student's implementation): the correct one passes everything, and a grader is proven by

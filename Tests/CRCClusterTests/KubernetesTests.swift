@@ -1,6 +1,7 @@
 import CRCCluster
 import Foundation
 import XCTest
+import CRCProcess
 
 /// `render --to kubernetes`: nothing here can reach a cluster, so the manifests are checked
 /// offline, for their schema (kubernetes-validate --strict) and their meaning (every upstream

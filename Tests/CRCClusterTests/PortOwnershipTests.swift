@@ -2,6 +2,7 @@ import CRCCluster
 import CRCTesting
 import Foundation
 import XCTest
+import CRCProcess
 
 /// Another implementation's server is told its port, so crc-cluster picks one; with scenarios
 /// side by side, two picks met once and the second server was taken as ready because the first

@@ -1,6 +1,7 @@
 @testable import CRCCluster
 import Foundation
 import XCTest
+import CRCProcess
 
 /// `crc-cluster schema` describes the format the loader reads: the same keys as the decoder,
 /// every topology in the repository and every generated one valid under it (checked by Python's

@@ -1,6 +1,7 @@
 import CRCCluster
 import Foundation
 import XCTest
+import CRCProcess
 
 /// What a teacher does with crc-cluster: drive a network from `up`'s console, play a demo, and
 /// hand out the report of a run, checked in a real browser.

@@ -1,8 +1,8 @@
-import CRCCluster
 import CRCProtocol
 import Foundation
 import NIOCore
 import XCTest
+import CRCProcess
 
 /// A client that sends as fast as it can through a chain of servers must not split the network:
 /// the servers slow it down (back-pressure) instead of queueing without bound and cutting the link

@@ -1,8 +1,8 @@
-import CRCCluster
 import CRCProtocol
 import CRCTesting
 import Foundation
 import XCTest
+import CRCProcess
 
 /// crc-client as people and scripts use it: a server that never answers, texts too long, piped
 /// commands that race the network, and a person at a terminal.

@@ -1,7 +1,8 @@
-import CRCCluster
 import CRCCore
 import Foundation
 import XCTest
+import CRCProcess
+import CRCContract
 
 /// The lines the executables print for launchers follow the typed contract (`ReadyLine`,
 /// `ClientDigest`, `ClientStateReport`), decoded with a strict JSONDecoder from the raw text.

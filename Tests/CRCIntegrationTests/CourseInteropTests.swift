@@ -1,7 +1,7 @@
-import CRCCluster
 import CRCTesting
 import Foundation
 import XCTest
+import CRCProcess
 
 /// Mixed trees of our servers and a course-style server (`../shared/foreign/course_server.py`, a
 /// stand-in for a student's implementation): every client learns every other, chats cross every

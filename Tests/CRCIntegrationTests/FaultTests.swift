@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import XCTest
+import CRCProcess
 
 /// Links that are cut, slowed down, or whose far end vanishes without a word.
 final class FaultTests: XCTestCase {

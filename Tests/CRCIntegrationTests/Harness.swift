@@ -1,8 +1,9 @@
-import CRCCluster
 import CRCCore
 import CRCTesting
 import Foundation
 import XCTest
+import CRCProcess
+import CRCContract
 
 /// Starts real crc-server / crc-client processes on free loopback ports and stops every one of
 /// them when the test ends, pass or fail.

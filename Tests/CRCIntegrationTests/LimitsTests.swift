@@ -1,9 +1,9 @@
-import CRCCluster
 import CRCCore
 import CRCProtocol
 import Foundation
 import NIOCore
 import XCTest
+import CRCProcess
 
 /// The server's defences against peers that misbehave: silence, too many connections, and a
 /// client that stops reading while others keep sending to it.

@@ -1,7 +1,7 @@
-import CRCCluster
 import CRCCore
 import Foundation
 import XCTest
+import CRCProcess
 
 /// Real processes on loopback: three servers in a chain with clients, a chat across them, a
 /// client quit, a server stopped, a duplicate id refused, and garbage from a peer.

@@ -1,4 +1,3 @@
-import CRCCluster
 import CRCProtocol
 import Foundation
 import NIOCore

@@ -1,9 +1,9 @@
-import CRCCluster
 import CRCCore
 import CRCProtocol
 import Foundation
 import NIOCore
 import XCTest
+import CRCProcess
 
 /// crc-server against the abuse of issue 7: a stderr nobody reads, refused peers that linger,
 /// running out of descriptors, registration storms, log floods, and names that are not UTF-8.

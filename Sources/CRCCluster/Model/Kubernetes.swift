@@ -1,4 +1,5 @@
 import CRCCore
+import CRCContract
 
 /// A topology as Kubernetes manifests. Pure: topology in, YAML out.
 ///

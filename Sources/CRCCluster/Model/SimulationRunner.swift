@@ -2,6 +2,7 @@ import Dispatch
 import NIOConcurrencyHelpers
 import CRCCore
 import CRCProtocol
+import CRCProcess
 
 /// What `crc-cluster simulate` found: the traffic, the tables, and whether every node ended as
 /// the model says.

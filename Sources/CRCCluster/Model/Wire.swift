@@ -1,6 +1,7 @@
 import CRCCore
 import CRCProtocol
 import NIOCore
+import CRCContract
 
 /// Which way a message crossed a link. A link is named by the node below it (a server's link to
 /// its upstream, or a client's link to its server): `up` is from that node toward the server above.

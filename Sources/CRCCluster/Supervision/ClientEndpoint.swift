@@ -1,5 +1,7 @@
 import CRCCore
 import Foundation
+import CRCProcess
+import CRCContract
 
 /// A client as the cluster drives it: its own crc-client process, or one of many clients hosted by
 /// a shared process (`clientsPerProcess` > 1), whose commands and events carry its name.
@@ -59,11 +61,6 @@ public final class ClientEndpoint: @unchecked Sendable {  // immutable after ini
     /// process is shared), which its neighbours see the same way.
     public func signal(_ sig: Int32) {
         if hosted { send("quit") } else { process.signal(sig) }
-    }
-
-    /// Asks the client to leave at teardown: end of input for its own process.
-    public func leave() {
-        if hosted { send("quit") } else { process.closeStdin() }
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import CRCProcess
 
 /// `check --attach`: a network crc-cluster did not launch (servers on students' machines, or in
 /// Kubernetes). It starts no server; it reaches each one where the topology says it listens,

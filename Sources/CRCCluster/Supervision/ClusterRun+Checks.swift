@@ -1,6 +1,8 @@
 import CRCCore
 import CSystemShims
 import Foundation
+import CRCProcess
+import CRCContract
 
 /// Checking a running network: poll observations until they match the model (the comparing
 /// itself is `ConvergenceChecker`'s), and audit the path of every chat in the servers' logs.

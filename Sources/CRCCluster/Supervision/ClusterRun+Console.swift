@@ -1,6 +1,7 @@
 import CRCCore
 import CRCProtocol
 import Foundation
+import CRCProcess
 
 /// What `up`'s console asks of a running network: readable states, the hops a chat took, what
 /// each part of the tree knows.

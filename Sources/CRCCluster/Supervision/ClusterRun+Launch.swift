@@ -2,6 +2,8 @@ import CRCCore
 import CSystemShims
 import Foundation
 import NIOPosix
+import CRCProcess
+import CRCContract
 
 /// Launching a network: servers wave by wave once their upstream is ready, then clients; other
 /// implementations with the seed's options; relays on the links that are cut, delayed or tapped.

@@ -1,4 +1,5 @@
 import Foundation
+import CRCProcess
 
 /// `run.json` and `report.html`: what a run leaves for people to look at afterwards.
 extension ClusterRun {

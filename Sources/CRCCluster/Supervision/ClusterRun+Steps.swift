@@ -1,5 +1,6 @@
 import CRCCore
 import Foundation
+import CRCProcess
 
 /// A scenario's steps, carried out on the running network and applied to the model alike.
 extension ClusterRun {

@@ -1,5 +1,6 @@
 import CRCCore
 import Foundation
+import CRCProcess
 
 /// Stopping a network in reverse order, leaving nothing behind, and merging its logs.
 extension ClusterRun {

@@ -1,5 +1,6 @@
 import CRCProtocol
 import Foundation
+import CRCProcess
 
 /// Nodes that run another implementation, seen from the outside: their readiness from their port
 /// and the wire, their state from what crossed their links (`WireChecker`).

@@ -2,11 +2,7 @@ import CRCCore
 import CSystemShims
 import Foundation
 import NIOPosix
-
-public struct ClusterError: Error, CustomStringConvertible {
-    public var description: String
-    public init(_ d: String) { description = d }
-}
+import CRCProcess
 
 public struct RunOptions: Sendable {
     /// The command that runs a CRC server (and a client): executable plus leading arguments.
@@ -263,10 +259,3 @@ func parseTimestamp(_ s: String) -> Double? {
     return Double(timegm(&t)) + fraction
 }
 
-extension NSLock {
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        lock()
-        defer { unlock() }
-        return try body()
-    }
-}

@@ -1,6 +1,7 @@
 import CRCTerminal
 import Foundation
 import NIOConcurrencyHelpers
+import CRCProcess
 
 /// Line-buffered, optionally coloured output shared by every node's stream: each line is written
 /// whole with one write(2), so nothing interleaves mid-line.

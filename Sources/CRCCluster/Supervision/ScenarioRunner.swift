@@ -1,4 +1,5 @@
 import Foundation
+import CRCProcess
 
 public struct ScenarioResult: Sendable {
     public var name: String

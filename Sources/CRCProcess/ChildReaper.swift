@@ -46,7 +46,7 @@ public final class ChildReaper: @unchecked Sendable {  // `statuses` and `childr
         // Under the lock: the reaper cannot record this pid's exit before a stale entry for a
         // reused pid is cleared.
         let rc = crc_spawn(path, argv, envp, workingDirectory, stdin, stdout, stderr, &pid)
-        guard rc == 0 else { throw SupervisionError("cannot start \(path): \(String(cString: strerror(rc)))") }
+        guard rc == 0 else { throw ClusterError("cannot start \(path): \(String(cString: strerror(rc)))") }
         statuses[pid] = nil
         children += 1
         condition.broadcast()

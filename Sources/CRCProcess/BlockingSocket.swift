@@ -9,7 +9,7 @@ public enum BlockingSocket {
                                receiveBuffer: Int32? = nil, noDelay: Bool = false) throws -> Int32 {
         signal(SIGPIPE, SIG_IGN)  // a closed peer must fail a write, not kill the process
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw SupervisionError("socket: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw ClusterError("socket: \(String(cString: strerror(errno)))") }
         if var size = receiveBuffer {
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         }
@@ -27,7 +27,7 @@ public enum BlockingSocket {
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
         guard inet_pton(AF_INET, host, &addr.sin_addr) == 1 else {
             close(fd)
-            throw SupervisionError("bad address \(host)")
+            throw ClusterError("bad address \(host)")
         }
         let rc = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
@@ -35,7 +35,7 @@ public enum BlockingSocket {
         guard rc == 0 else {
             let reason = String(cString: strerror(errno))
             close(fd)
-            throw SupervisionError("cannot connect to \(host):\(port): \(reason)")
+            throw ClusterError("cannot connect to \(host):\(port): \(reason)")
         }
         return fd
     }
@@ -46,14 +46,14 @@ extension BlockingSocket {
     /// their port on the command line rather than report the one they got.
     public static func freeLoopbackPort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw SupervisionError("socket: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw ClusterError("socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr)
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        guard bound == 0 else { throw SupervisionError("cannot bind a loopback port: \(String(cString: strerror(errno)))") }
+        guard bound == 0 else { throw ClusterError("cannot bind a loopback port: \(String(cString: strerror(errno)))") }
         _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
         return Int(UInt16(bigEndian: addr.sin_port))
     }
@@ -77,7 +77,7 @@ extension BlockingSocket {
         var result: UnsafeMutablePointer<addrinfo>?
         let rc = getaddrinfo(host, nil, &hints, &result)
         guard rc == 0, let first = result else {
-            throw SupervisionError("cannot resolve host name '\(host)': \(String(cString: gai_strerror(rc)))")
+            throw ClusterError("cannot resolve host name '\(host)': \(String(cString: gai_strerror(rc)))")
         }
         defer { freeaddrinfo(result) }
         var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))

@@ -81,23 +81,20 @@ public final class NodeProcess: @unchecked Sendable {  // mutable state is guard
     public var pid: Int32 { condition.lock(); defer { condition.unlock() }; return processID }
     public var isRunning: Bool { exitStatus == nil }
 
-    /// The command line, for messages.
-    public var commandLine: String { ([executable] + arguments).map(Self.shellQuote).joined(separator: " ") }
-
     public func start() throws {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
-            throw SupervisionError("\(name): executable not found or not executable: \(executable)"
+            throw ClusterError("\(name): executable not found or not executable: \(executable)"
                                    + (executable.contains("/") ? "" : " (not in PATH either)"))
         }
         var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
-        guard crc_pipe_cloexec(&inPipe) == 0 else { throw SupervisionError("\(name): cannot make a pipe: \(String(cString: strerror(errno)))") }
+        guard crc_pipe_cloexec(&inPipe) == 0 else { throw ClusterError("\(name): cannot make a pipe: \(String(cString: strerror(errno)))") }
         guard crc_pipe_cloexec(&outPipe) == 0 else {
             inPipe.forEach { close($0) }
-            throw SupervisionError("\(name): cannot make a pipe: \(String(cString: strerror(errno)))")
+            throw ClusterError("\(name): cannot make a pipe: \(String(cString: strerror(errno)))")
         }
         guard crc_pipe_cloexec(&errPipe) == 0 else {
             (inPipe + outPipe).forEach { close($0) }
-            throw SupervisionError("\(name): cannot make a pipe: \(String(cString: strerror(errno)))")
+            throw ClusterError("\(name): cannot make a pipe: \(String(cString: strerror(errno)))")
         }
         let pid: pid_t
         do {
@@ -106,7 +103,7 @@ public final class NodeProcess: @unchecked Sendable {  // mutable state is guard
                                                stdin: inPipe[0], stdout: outPipe[1], stderr: errPipe[1])
         } catch {
             (inPipe + outPipe + errPipe).forEach { close($0) }
-            throw SupervisionError("\(name): \(error)")
+            throw ClusterError("\(name): \(error)")
         }
         close(inPipe[0]); close(outPipe[1]); close(errPipe[1])
         condition.lock()
@@ -375,11 +372,6 @@ public final class NodeProcess: @unchecked Sendable {  // mutable state is guard
         signal(SIGKILL)
         return waitForExit(timeout: 5)
     }
-
-    static func shellQuote(_ s: String) -> String {
-        if !s.isEmpty, s.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:@".contains($0) }) { return s }
-        return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
-    }
 }
 
 public func signalName(_ sig: Int32) -> String {
@@ -398,7 +390,8 @@ public func signalName(_ sig: Int32) -> String {
     }
 }
 
-public struct SupervisionError: Error, CustomStringConvertible {
+/// Something crc-cluster or a tool built on these processes could not do, said in one line.
+public struct ClusterError: Error, CustomStringConvertible {
     public var description: String
     public init(_ d: String) { description = d }
 }

@@ -1,3 +1,6 @@
+import CRCCore
+import CRCProtocol
+import NIOCore
 /// A server's whole state as its monitoring endpoint serves it (`GET /state`, JSON).
 /// Pure data, so the cluster tool and tests decode exactly what the server encodes.
 public struct ServerSnapshot: Codable, Sendable, Equatable {

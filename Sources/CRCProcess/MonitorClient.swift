@@ -2,6 +2,7 @@ import CRCCore
 import Foundation
 #if canImport(Glibc)
 import Glibc
+import CRCContract
 #endif
 
 /// Reads a running server's state from its monitoring endpoint (`GET /state`).
@@ -32,16 +33,16 @@ public enum MonitorClient {
         var chunk = [UInt8](repeating: 0, count: 65_536)
         while true {
             let n = read(fd, &chunk, chunk.count)
-            if n < 0 { throw SupervisionError("reading from \(host):\(port): \(String(cString: strerror(errno)))") }
+            if n < 0 { throw ClusterError("reading from \(host):\(port): \(String(cString: strerror(errno)))") }
             if n == 0 { break }
             response.append(contentsOf: chunk[0..<n])
         }
         guard let sep = response.range(of: Data("\r\n\r\n".utf8)) else {
-            throw SupervisionError("malformed HTTP answer from \(host):\(port)")
+            throw ClusterError("malformed HTTP answer from \(host):\(port)")
         }
         let head = String(decoding: response[..<sep.lowerBound], as: UTF8.self)
         guard head.hasPrefix("HTTP/1.1 200") || head.hasPrefix("HTTP/1.0 200") else {
-            throw SupervisionError("\(host):\(port)\(path) answered \(head.split(separator: "\r\n").first ?? "")")
+            throw ClusterError("\(host):\(port)\(path) answered \(head.split(separator: "\r\n").first ?? "")")
         }
         return Data(response[sep.upperBound...])
     }
