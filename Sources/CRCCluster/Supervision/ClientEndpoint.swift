@@ -9,11 +9,16 @@ public final class ClientEndpoint: @unchecked Sendable {  // immutable after ini
     public let name: String
     public let process: NodeProcess
     public let hosted: Bool
+    /// How its state is read, and how it is made to chat and quit: chosen when it started.
+    let observer: any ClientObserver
+    let driver: ClientDriver
 
-    init(name: String, process: NodeProcess, hosted: Bool) {
+    init(name: String, process: NodeProcess, hosted: Bool, observer: any ClientObserver, driver: ClientDriver) {
         self.name = name
         self.process = process
         self.hosted = hosted
+        self.observer = observer
+        self.driver = driver
     }
 
     public var pid: Int32 { process.pid }

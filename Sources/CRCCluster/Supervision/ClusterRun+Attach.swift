@@ -26,8 +26,10 @@ extension ClusterRun {
                 throw ClusterError("cannot reach server '\(name)' at \(host):\(port) within \(options.settleTimeout) s: is it running, and listening on an address this machine can reach (crc-server --bind 0.0.0.0)?")
             }
             let placeholder = NodeProcess(name: name, executable: "(attached)", arguments: [])
+            let address = try BlockingSocket.resolve(host)
             servers[name] = ServerNode(process: placeholder, port: port, monitorPort: spec.monitor, logFile: logFile(name),
-                                       host: try BlockingSocket.resolve(host), attached: true)
+                                       host: address, attached: true,
+                                       observer: spec.monitor.map { MonitorObserver(host: address, port: $0) } ?? ClientsOnlyObserver())
             _ = model.start(name)
             options.onProgress?("server \(name) reached at \(host):\(port)\(spec.monitor.map { ", monitor \($0)" } ?? ", no monitor: checked through its clients")")
         }

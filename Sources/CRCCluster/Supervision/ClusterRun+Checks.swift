@@ -54,110 +54,43 @@ extension ClusterRun {
         }
         if !diffs.isEmpty { return diffs }
 
-        let records = wire?.all ?? []
-        // Computed once per round for every server observed from the wire (the course's echoes).
-        lazy var echoes = WireChecker.tolerated(links: links, records: records)
+        // Every observer looks, then what it saw is compared with the model.
+        let round = ObservationRound(records: wire?.all ?? [], links: links, profile: options.wireProfile)
         for name in model.liveServers {
-            guard let want = model.expectedServer(name), let node = servers[name] else { continue }
-            guard let port = node.monitorPort else {
-                if node.attached {
-                    // Attached without a monitoring port: its clients (crc-cluster's observer among
-                    // them) are checked; a hand-written expectation of its table cannot be.
-                    if final, let e = topology.expect[name], e.hosts != nil || e.adjacentServers != nil || e.adjacentClients != nil || e.statusLog != nil {
-                        diffs.append(Difference(node: name, field: .unobservable,
-                                                detail: "cannot be checked: its expectations need its state, and it has no monitor port (add monitor: PORT and run it with --monitor-port)"))
-                    }
-                    continue
-                }
-                if wire != nil {
-                    // Another implementation: its table as the wire implies it.
-                    let observed = WireChecker.observeServer(name, links: links, records: records, profile: options.wireProfile, echoes: echoes)
-                    diffs += ConvergenceChecker.diff(server: name, expected: want, firstMessages: model.expectedFirstMessages(name),
-                                                     override: final ? topology.expect[name] : nil,
-                                                     handWrittenFirstMessages: final ? topology.firstMessages[name] : nil,
-                                                     observed: observed)
-                    continue
-                }
-                // Never a silent pass: what cannot be observed fails, and says why.
-                diffs.append(Difference(node: name, field: .unobservable,
-                                        detail: "cannot be checked: this server has no /state endpoint (its ready line gave no monitor_port), so its hosts, links and status log cannot be read; tap its links (--tap) to check it from the wire"))
-                continue
+            guard let state = model.expectedServer(name), let node = servers[name] else { continue }
+            let want = ServerWant(state: state, firstMessages: model.expectedFirstMessages(name),
+                                  override: final ? topology.expect[name] : nil,
+                                  handWrittenFirstMessages: final ? topology.firstMessages[name] : nil)
+            switch node.observer.look(at: name, want: want, round: round) {
+            case .matches: continue
+            case .failed(let d): diffs.append(d)
+            case .observed(let observed):
+                    diffs += ConvergenceChecker.diff(server: name, expected: state, firstMessages: want.firstMessages,
+                                                 override: want.override, handWrittenFirstMessages: want.handWrittenFirstMessages,
+                                                 observed: observed)
             }
-            let override = final ? topology.expect[name] : nil
-            // The digest first; the whole state only when something differs (to say what).
-            if override == nil || (override?.hosts == nil && override?.adjacentServers == nil && override?.adjacentClients == nil && override?.statusLog == nil),
-               !(final && topology.firstMessages[name] != nil),
-               let d = try? MonitorClient.fetchDigest(host: node.host, port: port),
-               d.hosts == want.hosts.count, d.hostsDigest == hostsDigest(want.hosts.map { ($0.key, $0.value) }),
-               Set(d.adjacentServers) == want.adjacentServers, Set(d.adjacentClients) == want.adjacentClients,
-               d.statusLog == want.statusLog, d.firstMessages == model.expectedFirstMessages(name).sorted() {
-                continue
-            }
-            let state: ServerSnapshot
-            do { state = try MonitorClient.fetchState(host: node.host, port: port) } catch {
-                diffs.append(Difference(node: name, field: .state, detail: "cannot read /state: \(error)"))
-                continue
-            }
-            let firsts = state.links.filter { $0.direction == "inbound" && $0.peerKind == "server" }.compactMap(\.firstMessageHex)
-            let observed = ConvergenceChecker.ServerObservation(
-                hosts: Dictionary(state.hosts.map { ($0.id, $0.firstLink) }, uniquingKeysWith: { a, _ in a }),
-                adjacentServers: Set(state.adjacentServers), adjacentClients: Set(state.adjacentClients),
-                statusLog: state.statusLog, firstMessages: firsts)
-            diffs += ConvergenceChecker.diff(server: name, expected: want, firstMessages: model.expectedFirstMessages(name),
-                                             override: override, handWrittenFirstMessages: final ? topology.firstMessages[name] : nil,
-                                             observed: observed)
         }
 
         if !diffs.isEmpty, !everything { return diffs }  // clients learn from servers: ask them once servers agree
-        // Ask every live client for a digest of its state at once, then read the answers; a client
-        // whose digest differs is asked for its whole state, to say exactly what differs.
+        // Ask every live client at once, then read the answers.
         var marks: [String: Int] = [:]
-        for c in topology.clients where model.status[c.name] == .live && c.command == nil {
-            guard let p = clients[c.name] else { continue }
-            marks[c.name] = p.mark
-            p.send("digest")
+        for c in topology.clients where model.status[c.name] == .live {
+            guard let endpoint = clients[c.name] else { continue }
+            marks[c.name] = endpoint.observer.ask(endpoint)
         }
         for c in topology.clients {
-            guard var want = model.expectedClient(c.name), let p = clients[c.name] else { continue }
-            let override = final ? topology.expect[c.name] : nil
-            if let u = override?.users { want.users = Set(u) }
-            if let s = override?.statusLog { want.statusLog = s }
-            if let l = override?.chatLog { want.chatLog = l }
-            let got: (users: Set<UInt32>, status: [String], chats: [String])
-            if c.command != nil {
-                // Another implementation: what its server sent it.
-                let o = WireChecker.observeClient(c.name, links: links, records: records)
-                got = (model.status[c.name] == .refused ? [] : o.users, o.statusLog, o.chatLog)
-            } else if model.status[c.name] == .refused {
-                let events = p.events
-                got = ([], events.filter { $0["event"] as? String == "refused" }.compactMap { $0["text"] as? String }, [])
-            } else {
-                guard let event = p.waitForEvent("digest", from: marks[c.name] ?? 0, timeout: 5) else {
-                    diffs.append(Difference(node: c.name, field: .state, detail: "no answer to the digest command"))
-                    continue
-                }
-                guard let d = ClientEndpoint.decode(ClientDigest.self, from: event) else {
-                    diffs.append(Difference(node: c.name, field: .state, detail: "its digest does not follow the contract (ClientDigest): \(event)"))
-                    continue
-                }
-                if d.users == want.users.count, d.usersDigest == usersDigest(want.users),
-                   d.chatLog.map(\.text) == want.chatLog, d.statusLog == want.statusLog {
-                    continue
-                }
-                let mark = p.mark
-                p.send("state")
-                guard let stateEvent = p.waitForEvent("state", from: mark, timeout: 5) else {
-                    diffs.append(Difference(node: c.name, field: .state, detail: "no answer to the state command"))
-                    continue
-                }
-                guard let s = ClientEndpoint.decode(ClientStateReport.self, from: stateEvent) else {
-                    diffs.append(Difference(node: c.name, field: .state, detail: "its state does not follow the contract (ClientStateReport): \(stateEvent)"))
-                    continue
-                }
-                got = (Set(s.users.map(\.id)), s.statusLog, s.chatLog.map(\.text))
+            guard var want = model.expectedClient(c.name), let endpoint = clients[c.name] else { continue }
+            if final, let override = topology.expect[c.name] {
+                if let u = override.users { want.users = Set(u) }
+                if let s = override.statusLog { want.statusLog = s }
+                if let l = override.chatLog { want.chatLog = l }
             }
-            diffs += ConvergenceChecker.diff(client: c.name, expected: want,
-                                             observed: .init(users: got.users, statusLog: got.status, chatLog: got.chats))
+            switch endpoint.observer.look(at: endpoint, refused: model.status[c.name] == .refused, from: marks[c.name] ?? 0,
+                                          round: round, want: want) {
+            case .matches: continue
+            case .failed(let d): diffs.append(d)
+            case .observed(let observed): diffs += ConvergenceChecker.diff(client: c.name, expected: want, observed: observed)
+            }
         }
         // What went wrong on the wire (a wrong hop, a lost quit) names the cause of the state
         // differences it leads to: it comes first.

@@ -2,6 +2,7 @@ import CRCCore
 import CRCProtocol
 import Foundation
 import CRCProcess
+import CRCContract
 
 /// What `up`'s console asks of a running network: readable states, the hops a chat took, what
 /// each part of the tree knows.
@@ -57,23 +58,16 @@ extension ClusterRun {
     public func describeState(of name: String) throws -> String {
         if let spec = topology.server(named: name) {
             guard let node = servers[name], node.process.isRunning else { return "\(name) (server \(spec.id)) is not running" }
-            var hosts: [(UInt32, UInt32)] = []
-            var adjS: [UInt32] = [], adjC: [UInt32] = [], status: [String] = []
-            if let port = node.monitorPort {
-                let s = try MonitorClient.fetchState(host: node.host, port: port)
-                hosts = s.hosts.map { ($0.id, $0.firstLink) }
-                adjS = s.adjacentServers
-                adjC = s.adjacentClients
-                status = s.statusLog
-            } else if let wire {
-                let o = WireChecker.observeServer(name, links: links, records: wire.all, profile: options.wireProfile)
-                hosts = o.hosts.map { ($0.key, $0.value) }
-                adjS = Array(o.adjacentServers)
-                adjC = Array(o.adjacentClients)
-                status = o.statusLog
-            } else {
-                return "\(name) has no state interface and its links are not tapped"
+            // The same observer the checks use, asked for everything it sees.
+            let round = ObservationRound(records: wire?.all ?? [], links: links, profile: options.wireProfile)
+            let o: ConvergenceChecker.ServerObservation
+            switch node.observer.look(at: name, want: .everything, round: round) {
+            case .observed(let seen): o = seen
+            case .failed(let d): return "\(name): \(d.detail)"
+            case .matches: return "\(name) has no state interface and its links are not tapped"
             }
+            let hosts = o.hosts.map { ($0.key, $0.value) }
+            let adjS = Array(o.adjacentServers), adjC = Array(o.adjacentClients), status = o.statusLog
             var out = "\(name) (server \(spec.id)\(node.monitorPort == nil ? ", seen from the wire" : ""))\n"
             out += "  adjacent servers: \(adjS.sorted().map(label).joined(separator: ", ").orNone)\n"
             out += "  adjacent clients: \(adjC.sorted().map(label).joined(separator: ", ").orNone)\n"
@@ -88,16 +82,19 @@ extension ClusterRun {
         guard let spec = topology.client(named: name) else { throw ClusterError("no node named '\(name)'") }
         guard let c = clients[name], c.isRunning else { return "\(name) (client \(spec.id)) is not running" }
         let users: [UInt32], status: [String], chatsIn: [String]
-        if spec.command != nil, let wire {
-            let o = WireChecker.observeClient(name, links: links, records: wire.all)
+        if c.observer is WireClientObserver {
+            let o = WireChecker.observeClient(name, links: links, records: wire?.all ?? [])
             (users, status, chatsIn) = (o.users.sorted(), o.statusLog, o.chatLog)
         } else {
             let mark = c.mark
             c.send("state")
-            guard let s = c.waitForEvent("state", from: mark, timeout: 5) else { throw ClusterError("\(name) did not answer the state command") }
-            users = ((s["users"] as? [[String: Any]]) ?? []).compactMap { ($0["id"] as? Int).map(UInt32.init) }.sorted()
-            status = (s["status_log"] as? [String]) ?? []
-            chatsIn = ((s["chat_log"] as? [[String: Any]]) ?? []).map { "[\(label(UInt32(($0["from"] as? Int) ?? 0)))] \(($0["text"] as? String) ?? "")" }
+            guard let event = c.waitForEvent("state", from: mark, timeout: 5) else { throw ClusterError("\(name) did not answer the state command") }
+            guard let s = ClientEndpoint.decode(ClientStateReport.self, from: event) else {
+                throw ClusterError("\(name)'s state does not follow the contract (ClientStateReport): \(event)")
+            }
+            users = s.users.map(\.id).sorted()
+            status = s.statusLog
+            chatsIn = s.chatLog.map { "[\(label($0.from))] \($0.text)" }
         }
         var out = "\(name) (client \(spec.id), on \(spec.server))\n"
         out += "  knows \(users.count) users: \(users.map(label).joined(separator: ", ").orNone)\n"

@@ -160,7 +160,8 @@ extension ClusterRun {
                 guard let status = p.waitForExit(timeout: options.settleTimeout) else {
                     throw ClusterError("server '\(name)' reuses an id and should have been refused, but it is still running")
                 }
-                servers[name] = ServerNode(process: p, port: 0, monitorPort: nil, logFile: logFile(name))
+                servers[name] = ServerNode(process: p, port: 0, monitorPort: nil, logFile: logFile(name),
+                                           observer: UnobservableServer(reason: "it was refused"))
                 guard status == .exited(2) else {
                     throw ClusterError("server '\(name)' should have been refused (exit 2), but ended with \(status)\n\(tail(of: p))")
                 }
@@ -172,7 +173,10 @@ extension ClusterRun {
                 let why = p.waitForExit(timeout: 1).map { "it ended with \($0)" } ?? "it did not report ready within \(options.settleTimeout) s"
                 throw ClusterError("server '\(name)' never became ready: \(why)\n\(tail(of: p))")
             }
-            servers[name] = ServerNode(process: p, port: ready.port, monitorPort: ready.monitorPort, logFile: logFile(name))
+            let observer: any ServerObserver = ready.monitorPort.map { MonitorObserver(host: "127.0.0.1", port: $0) }
+                ?? (wire != nil ? WireServerObserver() as any ServerObserver
+                    : UnobservableServer(reason: "this server has no /state endpoint (its ready line gave no monitor_port), so its hosts, links and status log cannot be read; tap its links (--tap) to check it from the wire"))
+            servers[name] = ServerNode(process: p, port: ready.port, monitorPort: ready.monitorPort, logFile: logFile(name), observer: observer)
             options.onProgress?("server \(name) ready on port \(ready.port) (pid \(p.pid))")
         }
     }
@@ -226,7 +230,10 @@ extension ClusterRun {
             let p = makeProcess(name, command: commandFor(server: false, node: name), arguments: args)
             try p.start()
             record(name, p)
-            let endpoint = ClientEndpoint(name: name, process: p, hosted: false)
+            let endpoint = spec.command == nil
+                ? ClientEndpoint(name: name, process: p, hosted: false, observer: DigestObserver(), driver: .ours)
+                : ClientEndpoint(name: name, process: p, hosted: false, observer: WireClientObserver(),
+                                 driver: .other(chat: options.foreignChat, quit: options.foreignQuit))
             clients[name] = endpoint
             started.append((name, endpoint))
         }
@@ -261,7 +268,7 @@ extension ClusterRun {
             lock.withLock { everyProcess.append(p) }
             for name in chunk {
                 lock.withLock { launchOrder.append(name) }
-                let endpoint = ClientEndpoint(name: name, process: p, hosted: true)
+                let endpoint = ClientEndpoint(name: name, process: p, hosted: true, observer: DigestObserver(), driver: .ours)
                 clients[name] = endpoint
                 started.append((name, endpoint))
             }
@@ -272,7 +279,7 @@ extension ClusterRun {
     func awaitRegistration(_ started: [(String, ClientEndpoint)]) throws {
         for (name, p) in started {
             let expected = model.start(name)
-            if topology.client(named: name)?.command != nil {
+            if !p.driver.reportsEvents {
                 try awaitForeignClient(name, p, refused: expected == .refused)
                 continue
             }

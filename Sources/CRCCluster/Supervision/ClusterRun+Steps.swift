@@ -61,15 +61,15 @@ extension ClusterRun {
             }
         case .quit(let name, let text):
             guard let p = clients[name], p.isRunning else { throw ClusterError("cannot quit '\(name)': it is not running") }
-            let foreign = topology.client(named: name)?.command != nil
             if let id = topology.client(named: name)?.id { quits.append(QuitRecord(client: name, sourceID: id, crossings: model.quitCrossings(of: name), fromRecord: wire?.count ?? 0)) }
             model.quit(name)
-            p.send(foreign ? Self.fill(options.foreignQuit, to: "", text: text) : "quit \(text)")
+            let line = p.driver.quitLine(text: text)
+            p.send(line)
             guard let status = p.waitForExit(timeout: options.settleTimeout) else {
-                throw ClusterError("client '\(name)' did not exit after quitting" + (foreign ? " (it was sent \"\(Self.fill(options.foreignQuit, to: "", text: text))\" on stdin)" : ""))
+                throw ClusterError("client '\(name)' did not exit after quitting (it was sent \"\(line)\" on stdin)")
             }
             // Another implementation may end as it likes; crc-client must end cleanly.
-            if !foreign, status != .exited(0) { throw ClusterError("client '\(name)' quit with \(status), expected exit 0") }
+            if p.driver.mustExitCleanly, status != .exited(0) { throw ClusterError("client '\(name)' quit with \(status), expected exit 0") }
         case .chat(let from, let to, let text):
             guard let p = clients[from], p.isRunning else { throw ClusterError("cannot chat from '\(from)': it is not running") }
             let destination = UInt32(to) ?? topology.client(named: to)!.id
@@ -86,12 +86,7 @@ extension ClusterRun {
             let record = ChatRecord(from: from, sourceID: sender.id, to: to, destinationID: destination, text: text, outcome: outcome)
             chats.append(record)
             options.onProgress?("chat \(record.expectedPath)")
-            p.send(topology.client(named: from)?.command != nil ? Self.fill(options.foreignChat, to: "\(destination)", text: text) : "msg \(destination) \(text)")
+            p.send(p.driver.chatLine(to: destination, text: text))
         }
-    }
-
-    /// A stdin line for another implementation's client, from its template.
-    static func fill(_ template: String, to: String, text: String) -> String {
-        template.replacingOccurrences(of: "{to}", with: to).replacingOccurrences(of: "{text}", with: text)
     }
 }

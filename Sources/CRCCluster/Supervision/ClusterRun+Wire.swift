@@ -29,7 +29,8 @@ extension ClusterRun {
                 guard r.direction == .down, let m = r.message, case .status(let s) = m else { return false }
                 return s.code == .duplicateID
             }
-            servers[name] = ServerNode(process: p, port: port, monitorPort: nil, logFile: logFile(name))
+            servers[name] = ServerNode(process: p, port: port, monitorPort: nil, logFile: logFile(name),
+                                       observer: UnobservableServer(reason: "it was refused"))
             guard told else {
                 let why = p.exitStatus.map { "it ended with \($0) before" } ?? "within \(timeout) s"
                 throw ClusterError("server '\(name)' reuses an id and should have been refused, but no duplicate-id status reached it on its link \(why)\n\(tail(of: p))")
@@ -62,7 +63,7 @@ extension ClusterRun {
             usleep(pause)
             pause = min(pause * 2, 20_000)
         }
-        servers[name] = ServerNode(process: p, port: port, monitorPort: nil, logFile: logFile(name))
+        servers[name] = ServerNode(process: p, port: port, monitorPort: nil, logFile: logFile(name), observer: WireServerObserver())
         options.onProgress?("server \(name) accepting on port \(port) (pid \(p.pid), another implementation)")
     }
 

@@ -58,6 +58,8 @@ public final class ClusterRun: @unchecked Sendable {  // driven by one thread at
         public var host = "127.0.0.1"
         /// Not started by crc-cluster (`check --attach`): its process is a placeholder that never runs.
         public var attached = false
+        /// How its state is read, chosen when it started (or was reached).
+        var observer: any ServerObserver
     }
 
     public struct ExitRecord: Sendable {
