@@ -105,6 +105,8 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        // Grading students' work: the course's class form hosted as a process, submissions.
+        .target(name: "CRCGrading", dependencies: ["CRCCluster"]),
         .executableTarget(
             name: "crc-server",
             dependencies: [
@@ -123,7 +125,7 @@ let package = Package(
         .executableTarget(
             name: "crc-cluster",
             dependencies: [
-                "CRCCluster", "CRCContract", "CRCProcess", "CRCExamples", "CRCServer", "CRCClient", "CRCLineEditor",
+                "CRCCluster", "CRCGrading", "CRCContract", "CRCProcess", "CRCExamples", "CRCServer", "CRCClient", "CRCLineEditor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
@@ -159,6 +161,6 @@ let package = Package(
             "CRCCluster",  // FaultTests drives a LinkRelay directly
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        .testTarget(name: "CRCClusterTests", dependencies: ["CRCCluster", "CRCProcess", "CRCContract", "CRCTesting", "crc-cluster", "crc-server", "crc-client"]),
+        .testTarget(name: "CRCClusterTests", dependencies: ["CRCCluster", "CRCGrading", "CRCProcess", "CRCContract", "CRCTesting", "crc-cluster", "crc-server", "crc-client"]),
     ]
 )

@@ -80,3 +80,16 @@ public struct ClientStateReport: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey { case event, client, id, name, registered, users, chatLog = "chat_log", statusLog = "status_log" }
 }
+
+/// The line crc-cluster's class host prints before it starts a course-style server object: where
+/// to ask for the object's graded attributes (one request line, one JSON line back).
+public struct ClassHostLine: Codable, Sendable, Equatable {
+    public var event = "class_state"
+    public var statePort: Int
+    public var pid: Int32
+    public init(statePort: Int, pid: Int32) {
+        self.statePort = statePort
+        self.pid = pid
+    }
+    enum CodingKeys: String, CodingKey { case event, statePort = "state_port", pid }
+}

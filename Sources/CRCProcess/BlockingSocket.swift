@@ -42,6 +42,27 @@ public enum BlockingSocket {
 }
 
 extension BlockingSocket {
+    /// One request line to a loopback port, and the one line it answers (up to 16 MiB), within
+    /// `timeout` seconds: the class host's state port speaks this way.
+    public static func request(port: Int, line: String, timeout: TimeInterval) throws -> String {
+        let fd = try connect(port: port, timeout: timeout)
+        defer { close(fd) }
+        let bytes = Array((line + "\n").utf8)
+        guard bytes.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == bytes.count else {
+            throw ClusterError("cannot write to port \(port): \(String(cString: strerror(errno)))")
+        }
+        var answer: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while !answer.contains(UInt8(ascii: "\n")) {
+            let n = read(fd, &chunk, chunk.count)
+            if n > 0 { answer += chunk[0..<n]; if answer.count > 16 << 20 { throw ClusterError("port \(port) answered more than 16 MiB") }; continue }
+            if n == 0 { break }
+            throw ClusterError(errno == EAGAIN ? "port \(port) did not answer within \(timeout) s" : "reading from port \(port): \(String(cString: strerror(errno)))")
+        }
+        guard let end = answer.firstIndex(of: UInt8(ascii: "\n")) else { throw ClusterError("port \(port) closed without an answer") }
+        return String(decoding: answer[..<end], as: UTF8.self)
+    }
+
     /// A loopback port that is free now (bound and released), for programs that must be told
     /// their port on the command line rather than report the one they got.
     public static func freeLoopbackPort() throws -> Int {

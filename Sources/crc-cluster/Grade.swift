@@ -1,5 +1,6 @@
 import ArgumentParser
 import CRCCluster
+import CRCGrading
 import Foundation
 
 // MARK: - grade
@@ -30,7 +31,16 @@ struct Grade: ParsableCommand {
         other server being crc-server (in its course profile): the graded server first, then ours \
         first. The graded server must also work beside this project's, both ways round.
 
+        A submission in the course's class form (ChatServer.py holding class CRCServer, which \
+        imports the course's starter module ChatMessageParser and has no main program) is graded \
+        with --course-python PATH: each server runs one CRCServer object in crc-cluster's class \
+        host (started by run(), stopped through request_terminate), and besides the wire its four \
+        graded attributes (hosts_db, adjacent_server_ids, adjacent_user_ids, status_updates_log) \
+        are checked, each difference named as the course names it and saying whether the wire \
+        agrees. ChatMessageParser.py must be beside ChatServer.py, or in the folder --starter names.
+
         Examples:
+          crc-cluster grade --course-python submissions/alice/ --starter course/starter/
           crc-cluster grade --server 'python3 student/server.py'
           crc-cluster grade --server './server' --server-args='-i {id} -n {name} -p {port} -u {upstream_port}' topologies/seed
           crc-cluster grade --server 'python3 server.py' --mixed --junit grade.xml
@@ -39,7 +49,11 @@ struct Grade: ParsableCommand {
         """)
 
     @Option(help: ArgumentHelp("The graded server: a command line (split like a shell's, quotes honoured).", valueName: "command"))
-    var server: String
+    var server: String?
+    @Option(help: ArgumentHelp("The graded server in the course's class form: a ChatServer.py (class CRCServer), or the folder that holds one.", valueName: "path"))
+    var coursePython: String?
+    @Option(help: ArgumentHelp("The folder holding the course's starter files (ChatMessageParser.py), when they are not beside ChatServer.py.", valueName: "dir"))
+    var starter: String?
     @Option(help: ArgumentHelp("Its arguments as a template instead of the seed's options; placeholders: \(ArgumentTemplate.serverPlaceholders.map { "{\($0)}" }.joined(separator: " ")). An argument whose placeholder has no value (a root has no upstream) is left out with the option before it. Write --server-args='-i {id} …' (with =) when the template starts with a dash.",
                                valueName: "template"))
     var serverArgs: String?
@@ -60,8 +74,17 @@ struct Grade: ParsableCommand {
 
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
-        guard let words = try? shellWords(server), !words.isEmpty else {
-            throw ValidationError("--server needs a command, e.g. --server 'python3 server.py'")
+        switch (server, coursePython) {
+        case (nil, nil): throw ValidationError("say what to grade: --server 'python3 server.py' (a program), or --course-python DIR (the course's ChatServer.py class)")
+        case (.some, .some): throw ValidationError("--server and --course-python both name a server to grade: give one")
+        case (let server?, nil):
+            guard let words = try? shellWords(server), !words.isEmpty else {
+                throw ValidationError("--server needs a command, e.g. --server 'python3 server.py'")
+            }
+            if starter != nil { throw ValidationError("--starter goes with --course-python (the class form), not --server") }
+        case (nil, let path?):
+            do { _ = try CourseSubmission(path: path, starter: starter) } catch { throw ValidationError("\(error)") }
+            if serverArgs != nil { throw ValidationError("--server-args does not apply to --course-python: the class host takes the course's options itself") }
         }
         if let client { guard let w = try? shellWords(client), !w.isEmpty else { throw ValidationError("--client needs a command") } }
         for (flag, value, known) in [("--client-args", clientArgs, ArgumentTemplate.clientPlaceholders),
@@ -73,7 +96,22 @@ struct Grade: ParsableCommand {
     }
 
     func run() throws {
-        let command = try shellWords(server)
+        var classHosted = false
+        let command: [String]
+        if let coursePython {
+            let submission = try CourseSubmission(path: coursePython, starter: starter)
+            let host = URL(fileURLWithPath: common.logs).appendingPathComponent(ClassHost.fileName)
+            do {
+                try FileManager.default.createDirectory(atPath: common.logs, withIntermediateDirectories: true)
+                try ClassHost.source.write(to: host, atomically: true, encoding: .utf8)
+            } catch {
+                throw ValidationError("cannot write the class host into \(common.logs): \(describeFileError(error)) (choose another folder with --logs)")
+            }
+            command = ["python3", host.path] + submission.hostArguments
+            classHosted = true
+        } else {
+            command = try shellWords(server ?? "")
+        }
         let template = try serverArgs.map(shellWords)
         let clientCommand = try client.map(shellWords)
         let clientTemplate = try clientArgs.map(shellWords)
@@ -101,13 +139,14 @@ struct Grade: ParsableCommand {
             topologies += variants
         }
         let console = Console(color: nil, prefix: false)
-        console.plain("grading \(command.joined(separator: " "))\(clientCommand.map { " and the client " + $0.joined(separator: " ") } ?? "") on \(topologies.count) scenarios")
+        console.plain("grading \(coursePython.map { "the class in \($0)" } ?? command.joined(separator: " "))\(clientCommand.map { " and the client " + $0.joined(separator: " ") } ?? "") on \(topologies.count) scenarios")
         let t0 = Date()
         let chatLine = clientChat, quitLine = clientQuit
         let (box, interrupted) = runScenarios(topologies, common: common, jobs: jobs, verbose: verbose, console: console,
                                               configure: { options, _ in
                                                   options.foreignChat = chatLine
                                                   options.foreignQuit = quitLine
+                                                  options.classHostedServers = classHosted
                                               }) { r in
             console.plain(Test.line(r, color: console.color))
         }

@@ -95,6 +95,8 @@ public struct Difference: Sendable, CustomStringConvertible, Equatable {
         case process, unobservable, state
         // Behaviour seen on the wire or in the logs.
         case registration, lastHop, chatPath, unknownDestination, quit
+        // An attribute of a course-style server object (`hosts_db` …), named as the course does.
+        case classAttribute(String)
 
         public var description: String {
             switch self {
@@ -115,6 +117,7 @@ public struct Difference: Sendable, CustomStringConvertible, Equatable {
             case .chatPath: return "chat path"
             case .unknownDestination: return "unknown destination"
             case .quit: return "quit"
+            case .classAttribute(let name): return name
             }
         }
     }
@@ -134,6 +137,7 @@ public struct Difference: Sendable, CustomStringConvertible, Equatable {
     }
 
     public var description: String {
+        if case .classAttribute(let attribute) = field { return "\(attribute) of \(node) \(detail)" }
         var parts: [String] = []
         if !missing.isEmpty { parts.append("missing \(missing.joined(separator: ", "))") }
         if !extra.isEmpty { parts.append("extra \(extra.joined(separator: ", "))") }

@@ -55,7 +55,7 @@ extension ClusterRun {
         if !diffs.isEmpty { return diffs }
 
         // Every observer looks, then what it saw is compared with the model.
-        let round = ObservationRound(records: wire?.all ?? [], links: links, profile: options.wireProfile)
+        let round = observationRound()
         for name in model.liveServers {
             guard let state = model.expectedServer(name), let node = servers[name] else { continue }
             let want = ServerWant(state: state, firstMessages: model.expectedFirstMessages(name),
@@ -64,10 +64,10 @@ extension ClusterRun {
             switch node.observer.look(at: name, want: want, round: round) {
             case .matches: continue
             case .failed(let d): diffs.append(d)
-            case .observed(let observed):
-                    diffs += ConvergenceChecker.diff(server: name, expected: state, firstMessages: want.firstMessages,
+            case .observed(let observed, let notes):
+                diffs += ConvergenceChecker.diff(server: name, expected: state, firstMessages: want.firstMessages,
                                                  override: want.override, handWrittenFirstMessages: want.handWrittenFirstMessages,
-                                                 observed: observed)
+                                                 observed: observed) + notes
             }
         }
 
@@ -89,7 +89,7 @@ extension ClusterRun {
                                           round: round, want: want) {
             case .matches: continue
             case .failed(let d): diffs.append(d)
-            case .observed(let observed): diffs += ConvergenceChecker.diff(client: c.name, expected: want, observed: observed)
+            case .observed(let observed, let notes): diffs += ConvergenceChecker.diff(client: c.name, expected: want, observed: observed) + notes
             }
         }
         // What went wrong on the wire (a wrong hop, a lost quit) names the cause of the state
@@ -135,13 +135,24 @@ extension ClusterRun {
     }
 
     /// The last lines a node wrote (stderr, then its log file), for failure reports.
+    /// What a node said last: its stderr and log's last lines, or, when it printed a Python
+    /// traceback, the whole of the last one (a student needs it all).
     public func tail(of p: NodeProcess, node: String? = nil, lines: Int = 8) -> String {
         let name = node ?? p.name
-        var out = p.stderrLines.suffix(lines).map { "    \(name) stderr: \($0)" }
+        let err = p.stderrLines
+        let shown = err.lastIndex(of: "Traceback (most recent call last):").map { err[$0...].prefix(80) } ?? err.suffix(lines)
+        var out = shown.map { "    \(name) stderr: \($0)" }
         if let text = try? String(contentsOf: logFile(name), encoding: .utf8) {
             out += text.split(separator: "\n").suffix(lines).map { "    \(name) log: \($0)" }
         }
         return out.joined(separator: "\n")
     }
 
+
+    /// What every observer of one round of checks shares.
+    func observationRound() -> ObservationRound {
+        let names = Dictionary(topology.servers.map { ($0.id, $0.name) } + topology.clients.map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+        return ObservationRound(records: wire?.all ?? [], links: links, profile: options.wireProfile,
+                                label: { id in names[id].map { "\(id) (\($0))" } ?? "\(id)" })
+    }
 }

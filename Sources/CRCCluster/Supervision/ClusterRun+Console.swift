@@ -59,10 +59,10 @@ extension ClusterRun {
         if let spec = topology.server(named: name) {
             guard let node = servers[name], node.process.isRunning else { return "\(name) (server \(spec.id)) is not running" }
             // The same observer the checks use, asked for everything it sees.
-            let round = ObservationRound(records: wire?.all ?? [], links: links, profile: options.wireProfile)
+            let round = observationRound()
             let o: ConvergenceChecker.ServerObservation
             switch node.observer.look(at: name, want: .everything, round: round) {
-            case .observed(let seen): o = seen
+            case .observed(let seen, _): o = seen
             case .failed(let d): return "\(name): \(d.detail)"
             case .matches: return "\(name) has no state interface and its links are not tapped"
             }

@@ -1,6 +1,7 @@
 import CRCProtocol
 import Foundation
 import CRCProcess
+import CRCContract
 
 /// Nodes that run another implementation, seen from the outside: their readiness from their port
 /// and the wire, their state from what crossed their links (`WireChecker`).
@@ -63,7 +64,15 @@ extension ClusterRun {
             usleep(pause)
             pause = min(pause * 2, 20_000)
         }
-        servers[name] = ServerNode(process: p, port: port, monitorPort: nil, logFile: logFile(name), observer: WireServerObserver())
+        var observer: any ServerObserver = WireServerObserver()
+        if options.classHostedServers {
+            guard let event = p.waitForEvent("class_state", timeout: options.settleTimeout),
+                  let line = ClientEndpoint.decode(ClassHostLine.self, from: event) else {
+                throw ClusterError("server '\(name)': the class host never said where to read the object's attributes (no class_state line)\n\(tail(of: p))")
+            }
+            observer = CourseClassObserver(statePort: line.statePort)
+        }
+        servers[name] = ServerNode(process: p, port: port, monitorPort: nil, logFile: logFile(name), observer: observer)
         options.onProgress?("server \(name) accepting on port \(port) (pid \(p.pid), another implementation)")
     }
 

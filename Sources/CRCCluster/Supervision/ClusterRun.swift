@@ -38,6 +38,9 @@ public struct RunOptions: Sendable {
     /// or quit (placeholders {to} and {text}); by default crc-client's own commands.
     public var foreignChat = "msg {to} {text}"
     public var foreignQuit = "quit {text}"
+    /// Other implementations' servers run in crc-cluster's class host (`grade --course-python`):
+    /// each reports a state port, and its object's attributes are checked beside the wire.
+    public var classHostedServers = false
 
     public init(serverCommand: [String], clientCommand: [String], logRoot: URL) {
         self.serverCommand = serverCommand

@@ -16,12 +16,15 @@ final class ObservationRound {
     let records: [WireRecord]
     let links: WireChecker.Links
     let profile: WireProfile
+    /// "3 (elrond)": an id with its node's name, for messages.
+    let label: @Sendable (UInt32) -> String
     lazy var echoes = WireChecker.tolerated(links: links, records: records)
 
-    init(records: [WireRecord], links: WireChecker.Links, profile: WireProfile) {
+    init(records: [WireRecord], links: WireChecker.Links, profile: WireProfile, label: @escaping @Sendable (UInt32) -> String) {
         self.records = records
         self.links = links
         self.profile = profile
+        self.label = label
     }
 }
 
@@ -29,8 +32,9 @@ final class ObservationRound {
 enum Look<Observation> {
     /// As expected, by a cheap look (a digest); nothing to compare.
     case matches
-    /// What it knows, to compare with what it should know.
-    case observed(Observation)
+    /// What it knows, to compare with what it should know, and any differences the observer found
+    /// itself (a course-style object's attributes against the model and the wire).
+    case observed(Observation, notes: [Difference] = [])
     /// It could not be read; the difference says why.
     case failed(Difference)
 }
@@ -83,6 +87,48 @@ struct MonitorObserver: ServerObserver {
 struct WireServerObserver: ServerObserver {
     func look(at server: String, want: ServerWant, round: ObservationRound) -> Look<ConvergenceChecker.ServerObservation> {
         .observed(WireChecker.observeServer(server, links: round.links, records: round.records, profile: round.profile, echoes: round.echoes))
+    }
+}
+
+/// A course-style server class hosted by crc-cluster's class host: the wire stays the primary
+/// evidence, and the object's four graded attributes, read from the host's state port, are checked
+/// beside it, in the course's words, each saying whether the wire agrees.
+struct CourseClassObserver: ServerObserver {
+    var statePort: Int
+
+    func look(at server: String, want: ServerWant, round: ObservationRound) -> Look<ConvergenceChecker.ServerObservation> {
+        let wire = WireChecker.observeServer(server, links: round.links, records: round.records, profile: round.profile, echoes: round.echoes)
+        let attributes: CourseAttributes
+        do {
+            let line = try BlockingSocket.request(port: statePort, line: "state", timeout: 5)
+            attributes = try JSONDecoder().decode(CourseAttributes.self, from: Data(line.utf8))
+        } catch {
+            return .failed(Difference(node: server, field: .state, detail: "cannot read the object's attributes from the class host: \(error)"))
+        }
+        if let traceback = attributes.error {
+            return .failed(Difference(node: server, field: .process, detail: "its run() raised an exception:\n\(traceback)"))
+        }
+        guard let expected = want.state else {
+            // The console: show what the object holds.
+            return .observed(.init(hosts: Dictionary(attributes.hostsDB.map { ($0.id, $0.firstLink ?? 0) }, uniquingKeysWith: { a, _ in a }),
+                                   adjacentServers: Set(attributes.adjacentServerIDs), adjacentClients: Set(attributes.adjacentUserIDs),
+                                   statusLog: attributes.statusUpdatesLog, firstMessages: wire.firstMessages))
+        }
+        var state = expected
+        if let hosts = want.override?.hosts { state.hosts = Dictionary(uniqueKeysWithValues: hosts.map { ($0, state.hosts[$0] ?? 0) }) }
+        if let a = want.override?.adjacentServers { state.adjacentServers = Set(a) }
+        if let a = want.override?.adjacentClients { state.adjacentClients = Set(a) }
+        if let s = want.override?.statusLog { state.statusLog = s }
+        // The statuses the course profile forgives on the wire (answers to harmless echoes) are
+        // forgiven in the object's log too.
+        var forgiven: [String] = []
+        if round.profile == .course {
+            var all = WireChecker.observeServer(server, links: round.links, records: round.records, profile: .strict).statusLog
+            for text in wire.statusLog { if let i = all.firstIndex(of: text) { all.remove(at: i) } }
+            forgiven = all
+        }
+        return .observed(wire, notes: CourseAttributes.diff(server: server, attributes: attributes, expected: state, wire: wire,
+                                                            forgiven: forgiven, label: round.label))
     }
 }
 

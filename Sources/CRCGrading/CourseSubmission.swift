@@ -1,0 +1,51 @@
+import Foundation
+
+/// A submission in the course's class form: a ChatServer.py (holding class CRCServer), found as
+/// the file itself or in the folder named, with the course's starter module ChatMessageParser.py
+/// beside it or in a starter folder. Checked before anything runs, so a TA hears at once what
+/// is missing and what to supply.
+public struct CourseSubmission: Sendable, Equatable {
+    /// The submission's ChatServer.py, absolute.
+    public let server: URL
+    /// The starter folder given (absolute), if any.
+    public let starter: URL?
+
+    public struct Problem: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public init(path: String, starter: String? = nil) throws {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        let given = URL(fileURLWithPath: path).standardizedFileURL
+        guard fm.fileExists(atPath: given.path, isDirectory: &isDir) else {
+            throw Problem(description: "\(path): no such file or folder (give a student's ChatServer.py, or the folder that holds it)")
+        }
+        let file = isDir.boolValue ? given.appendingPathComponent("ChatServer.py") : given
+        guard fm.fileExists(atPath: file.path) else {
+            throw Problem(description: "\(path): no ChatServer.py in this folder (the course's class form is ChatServer.py holding class CRCServer)")
+        }
+        var starterURL: URL?
+        if let starter {
+            let s = URL(fileURLWithPath: starter).standardizedFileURL
+            guard fm.fileExists(atPath: s.path, isDirectory: &isDir), isDir.boolValue else {
+                throw Problem(description: "--starter \(starter): no such folder")
+            }
+            starterURL = s
+        }
+        let folder = file.deletingLastPathComponent()
+        let places = [folder] + (starterURL.map { [$0] } ?? [])
+        guard places.contains(where: { fm.fileExists(atPath: $0.appendingPathComponent("ChatMessageParser.py").path) }) else {
+            throw Problem(description: "\(file.path) imports the course's starter module ChatMessageParser, which is neither beside it"
+                          + (starterURL.map { " nor in \($0.path)" } ?? "")
+                          + ": supply ChatMessageParser.py (the course hands it out) beside ChatServer.py, or give its folder with --starter DIR")
+        }
+        self.server = file
+        self.starter = starterURL
+    }
+
+    /// What the class host is given before the course's options.
+    public var hostArguments: [String] {
+        ["--submission", server.path] + (starter.map { ["--starter", $0.path] } ?? [])
+    }
+}
