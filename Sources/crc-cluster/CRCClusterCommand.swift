@@ -30,7 +30,7 @@ struct CRCClusterCommand: ParsableCommand {
         report.html; logs/latest is the newest run.
         """,
         version: crcVersion,
-        subcommands: [Up.self, Test.self, Grade.self, Check.self, Simulate.self, Report.self, Render.self, Validate.self, Gen.self, Graph.self, Scenarios.self, Schema.self, ServerCLI.self, ClientCLI.self, ClientHostCommand.self])
+        subcommands: [Up.self, Test.self, Grade.self, GradescopeKitCommand.self, Check.self, Simulate.self, Report.self, Render.self, Validate.self, Gen.self, Graph.self, Scenarios.self, Schema.self, ServerCLI.self, ClientCLI.self, ClientHostCommand.self])
 
     static func main() {
         dieWithParentIfAsked()  // when running as an embedded node of another crc-cluster

@@ -1,7 +1,9 @@
 import ArgumentParser
 import CRCCluster
 import CRCGrading
+import CRCProcess
 import Foundation
+import NIOConcurrencyHelpers
 
 // MARK: - grade
 
@@ -50,8 +52,9 @@ struct Grade: ParsableCommand {
 
     @Option(help: ArgumentHelp("The graded server: a command line (split like a shell's, quotes honoured).", valueName: "command"))
     var server: String?
-    @Option(help: ArgumentHelp("The graded server in the course's class form: a ChatServer.py (class CRCServer), or the folder that holds one.", valueName: "path"))
-    var coursePython: String?
+    @Option(parsing: .upToNextOption,
+            help: ArgumentHelp("The graded server in the course's class form: a ChatServer.py (class CRCServer), or the folder that holds one. Several (submissions/*/) grade a whole class: name scenario files before this option.", valueName: "path"))
+    var coursePython: [String] = []
     @Option(help: ArgumentHelp("The folder holding the course's starter files (ChatMessageParser.py), when they are not beside ChatServer.py.", valueName: "dir"))
     var starter: String?
     @Option(help: ArgumentHelp("Its arguments as a template instead of the seed's options; placeholders: \(ArgumentTemplate.serverPlaceholders.map { "{\($0)}" }.joined(separator: " ")). An argument whose placeholder has no value (a root has no upstream) is left out with the option before it. Write --server-args='-i {id} …' (with =) when the template starts with a dash.",
@@ -69,12 +72,18 @@ struct Grade: ParsableCommand {
     @Argument(help: "Scenario files or folders (default: topologies/seed and topologies/conformance, built into crc-cluster; folders of those names here win).") var paths: [String] = []
     @OptionGroup var common: CommonOptions
     @Option(help: "Write JUnit XML results to this file.") var junit: String?
+    @Option(help: ArgumentHelp("Write Gradescope's autograder results (score, one test per scenario) to this file; one submission only.", valueName: "file"))
+    var gradescope: String?
+    @Option(help: ArgumentHelp("Points per scenario, and hidden ones: a YAML mapping of scenario names to a weight or to {weight: N, hidden: true} (hidden: after_published on Gradescope). Others count 1.", valueName: "file"))
+    var weights: String?
+    @Option(help: ArgumentHelp("Where a class's summary goes (summary.csv, summary.html); by default <logs>/class-<time>.", valueName: "dir"))
+    var summary: String?
     @Option(help: "Scenarios run at once.") var jobs = 4
     @Flag(name: .shortAndLong, help: "Print each launch and step as it happens, with times.") var verbose = false
 
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
-        switch (server, coursePython) {
+        switch (server, coursePython.first) {
         case (nil, nil): throw ValidationError("say what to grade: --server 'python3 server.py' (a program), or --course-python DIR (the course's ChatServer.py class)")
         case (.some, .some): throw ValidationError("--server and --course-python both name a server to grade: give one")
         case (let server?, nil):
@@ -82,9 +91,21 @@ struct Grade: ParsableCommand {
                 throw ValidationError("--server needs a command, e.g. --server 'python3 server.py'")
             }
             if starter != nil { throw ValidationError("--starter goes with --course-python (the class form), not --server") }
-        case (nil, let path?):
-            do { _ = try CourseSubmission(path: path, starter: starter) } catch { throw ValidationError("\(error)") }
+        case (nil, .some):
+            for path in coursePython {
+                do { _ = try CourseSubmission(path: path, starter: starter) } catch { throw ValidationError("\(error)") }
+            }
             if serverArgs != nil { throw ValidationError("--server-args does not apply to --course-python: the class host takes the course's options itself") }
+        }
+        if gradescope != nil, coursePython.count > 1 {
+            throw ValidationError("--gradescope writes one submission's results (Gradescope grades one at a time): give one --course-python path")
+        }
+        if let weights {
+            let text: String
+            do { text = try String(contentsOfFile: weights, encoding: .utf8) } catch {
+                throw ValidationError("--weights \(weights): cannot read it: \(describeFileError(error))")
+            }
+            do { _ = try ScenarioWeights.parse(text, file: weights) } catch { throw ValidationError("--weights: \(error)") }
         }
         if let client { guard let w = try? shellWords(client), !w.isEmpty else { throw ValidationError("--client needs a command") } }
         for (flag, value, known) in [("--client-args", clientArgs, ArgumentTemplate.clientPlaceholders),
@@ -95,11 +116,17 @@ struct Grade: ParsableCommand {
         }
     }
 
+    /// One implementation to grade: a student's class (by the name of its folder) or a program.
+    struct Graded {
+        var student: String
+        var submission: String
+        var command: [String]
+    }
+
     func run() throws {
-        var classHosted = false
-        let command: [String]
-        if let coursePython {
-            let submission = try CourseSubmission(path: coursePython, starter: starter)
+        let classHosted = !coursePython.isEmpty
+        var graded: [Graded] = []
+        if classHosted {
             let host = URL(fileURLWithPath: common.logs).appendingPathComponent(ClassHost.fileName)
             do {
                 try FileManager.default.createDirectory(atPath: common.logs, withIntermediateDirectories: true)
@@ -107,11 +134,20 @@ struct Grade: ParsableCommand {
             } catch {
                 throw ValidationError("cannot write the class host into \(common.logs): \(describeFileError(error)) (choose another folder with --logs)")
             }
-            command = ["python3", host.path] + submission.hostArguments
-            classHosted = true
+            var seen: [String: Int] = [:]
+            for path in coursePython {
+                let submission = try CourseSubmission(path: path, starter: starter)
+                var student = submission.server.deletingLastPathComponent().lastPathComponent
+                seen[student, default: 0] += 1
+                if seen[student]! > 1 { student += "-\(seen[student]!)" }
+                graded.append(Graded(student: student, submission: submission.server.path,
+                                     command: ["python3", host.path] + submission.hostArguments))
+            }
         } else {
-            command = try shellWords(server ?? "")
+            let command = try shellWords(server ?? "")
+            graded = [Graded(student: command.joined(separator: " "), submission: command.joined(separator: " "), command: command)]
         }
+        let scoring = try weights.map { try ScenarioWeights.parse(String(contentsOfFile: $0, encoding: .utf8), file: $0) } ?? ScenarioWeights()
         let template = try serverArgs.map(shellWords)
         let clientCommand = try client.map(shellWords)
         let clientTemplate = try clientArgs.map(shellWords)
@@ -122,42 +158,89 @@ struct Grade: ParsableCommand {
             FileHandle.standardError.write(Data("crc-cluster: \(error)\n".utf8))
             throw ExitCode(2)
         }
-        var topologies: [Topology] = []
+        // The scenarios, each with its mixed variants: the same for every submission.
+        var scenarios: [(topology: Topology, mix: Mix?)] = []
         for f in files {
             let t = try loadOrExit(f)
-            var variants = [Self.graded(t, command: command, template: template, mix: nil)]
+            scenarios.append((t, nil))
             if mixed, t.servers.count > 1 {
-                variants.append(Self.graded(t, command: command, template: template, mix: .theirsAtRoot))
-                variants.append(Self.graded(t, command: command, template: template, mix: .oursAtRoot))
+                scenarios.append((t, .theirsAtRoot))
+                scenarios.append((t, .oursAtRoot))
             }
-            if let clientCommand {
-                for i in variants.indices {
-                    variants[i].clients = variants[i].clients.map { var c = $0; c.command = clientCommand; c.args = nil; return c }
-                    variants[i].clientArgs = clientTemplate
-                }
-            }
-            topologies += variants
         }
+        let batch = graded.count > 1
+        var topologies: [Topology] = []
+        for g in graded {
+            for (t, mix) in scenarios {
+                var v = Self.graded(t, command: g.command, template: template, mix: mix)
+                if let clientCommand {
+                    v.clients = v.clients.map { var c = $0; c.command = clientCommand; c.args = nil; return c }
+                    v.clientArgs = clientTemplate
+                }
+                if batch { v.name = "\(g.student): \(v.displayName)" }
+                topologies.append(v)
+            }
+        }
+        let scenarioNames = scenarios.map { Self.graded($0.topology, command: [], template: nil, mix: $0.mix).displayName }
         let console = Console(color: nil, prefix: false)
-        console.plain("grading \(coursePython.map { "the class in \($0)" } ?? command.joined(separator: " "))\(clientCommand.map { " and the client " + $0.joined(separator: " ") } ?? "") on \(topologies.count) scenarios")
+        let what = classHosted ? (batch ? "\(graded.count) class submissions" : "the class in \(coursePython[0])") : graded[0].student
+        console.plain("grading \(what)\(clientCommand.map { " and the client " + $0.joined(separator: " ") } ?? "") on \(scenarios.count) scenarios"
+                      + (batch ? " (\(topologies.count) runs, \(jobs) at a time)" : ""))
         let t0 = Date()
         let chatLine = clientChat, quitLine = clientQuit
+        let done = NIOLockedValueBox(0)
+        let total = topologies.count
         let (box, interrupted) = runScenarios(topologies, common: common, jobs: jobs, verbose: verbose, console: console,
                                               configure: { options, _ in
                                                   options.foreignChat = chatLine
                                                   options.foreignQuit = quitLine
                                                   options.classHostedServers = classHosted
                                               }) { r in
-            console.plain(Test.line(r, color: console.color))
+            if batch {
+                let n = done.withLockedValue { $0 += 1; return $0 }
+                let why = r.passed ? "" : ": " + String((r.error ?? r.differences.first.map { "\(r.failedAt ?? ""): \($0)" } ?? "")
+                    .split(separator: "\n").first ?? "").prefix(110)
+                console.plain(String(format: "[%d/%d] %@ %@ (%.2f s)", n, total, r.passed ? "PASS" : "FAIL", r.name, r.seconds) + why)
+            } else {
+                console.plain(Test.line(r, color: console.color))
+            }
         }
         let elapsed = Date().timeIntervalSince(t0)
-        let results = box.all
+        let students = graded.enumerated().map { (k, g) in
+            StudentResults(student: g.student, submission: g.submission,
+                           results: scenarios.indices.map { box.at(k * scenarios.count + $0) })
+        }
         console.plain("")
-        console.plain(Self.table(results))
+        if batch {
+            console.plain(ClassReport.table(students, scenarios: scenarioNames, weights: scoring))
+            let folder = URL(fileURLWithPath: summary ?? (common.logs + "/class-" + ClusterRun.makeRunID("summary").prefix(15)))
+            do {
+                try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+                try ClassReport.csv(students, scenarios: scenarioNames, weights: scoring)
+                    .write(to: folder.appendingPathComponent("summary.csv"), atomically: true, encoding: .utf8)
+                try ClassReport.html(students, scenarios: scenarioNames, weights: scoring, folder: folder)
+                    .write(to: folder.appendingPathComponent("summary.html"), atomically: true, encoding: .utf8)
+            } catch {
+                FileHandle.standardError.write(Data("crc-cluster: cannot write the class summary into \(folder.path): \(describeFileError(error))\n".utf8))
+                throw ExitCode(2)
+            }
+            console.plain("summary: \(folder.path)/summary.csv and summary.html")
+        } else {
+            console.plain(Self.table(box.all))
+        }
+        let results = box.all
         let passed = results.filter(\.passed).count
         console.plain(String(format: "score: %d/%d scenarios passed (%.0f%%) in %.1f s", passed, topologies.count,
                              topologies.isEmpty ? 0 : 100 * Double(passed) / Double(topologies.count), elapsed))
         if let junit { try ScenarioRunner.junit(results, seconds: elapsed).write(toFile: junit, atomically: true, encoding: .utf8) }
+        if let gradescope {
+            let out = GradescopeResults(scenarios: scenarioNames, results: students[0].results, weights: scoring)
+            do { try out.json.write(toFile: gradescope, atomically: true, encoding: .utf8) } catch {
+                FileHandle.standardError.write(Data("crc-cluster: cannot write \(gradescope): \(describeFileError(error))\n".utf8))
+                throw ExitCode(2)
+            }
+            console.plain("gradescope: \(gradescope) (\(ClassReport.points(out.score)) points)")
+        }
         if interrupted { throw ExitCode(130) }
         if passed < topologies.count { throw ExitCode(1) }
     }
@@ -198,5 +281,104 @@ struct Grade: ParsableCommand {
             out += r.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + (r.passed ? "PASS  " : "FAIL  ") + "  " + first + "\n"
         }
         return out
+    }
+}
+
+// MARK: - gradescope-kit
+
+struct GradescopeKitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gradescope-kit",
+        abstract: "Write a ready Gradescope autograder: setup.sh, run_autograder, and this crc-cluster.",
+        discussion: """
+        Gradescope builds the autograder's image with setup.sh (it installs python3, libyaml and \
+        libedit, and this crc-cluster from bin/), and runs run_autograder for every submission: \
+        `crc-cluster grade --course-python /autograder/submission --gradescope \
+        /autograder/results/results.json` with the starter files, weights and scenarios given \
+        here. Make the kit from a release build (make install): a debug build links the Swift \
+        runtime of this machine, which Gradescope's image does not have. README.md in the folder \
+        says how to zip and upload it.
+
+        Example:
+          crc-cluster gradescope-kit autograder/ --starter course/starter/ --weights weights.yaml
+        """)
+
+    @Argument(help: "The folder to write (created when missing; existing kit files in it are replaced).") var folder: String
+    @Option(help: ArgumentHelp("The course's starter files (ChatMessageParser.py) to supply beside each submission.", valueName: "dir"))
+    var starter: String?
+    @Option(help: ArgumentHelp("Points per scenario and hidden scenarios (as grade --weights).", valueName: "file"))
+    var weights: String?
+    @Argument(help: "Scenario files or folders to grade with (default: the built-in seed and conformance scenarios); copied into the kit.")
+    var paths: [String] = []
+
+    func validate() throws {
+        if let starter {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: starter, isDirectory: &isDir), isDir.boolValue else {
+                throw ValidationError("--starter \(starter): no such folder")
+            }
+            guard FileManager.default.fileExists(atPath: starter + "/ChatMessageParser.py") else {
+                throw ValidationError("--starter \(starter): no ChatMessageParser.py in it (the course's starter module the submissions import)")
+            }
+        }
+        if let weights {
+            let text: String
+            do { text = try String(contentsOfFile: weights, encoding: .utf8) } catch {
+                throw ValidationError("--weights \(weights): cannot read it: \(describeFileError(error))")
+            }
+            do { _ = try ScenarioWeights.parse(text, file: weights) } catch { throw ValidationError("--weights: \(error)") }
+        }
+    }
+
+    func run() throws {
+        let fm = FileManager.default
+        let base = URL(fileURLWithPath: folder)
+        var arguments: [String] = []
+        do {
+            try fm.createDirectory(at: base.appendingPathComponent("bin"), withIntermediateDirectories: true)
+            let binary = base.appendingPathComponent("bin/crc-cluster")
+            try? fm.removeItem(at: binary)
+            try fm.copyItem(atPath: selfPath(), toPath: binary.path)
+            if let starter {
+                let target = base.appendingPathComponent("starter")
+                try? fm.removeItem(at: target)
+                try fm.copyItem(atPath: starter, toPath: target.path)
+                arguments += ["--starter", "starter"]
+            }
+            if let weights {
+                let target = base.appendingPathComponent("weights.yaml")
+                try? fm.removeItem(at: target)
+                try fm.copyItem(atPath: weights, toPath: target.path)
+                arguments += ["--weights", "weights.yaml"]
+            }
+            if !paths.isEmpty {
+                let files: [String]
+                do { files = try ScenarioRunner.expand(paths) } catch { throw ValidationError("\(error)") }
+                let target = base.appendingPathComponent("scenarios")
+                try? fm.removeItem(at: target)
+                try fm.createDirectory(at: target, withIntermediateDirectories: true)
+                for (i, f) in files.enumerated() {
+                    _ = try loadOrExit(f)
+                    let name = String(format: "%02d-", i + 1) + URL(fileURLWithPath: f).lastPathComponent
+                    let text = fm.fileExists(atPath: f) ? try String(contentsOfFile: f, encoding: .utf8) : BuiltInScenarios.file(f)?.text ?? ""
+                    try text.write(to: target.appendingPathComponent(name), atomically: true, encoding: .utf8)
+                }
+                arguments += ["scenarios"]
+            }
+            let setup = base.appendingPathComponent("setup.sh"), run = base.appendingPathComponent("run_autograder")
+            try GradescopeKit.setup.write(to: setup, atomically: true, encoding: .utf8)
+            try GradescopeKit.runAutograder(arguments: arguments).write(to: run, atomically: true, encoding: .utf8)
+            try GradescopeKit.readme.write(to: base.appendingPathComponent("README.md"), atomically: true, encoding: .utf8)
+            for f in [setup, run, binary] { try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: f.path) }
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            FileHandle.standardError.write(Data("crc-cluster: cannot write the kit into \(folder): \(describeFileError(error))\n".utf8))
+            throw ExitCode(1)
+        }
+        print("wrote a Gradescope autograder to \(folder): setup.sh, run_autograder, bin/crc-cluster\(starter == nil ? "" : ", starter/")\(weights == nil ? "" : ", weights.yaml")\(paths.isEmpty ? "" : ", scenarios/") (README.md says how to upload it)")
+        if let maps = ProcFile.text("/proc/self/maps"), maps.contains("libswiftCore.so") {
+            FileHandle.standardError.write(Data("crc-cluster: warning: this crc-cluster loads the Swift runtime from this machine (\(selfPath())); Gradescope's image has none. Make the kit with a release build: make install, then the installed crc-cluster gradescope-kit …\n".utf8))
+        }
     }
 }

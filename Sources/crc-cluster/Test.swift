@@ -120,6 +120,7 @@ final class ResultsBox: Sendable {
     func set(_ i: Int, _ r: ScenarioResult) { results.withLockedValue { $0[i] = r } }
     var all: [ScenarioResult] { results.withLockedValue { $0.compactMap { $0 } } }
     func has(_ i: Int) -> Bool { results.withLockedValue { $0[i] != nil } }
+    func at(_ i: Int) -> ScenarioResult? { results.withLockedValue { $0[i] } }
 }
 
 /// Runs scenarios, `jobs` at a time, each on a thread of its own; Ctrl-C stops the running ones
