@@ -30,6 +30,12 @@ public final class NodeProcess: @unchecked Sendable {  // mutable state is guard
     private var outLines: [String] = []
     private var errLines: [String] = []
     private var partial: [Stream: [UInt8]] = [:]
+    /// Limits the program runs under (a graded program), if any.
+    private let sandbox: Sandbox?
+    /// Bytes of each stream kept; past it, output is read and dropped (and counted).
+    private let outputLimit: Int?
+    private var kept: [Stream: Int] = [:]
+    private var dropped: [Stream: Int] = [:]
     private var closedStreams = 0
     /// Called for every complete line, on a background thread.
     public var onLine: (@Sendable (NodeProcess, Stream, String) -> Void)?
@@ -46,14 +52,20 @@ public final class NodeProcess: @unchecked Sendable {  // mutable state is guard
     }
 
     public init(name: String, executable: String, arguments: [String], workingDirectory: URL? = nil,
-                environment: [String: String]? = nil, parentDeath: ParentDeath = .setpriv) {
+                environment: [String: String]? = nil, parentDeath: ParentDeath = .setpriv, sandbox: Sandbox? = nil) {
         self.name = name
         var env = environment ?? ProcessInfo.processInfo.environment
         let executable = Self.resolve(executable, path: env["PATH"])
         self.executable = executable
         self.arguments = arguments
         env["CRC_DIE_WITH_PARENT"] = nil
-        if parentDeath == .selfArmed {
+        self.sandbox = sandbox
+        outputLimit = sandbox?.outputBytes
+        if sandbox != nil {
+            // Started through setpriv and prlimit at start(), which says so if they are missing.
+            launchPath = executable
+            launchArguments = arguments
+        } else if parentDeath == .selfArmed {
             env["CRC_DIE_WITH_PARENT"] = String(getpid())
             launchPath = executable
             launchArguments = arguments
@@ -69,7 +81,7 @@ public final class NodeProcess: @unchecked Sendable {  // mutable state is guard
     }
 
     /// A bare command name (`sh`, `python3`) is looked up in PATH, as a shell would.
-    static func resolve(_ command: String, path: String?) -> String {
+    public static func resolve(_ command: String, path: String?) -> String {
         guard !command.contains("/") else { return command }
         for dir in (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") {
             let candidate = "\(dir)/\(command)"
@@ -98,7 +110,8 @@ public final class NodeProcess: @unchecked Sendable {  // mutable state is guard
         }
         let pid: pid_t
         do {
-            pid = try ChildReaper.shared.spawn(path: launchPath, arguments: launchArguments, environment: environment,
+            let (path, args) = try sandbox.map { try $0.launch(launchPath, launchArguments) } ?? (launchPath, launchArguments)
+            pid = try ChildReaper.shared.spawn(path: path, arguments: args, environment: environment,
                                                workingDirectory: workingDirectory,
                                                stdin: inPipe[0], stdout: outPipe[1], stderr: errPipe[1])
         } catch {
@@ -159,7 +172,11 @@ public final class NodeProcess: @unchecked Sendable {  // mutable state is guard
             if let rest = partial[stream], !rest.isEmpty { appendLine(String(decoding: rest, as: UTF8.self), stream) }
             partial[stream] = nil
             closedStreams += 1
+        } else if let limit = outputLimit, kept[stream, default: 0] >= limit {
+            dropped[stream, default: 0] += data.count
+            partial[stream] = nil
         } else {
+            kept[stream, default: 0] += data.count
             var buffer = partial[stream] ?? []
             var start = data.startIndex
             while let nl = data[start...].firstIndex(of: 0x0A) {
@@ -173,6 +190,12 @@ public final class NodeProcess: @unchecked Sendable {  // mutable state is guard
                 start = nl + 1
             }
             buffer += data[start...]
+            // A line longer than the limit (or 1 MiB) is cut: output without newlines must not
+            // grow without end.
+            if buffer.count > min(outputLimit ?? (1 << 20), 1 << 20) {
+                appendLine(String(decoding: buffer.prefix(4096), as: UTF8.self) + " … (a line of \(buffer.count) bytes, cut)", stream)
+                buffer.removeAll()
+            }
             partial[stream] = buffer
         }
         condition.broadcast()
@@ -247,6 +270,11 @@ public final class NodeProcess: @unchecked Sendable {  // mutable state is guard
     }
 
     public var stdoutLines: [String] { condition.lock(); defer { condition.unlock() }; return outLines }
+    /// Bytes of output dropped past the sandbox's limit, per stream.
+    public var droppedOutput: (stdout: Int, stderr: Int) {
+        condition.lock(); defer { condition.unlock() }
+        return (dropped[.stdout] ?? 0, dropped[.stderr] ?? 0)
+    }
     public var stderrLines: [String] { condition.lock(); defer { condition.unlock() }; return errLines }
 
     /// Waits until a stdout line (at index ≥ `from`) satisfies `predicate`, or the deadline passes,

@@ -78,6 +78,16 @@ struct Grade: ParsableCommand {
     var weights: String?
     @Option(help: ArgumentHelp("Where a class's summary goes (summary.csv, summary.html); by default <logs>/class-<time>.", valueName: "dir"))
     var summary: String?
+    @Flag(help: "Run the graded programs without limits (trusted code).") var noSandbox = false
+    @Option(help: ArgumentHelp("Processes and threads a scenario's graded programs may have at once (enforced when crc-cluster runs as root, under a uid of each run's own).", valueName: "n"))
+    var maxProcesses = 256
+    @Option(help: ArgumentHelp("CPU seconds per graded process.", valueName: "s")) var maxCpu = 120
+    @Option(help: ArgumentHelp("Address space per graded process, MiB.", valueName: "MiB")) var maxMemory = 2048
+    @Option(help: ArgumentHelp("Largest file a graded process may write, MiB.", valueName: "MiB")) var maxFileSize = 64
+    @Option(help: ArgumentHelp("Open files and sockets per graded process.", valueName: "n")) var maxOpenFiles = 256
+    @Option(help: ArgumentHelp("Output kept of each stream of each graded process, MiB; the rest is dropped and counted.", valueName: "MiB")) var maxOutput = 4
+    @Option(help: ArgumentHelp("Wall-clock seconds a scenario may take in all; past it, it fails saying so.", valueName: "s"))
+    var timeLimit: Double = 180
     @Option(help: "Scenarios run at once.") var jobs = 4
     @Flag(name: .shortAndLong, help: "Print each launch and step as it happens, with times.") var verbose = false
 
@@ -92,12 +102,16 @@ struct Grade: ParsableCommand {
             }
             if starter != nil { throw ValidationError("--starter goes with --course-python (the class form), not --server") }
         case (nil, .some):
-            for path in coursePython {
+            guard !split.submissions.isEmpty else { throw ValidationError("--course-python names no submission (only scenario files)") }
+            for path in split.submissions {
                 do { _ = try CourseSubmission(path: path, starter: starter) } catch { throw ValidationError("\(error)") }
             }
             if serverArgs != nil { throw ValidationError("--server-args does not apply to --course-python: the class host takes the course's options itself") }
         }
-        if gradescope != nil, coursePython.count > 1 {
+        guard maxProcesses >= 8, maxCpu >= 1, maxMemory >= 64, maxFileSize >= 1, maxOpenFiles >= 32, maxOutput >= 1, timeLimit > 0 else {
+            throw ValidationError("the limits are too small for any server: --max-processes ≥ 8, --max-cpu ≥ 1, --max-memory ≥ 64, --max-file-size ≥ 1, --max-open-files ≥ 32, --max-output ≥ 1, --time-limit > 0")
+        }
+        if gradescope != nil, split.submissions.count > 1 {
             throw ValidationError("--gradescope writes one submission's results (Gradescope grades one at a time): give one --course-python path")
         }
         if let weights {
@@ -114,6 +128,23 @@ struct Grade: ParsableCommand {
             guard let t = try? shellWords(value) else { throw ValidationError("\(flag): unbalanced quotes") }
             if let p = ArgumentTemplate.problem(in: t, known: known) { throw ValidationError("\(flag): \(p)") }
         }
+    }
+
+    /// --course-python takes every value up to the next option (so `submissions/*/` works); a value
+    /// that is a scenario (a .yaml file, a built-in name, a folder of scenarios without a
+    /// ChatServer.py) goes with the scenarios instead.
+    var split: (submissions: [String], scenarios: [String]) {
+        var subs: [String] = [], scenarios = paths
+        for v in coursePython {
+            var isDir: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: v, isDirectory: &isDir)
+            let yaml = v.hasSuffix(".yaml") || v.hasSuffix(".yml")
+            let builtIn = !exists && (BuiltInScenarios.file(v) != nil || BuiltInScenarios.folder(v) != nil)
+            let scenarioFolder = exists && isDir.boolValue && !FileManager.default.fileExists(atPath: v + "/ChatServer.py")
+                && ((try? FileManager.default.contentsOfDirectory(atPath: v)) ?? []).contains { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
+            if yaml || builtIn || scenarioFolder { scenarios.append(v) } else { subs.append(v) }
+        }
+        return (subs, scenarios)
     }
 
     /// One implementation to grade: a student's class (by the name of its folder) or a program.
@@ -134,25 +165,51 @@ struct Grade: ParsableCommand {
             } catch {
                 throw ValidationError("cannot write the class host into \(common.logs): \(describeFileError(error)) (choose another folder with --logs)")
             }
+            // Each submission (and the starter files) is copied next to the logs, readable by the
+            // sandbox's unprivileged user, and graded from there: the original is never run or changed.
+            let python = Sandbox.othersCanReach("/usr/bin/python3", execute: true) ? "/usr/bin/python3" : "python3"
+            let copies = URL(fileURLWithPath: common.logs).appendingPathComponent("submissions")
+            let starterCopy = try starter.map { try Self.copyReadable(URL(fileURLWithPath: $0), to: URL(fileURLWithPath: common.logs).appendingPathComponent("starter")) }
             var seen: [String: Int] = [:]
-            for path in coursePython {
-                let submission = try CourseSubmission(path: path, starter: starter)
-                var student = submission.server.deletingLastPathComponent().lastPathComponent
+            for path in split.submissions {
+                let original = try CourseSubmission(path: path, starter: starter)
+                var student = original.server.deletingLastPathComponent().lastPathComponent
                 seen[student, default: 0] += 1
                 if seen[student]! > 1 { student += "-\(seen[student]!)" }
-                graded.append(Graded(student: student, submission: submission.server.path,
-                                     command: ["python3", host.path] + submission.hostArguments))
+                let folder = try Self.copyReadable(original.server.deletingLastPathComponent(), to: copies.appendingPathComponent(student))
+                let submission = try CourseSubmission(path: folder.path, starter: starterCopy?.path)
+                graded.append(Graded(student: student, submission: original.server.path,
+                                     command: [python, host.path] + submission.hostArguments))
             }
         } else {
             let command = try shellWords(server ?? "")
             graded = [Graded(student: command.joined(separator: " "), submission: command.joined(separator: " "), command: command)]
+        }
+        var sandbox: Sandbox?
+        if !noSandbox {
+            var s = Sandbox()
+            (s.processes, s.cpuSeconds, s.memoryBytes, s.fileBytes, s.openFiles, s.outputBytes) =
+                (maxProcesses, maxCpu, maxMemory << 20, maxFileSize << 20, maxOpenFiles, maxOutput << 20)
+            if Sandbox.canChangeUser {
+                // Everything the graded processes need must be reachable by another user.
+                let needed = [common.logs] + graded.flatMap { g in
+                    [NodeProcess.resolve(g.command[0], path: ProcessInfo.processInfo.environment["PATH"])]
+                        + g.command.dropFirst().filter { FileManager.default.fileExists(atPath: $0) }
+                }
+                let unreachable = needed.first { !Sandbox.othersCanReach($0) }
+                s.ownUser = unreachable == nil
+                if let unreachable {
+                    FileHandle.standardError.write(Data("crc-cluster: note: graded programs keep crc-cluster's uid, so the process limit is not enforced (root ignores it): \(unreachable) is not reachable by other users; grade from a folder they can reach (/tmp, /srv) with programs they can run (/usr/bin/python3)\n".utf8))
+                }
+            }
+            sandbox = s
         }
         let scoring = try weights.map { try ScenarioWeights.parse(String(contentsOfFile: $0, encoding: .utf8), file: $0) } ?? ScenarioWeights()
         let template = try serverArgs.map(shellWords)
         let clientCommand = try client.map(shellWords)
         let clientTemplate = try clientArgs.map(shellWords)
         let defaults = ["topologies/seed", "topologies/conformance"]
-        let given = paths.isEmpty ? defaults : paths
+        let given = split.scenarios.isEmpty ? defaults : split.scenarios
         let files: [String]
         do { files = try ScenarioRunner.expand(given) } catch {
             FileHandle.standardError.write(Data("crc-cluster: \(error)\n".utf8))
@@ -183,11 +240,12 @@ struct Grade: ParsableCommand {
         }
         let scenarioNames = scenarios.map { Self.graded($0.topology, command: [], template: nil, mix: $0.mix).displayName }
         let console = Console(color: nil, prefix: false)
-        let what = classHosted ? (batch ? "\(graded.count) class submissions" : "the class in \(coursePython[0])") : graded[0].student
+        let what = classHosted ? (batch ? "\(graded.count) class submissions" : "the class in \(split.submissions[0])") : graded[0].student
         console.plain("grading \(what)\(clientCommand.map { " and the client " + $0.joined(separator: " ") } ?? "") on \(scenarios.count) scenarios"
                       + (batch ? " (\(topologies.count) runs, \(jobs) at a time)" : ""))
         let t0 = Date()
-        let chatLine = clientChat, quitLine = clientQuit
+        let chatLine = clientChat, quitLine = clientQuit, limit = timeLimit
+        console.plain(sandbox.map { "sandbox: \($0.summary); \(Int(timeLimit)) s a scenario" } ?? "sandbox: none (--no-sandbox)")
         let done = NIOLockedValueBox(0)
         let total = topologies.count
         let (box, interrupted) = runScenarios(topologies, common: common, jobs: jobs, verbose: verbose, console: console,
@@ -195,12 +253,15 @@ struct Grade: ParsableCommand {
                                                   options.foreignChat = chatLine
                                                   options.foreignQuit = quitLine
                                                   options.classHostedServers = classHosted
+                                                  options.sandbox = sandbox
+                                                  options.timeLimit = limit
                                               }) { r in
             if batch {
                 let n = done.withLockedValue { $0 += 1; return $0 }
                 let why = r.passed ? "" : ": " + String((r.error ?? r.differences.first.map { "\(r.failedAt ?? ""): \($0)" } ?? "")
                     .split(separator: "\n").first ?? "").prefix(110)
-                console.plain(String(format: "[%d/%d] %@ %@ (%.2f s)", n, total, r.passed ? "PASS" : "FAIL", r.name, r.seconds) + why)
+                console.plain(String(format: "[%d/%d] %@ %@ (%.2f s)", n, total, r.passed ? "PASS" : "FAIL", r.name, r.seconds) + why
+                              + r.notes.map { "\n  note: \($0)" }.joined())
             } else {
                 console.plain(Test.line(r, color: console.color))
             }
@@ -243,6 +304,31 @@ struct Grade: ParsableCommand {
         }
         if interrupted { throw ExitCode(130) }
         if passed < topologies.count { throw ExitCode(1) }
+    }
+
+    /// Copies a submission's (or the starter's) folder to `target`, readable by everyone, and
+    /// returns `target`. Only regular files and folders are copied, at most 64 MiB in all.
+    static func copyReadable(_ source: URL, to target: URL) throws -> URL {
+        let fm = FileManager.default
+        try? fm.removeItem(at: target)
+        try fm.createDirectory(at: target, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        var total = 0
+        for case let rel as String in fm.enumerator(atPath: source.path) ?? NSEnumerator() {
+            let from = source.appendingPathComponent(rel), to = target.appendingPathComponent(rel)
+            let attributes = try fm.attributesOfItem(atPath: from.path)
+            switch attributes[.type] as? FileAttributeType {
+            case .typeDirectory?:
+                try fm.createDirectory(at: to, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            case .typeRegular?:
+                total += (attributes[.size] as? Int) ?? 0
+                guard total <= 64 << 20 else { throw ValidationError("\(source.path): more than 64 MiB of files; a submission is a few Python files") }
+                try fm.copyItem(at: from, to: to)
+                try fm.setAttributes([.posixPermissions: 0o644], ofItemAtPath: to.path)
+            default:
+                continue  // links, sockets, devices: not part of a submission
+            }
+        }
+        return target
     }
 
     enum Mix { case theirsAtRoot, oursAtRoot }

@@ -109,6 +109,7 @@ struct Test: ParsableCommand {
             for d in r.differences.prefix(30) { out += "\n    " + d.description.replacingOccurrences(of: "\n", with: "\n    ") }
             out += "\n  logs: \(r.logDir)"
         }
+        for n in r.notes { out += "\n  note: \(n)" }
         return out
     }
 }

@@ -105,9 +105,21 @@ extension ClusterRun {
 
     func makeProcess(_ name: String, command: [String], arguments: [String]) -> NodeProcess {
         let ours = command == options.serverCommand || command == options.clientCommand
+        // Another implementation runs sandboxed (when asked), in a working folder of its own.
+        let limits = ours ? nil : sandbox
+        var folder: URL?
+        if let limits {
+            let work = runDir.appendingPathComponent("work/\(name)")
+            try? FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+            if let uid = limits.uid {
+                chown(work.deletingLastPathComponent().path, uid, uid)
+                chown(work.path, uid, uid)
+            }
+            folder = work
+        }
         let p = NodeProcess(name: name, executable: command[0], arguments: Array(command.dropFirst()) + arguments,
-                            environment: nodeEnvironment,
-                            parentDeath: ours && options.nodesArmParentDeath ? .selfArmed : .setpriv)
+                            workingDirectory: folder, environment: nodeEnvironment,
+                            parentDeath: ours && options.nodesArmParentDeath ? .selfArmed : .setpriv, sandbox: limits)
         if let sink = options.onOutput {
             p.onLine = { proc, stream, line in sink(proc.name, stream, line) }
         }

@@ -124,4 +124,15 @@ extension ClusterRun {
         }
         FileManager.default.createFile(atPath: runDir.appendingPathComponent("paths.txt").path, contents: Data(out.utf8))
     }
+
+    /// A line for each process whose output went past its sandbox's cap (the rest was dropped).
+    public func outputNotes() -> [String] {
+        lock.withLock { everyProcess }.compactMap { p in
+            let d = p.droppedOutput
+            guard d.stdout + d.stderr > 0 else { return nil }
+            func size(_ b: Int) -> String { b >= 1 << 20 ? "\(b >> 20) MiB" : b >= 1 << 10 ? "\(b >> 10) KiB" : "\(b) bytes" }
+            let parts = [d.stdout > 0 ? "\(size(d.stdout)) of stdout" : nil, d.stderr > 0 ? "\(size(d.stderr)) of stderr" : nil].compactMap { $0 }
+            return "\(p.name) printed more than crc-cluster keeps: \(parts.joined(separator: " and ")) dropped"
+        }
+    }
 }

@@ -41,6 +41,10 @@ public struct RunOptions: Sendable {
     /// Other implementations' servers run in crc-cluster's class host (`grade --course-python`):
     /// each reports a state port, and its object's attributes are checked beside the wire.
     public var classHostedServers = false
+    /// Other implementations' processes run inside these limits (`grade`): see `Sandbox`.
+    public var sandbox: Sandbox?
+    /// Wall-clock seconds a scenario may take in all; past it, it fails saying so.
+    public var timeLimit: TimeInterval?
 
     public init(serverCommand: [String], clientCommand: [String], logRoot: URL) {
         self.serverCommand = serverCommand
@@ -121,6 +125,9 @@ public final class ClusterRun: @unchecked Sendable {  // driven by one thread at
     /// Each step, when it began and when the network had converged after it (for the report).
     public internal(set) var stepMarks: [RunRecord.StepMark] = []
     let startedAt = Date()
+    /// The limits other implementations' processes run under, with this run's own uid when
+    /// crc-cluster is root.
+    let sandbox: Sandbox?
 
     public init(topology: Topology, options: RunOptions, runID: String) throws {
         self.topology = topology
@@ -139,6 +146,14 @@ public final class ClusterRun: @unchecked Sendable {  // driven by one thread at
         }
         runDir = options.logRoot.appendingPathComponent(runID)
         try Self.makeFreshDirectory(runDir)
+        var sandbox = options.sandbox
+        if sandbox?.ownUser == true, Sandbox.canChangeUser {
+            let uid = SandboxUsers.take()
+            sandbox?.uid = uid
+            // The graded processes write their logs here, and nowhere else of the machine's.
+            chown(runDir.path, uid, uid)
+        }
+        self.sandbox = sandbox
         let latest = options.logRoot.appendingPathComponent("latest")
         try? FileManager.default.removeItem(at: latest)
         try? FileManager.default.createSymbolicLink(atPath: latest.path, withDestinationPath: runID)

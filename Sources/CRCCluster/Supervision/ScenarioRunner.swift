@@ -11,6 +11,8 @@ public struct ScenarioResult: Sendable {
     public var differences: [Difference]
     public var error: String?
     public var logDir: String
+    /// What else the run noticed that people should know (output dropped past a sandbox's cap).
+    public var notes: [String] = []
     /// Not run: the file is invalid (`error` says why), or the run was interrupted before it.
     public var outcome: Outcome = .ran
 
@@ -35,8 +37,21 @@ public struct ScenarioResult: Sendable {
 public enum ScenarioRunner {
     public static func run(_ topology: Topology, options: RunOptions) -> ScenarioResult {
         let start = Date()
-        var result = runTimed(topology, options: options)
-        if !result.passed, result.error == nil, options.interrupted?() == true {
+        var options = options
+        let outer = options.interrupted
+        let deadline = options.timeLimit.map { start.addingTimeInterval($0) }
+        if let deadline {
+            options.interrupted = { (outer?() ?? false) || Date() > deadline }
+        }
+        var notes: [String] = []
+        var result = runTimed(topology, options: options, notes: &notes)
+        result.notes = notes
+        if !result.passed, let deadline, Date() > deadline, outer?() != true, result.error == nil || result.error!.hasPrefix("interrupted") {
+            let at = result.failedAt.map { " (\($0))" } ?? result.error.map { " (\($0.dropFirst("interrupted ".count)))" } ?? ""
+            result.error = String(format: "exceeded its time limit of %.0f s%@", options.timeLimit ?? 0, at)
+            result.failedAt = nil
+            result.differences = []
+        } else if !result.passed, result.error == nil, options.interrupted?() == true {
             result.error = "interrupted \(result.failedAt.map { "while checking \($0)" } ?? "")"
             result.failedAt = nil
             result.differences = []
@@ -45,7 +60,9 @@ public enum ScenarioRunner {
         return result
     }
 
-    static func runTimed(_ topology: Topology, options: RunOptions) -> ScenarioResult {
+    /// `notes`: what the run noticed beside its verdict, gathered at teardown (a `defer` cannot
+    /// change the result it returns).
+    static func runTimed(_ topology: Topology, options: RunOptions, notes: inout [String]) -> ScenarioResult {
         var result = ScenarioResult(name: topology.displayName, file: topology.file, passed: false, seconds: 0,
                                     failedAt: nil, differences: [], error: nil, logDir: "")
         let run: ClusterRun
@@ -61,6 +78,7 @@ public enum ScenarioRunner {
             if let t = run.lastTeardown {
                 options.onProgress?(String(format: "%@: torn down in %.2f s (%d waves, slowest %.2f s)", topology.displayName, t.seconds, t.waves, t.slowestWave))
             }
+            notes = run.outputNotes()
             run.writeReport(passed: result.passed, failedAt: result.failedAt, differences: result.differences, error: result.error)
         }
         do {
