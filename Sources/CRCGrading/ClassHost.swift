@@ -173,4 +173,152 @@ if not asked():
     fail(1, "run() returned without being asked to stop")
 os._exit(0)
 """#
+
+    public static let clientFileName = "crc_client_host.py"
+
+    /// The same for a course-style client class (`ChatClient.py` holding `class CRCClient`): stdin
+    /// lines become the harness's calls (`message_other_client`, `quit`).
+    public static let clientSource = #"""
+#!/usr/bin/env python3
+"""crc-cluster's host for a course-style client class: it runs one CRCClient object of a
+student's ChatClient.py as a CRC client process. Written from the interface in docs/protocol.md
+("The course's Python classes").
+
+usage: client_host.py --submission PATH [--starter DIR] --id N --serverhost H --serverport P
+                      --username NAME [--info TEXT] [--log-file FILE]
+
+It builds `options` from the course's client options, calls run() in a thread, and turns lines
+on stdin into the harness's calls: "msg ID TEXT" -> message_other_client(ID, TEXT), "quit TEXT"
+-> quit(TEXT) (end of input: quit()). Like the server host it prints a class_state line whose
+port answers with the object's status_updates_log (and the traceback of an exception that ended
+run()). Exit status: 0 after quitting; 1 run() raised; 3 the submission cannot be loaded; 4
+importing it or building the object raised.
+"""
+import argparse, importlib.util, inspect, json, os, signal, socket, sys, threading, time, traceback, types
+
+p = argparse.ArgumentParser()
+p.add_argument("--submission", required=True)
+p.add_argument("--starter")
+p.add_argument("--id", type=int, required=True)
+p.add_argument("--serverhost", required=True)
+p.add_argument("--serverport", type=int, required=True)
+p.add_argument("--username", required=True)
+p.add_argument("--info", default="")
+p.add_argument("--log-file", dest="log_file")
+opt = p.parse_args()
+
+def fail(code, text):
+    sys.stderr.write("client host: %s\n" % text)
+    sys.stderr.flush()
+    os._exit(code)
+
+path = os.path.abspath(opt.submission)
+if os.path.isdir(path):
+    path = os.path.join(path, "ChatClient.py")
+if not os.path.isfile(path):
+    fail(3, "no ChatClient.py at %s (give the submission's ChatClient.py, or the folder that holds it)" % path)
+folder = os.path.dirname(path)
+search = [folder] + ([os.path.abspath(opt.starter)] if opt.starter else [])
+sys.path[:0] = search
+try:
+    spec = importlib.util.spec_from_file_location("ChatClient", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["ChatClient"] = module
+    spec.loader.exec_module(module)
+except SystemExit:
+    fail(4, "importing ChatClient.py called exit()")
+except ModuleNotFoundError as e:
+    fail(3, "ChatClient.py imports %s, which is neither beside it nor among the starter files: supply it, or give its folder with --starter DIR" % e.name)
+except BaseException:
+    sys.stderr.write(traceback.format_exc())
+    fail(4, "importing ChatClient.py raised the exception above")
+cls = getattr(module, "CRCClient", None)
+if not isinstance(cls, type):
+    fail(3, "ChatClient.py defines no class CRCClient (the course's template names it so)")
+options = types.SimpleNamespace(id=opt.id, serverhost=opt.serverhost, serverport=opt.serverport, username=opt.username,
+                                info=opt.info, log_file=opt.log_file, simulate=False, verbose=False, debug=False)
+try:
+    client = cls(options, run_on_localhost=True)
+except BaseException:
+    sys.stderr.write(traceback.format_exc())
+    fail(4, "CRCClient(options, run_on_localhost=True) raised the exception above")
+
+errors = []
+done = threading.Event()
+
+def attributes():
+    missing = [a for a in ("status_updates_log",) if not hasattr(client, a)]
+    return {"hosts_db": [], "adjacent_server_ids": [], "adjacent_user_ids": [],
+            "status_updates_log": [str(t) for t in list(getattr(client, "status_updates_log", None) or [])],
+            "missing": missing, "error": errors[0] if errors else None}
+
+state = socket.socket()
+state.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+state.bind(("127.0.0.1", 0))
+state.listen(16)
+
+def serve_state():
+    while True:
+        try:
+            conn, _ = state.accept()
+        except OSError:
+            return
+        try:
+            conn.settimeout(5)
+            conn.recv(4096)
+            conn.sendall((json.dumps(attributes()) + "\n").encode())
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+def run():
+    try:
+        client.run()
+    except BaseException:
+        errors.append(traceback.format_exc())
+        sys.stderr.write(errors[-1])
+        sys.stderr.flush()
+    finally:
+        done.set()
+
+def call_quit(text):
+    q = getattr(client, "quit", None)
+    if q is None:
+        client.request_terminate = True
+        return
+    try:
+        takes = len(inspect.signature(q).parameters) > 0
+    except (TypeError, ValueError):
+        takes = True
+    q(text) if takes and text is not None else q()
+
+signal.signal(signal.SIGTERM, lambda *_: (setattr(client, "request_terminate", True), os._exit(0)))
+threading.Thread(target=serve_state, daemon=True).start()
+print(json.dumps({"event": "class_state", "state_port": state.getsockname()[1], "pid": os.getpid()}), flush=True)
+threading.Thread(target=run, daemon=True).start()
+try:
+    for line in sys.stdin:
+        line = line.rstrip("\n")
+        word, _, rest = line.partition(" ")
+        try:
+            if word == "msg":
+                to, _, text = rest.partition(" ")
+                client.message_other_client(int(to), text)
+            elif word == "quit":
+                call_quit(rest)
+                break
+        except BaseException:
+            errors.append(traceback.format_exc())
+            sys.stderr.write(errors[-1])
+            sys.stderr.flush()
+            os._exit(1)
+    else:
+        call_quit(None)
+except BaseException:
+    sys.stderr.write(traceback.format_exc())
+    os._exit(1)
+done.wait(5)
+os._exit(1 if errors else 0)
+"""#
 }

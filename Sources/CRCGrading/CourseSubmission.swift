@@ -14,16 +14,18 @@ public struct CourseSubmission: Sendable, Equatable {
         public let description: String
     }
 
-    public init(path: String, starter: String? = nil) throws {
+    /// `file`: ChatServer.py (class CRCServer) or ChatClient.py (class CRCClient).
+    public init(path: String, starter: String? = nil, file fileName: String = "ChatServer.py") throws {
+        let className = fileName == "ChatClient.py" ? "CRCClient" : "CRCServer"
         let fm = FileManager.default
         var isDir: ObjCBool = false
         let given = URL(fileURLWithPath: path).standardizedFileURL
         guard fm.fileExists(atPath: given.path, isDirectory: &isDir) else {
-            throw Problem(description: "\(path): no such file or folder (give a student's ChatServer.py, or the folder that holds it)")
+            throw Problem(description: "\(path): no such file or folder (give a student's \(fileName), or the folder that holds it)")
         }
-        let file = isDir.boolValue ? given.appendingPathComponent("ChatServer.py") : given
+        let file = isDir.boolValue ? given.appendingPathComponent(fileName) : given
         guard fm.fileExists(atPath: file.path) else {
-            throw Problem(description: "\(path): no ChatServer.py in this folder (the course's class form is ChatServer.py holding class CRCServer)")
+            throw Problem(description: "\(path): no \(fileName) in this folder (the course's class form is \(fileName) holding class \(className))")
         }
         var starterURL: URL?
         if let starter {

@@ -55,6 +55,8 @@ struct Grade: ParsableCommand {
     @Option(parsing: .upToNextOption,
             help: ArgumentHelp("The graded server in the course's class form: a ChatServer.py (class CRCServer), or the folder that holds one. Several (submissions/*/) grade a whole class: name scenario files before this option.", valueName: "path"))
     var coursePython: [String] = []
+    @Option(help: ArgumentHelp("Grade a client in the course's class form too: a ChatClient.py (class CRCClient), or the folder that holds one; every client of every scenario runs it.", valueName: "path"))
+    var coursePythonClient: String?
     @Option(help: ArgumentHelp("The folder holding the course's starter files (ChatMessageParser.py), when they are not beside ChatServer.py.", valueName: "dir"))
     var starter: String?
     @Option(help: ArgumentHelp("Its arguments as a template instead of the seed's options; placeholders: \(ArgumentTemplate.serverPlaceholders.map { "{\($0)}" }.joined(separator: " ")). An argument whose placeholder has no value (a root has no upstream) is left out with the option before it. Write --server-args='-i {id} …' (with =) when the template starts with a dash.",
@@ -120,6 +122,10 @@ struct Grade: ParsableCommand {
                 throw ValidationError("--weights \(weights): cannot read it: \(describeFileError(error))")
             }
             do { _ = try ScenarioWeights.parse(text, file: weights) } catch { throw ValidationError("--weights: \(error)") }
+        }
+        if let c = coursePythonClient {
+            if client != nil { throw ValidationError("--client and --course-python-client both name a client to grade: give one") }
+            do { _ = try CourseSubmission(path: c, starter: starter, file: "ChatClient.py") } catch { throw ValidationError("\(error)") }
         }
         if let client { guard let w = try? shellWords(client), !w.isEmpty else { throw ValidationError("--client needs a command") } }
         for (flag, value, known) in [("--client-args", clientArgs, ArgumentTemplate.clientPlaceholders),
@@ -206,7 +212,23 @@ struct Grade: ParsableCommand {
         }
         let scoring = try weights.map { try ScenarioWeights.parse(String(contentsOfFile: $0, encoding: .utf8), file: $0) } ?? ScenarioWeights()
         let template = try serverArgs.map(shellWords)
-        let clientCommand = try client.map(shellWords)
+        var clientCommand = try client.map(shellWords)
+        if let c = coursePythonClient {
+            let logs = URL(fileURLWithPath: common.logs)
+            let host = logs.appendingPathComponent(ClassHost.clientFileName)
+            do {
+                try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+                try ClassHost.clientSource.write(to: host, atomically: true, encoding: .utf8)
+            } catch {
+                throw ValidationError("cannot write the client host into \(common.logs): \(describeFileError(error)) (choose another folder with --logs)")
+            }
+            let original = try CourseSubmission(path: c, starter: starter, file: "ChatClient.py")
+            let copy = try Self.copyReadable(original.server.deletingLastPathComponent(), to: logs.appendingPathComponent("client-submission"))
+            let starterCopy = try starter.map { try Self.copyReadable(URL(fileURLWithPath: $0), to: logs.appendingPathComponent("client-starter")) }
+            let submission = try CourseSubmission(path: copy.path, starter: starterCopy?.path, file: "ChatClient.py")
+            let python = Sandbox.othersCanReach("/usr/bin/python3", execute: true) ? "/usr/bin/python3" : "python3"
+            clientCommand = [python, host.path] + submission.hostArguments
+        }
         let clientTemplate = try clientArgs.map(shellWords)
         let defaults = ["topologies/seed", "topologies/conformance"]
         let given = split.scenarios.isEmpty ? defaults : split.scenarios
@@ -244,7 +266,7 @@ struct Grade: ParsableCommand {
         console.plain("grading \(what)\(clientCommand.map { " and the client " + $0.joined(separator: " ") } ?? "") on \(scenarios.count) scenarios"
                       + (batch ? " (\(topologies.count) runs, \(jobs) at a time)" : ""))
         let t0 = Date()
-        let chatLine = clientChat, quitLine = clientQuit, limit = timeLimit
+        let chatLine = clientChat, quitLine = clientQuit, limit = timeLimit, classClients = coursePythonClient != nil
         console.plain(sandbox.map { "sandbox: \($0.summary); \(Int(timeLimit)) s a scenario" } ?? "sandbox: none (--no-sandbox)")
         let done = NIOLockedValueBox(0)
         let total = topologies.count
@@ -253,6 +275,7 @@ struct Grade: ParsableCommand {
                                                   options.foreignChat = chatLine
                                                   options.foreignQuit = quitLine
                                                   options.classHostedServers = classHosted
+                                                  options.classHostedClients = classClients
                                                   options.sandbox = sandbox
                                                   options.timeLimit = limit
                                               }) { r in

@@ -121,4 +121,27 @@ final class CourseClassGradeTests: ClusterTestCase {
             }
         }
     }
+
+    /// The course's client class too (`--course-python-client`): chats and quits reach it as the
+    /// harness's calls, and its status_updates_log is checked beside the wire.
+    func testClientClassesAreGradedToo() throws {
+        let alice = try submission("alice")
+        try FileManager.default.copyItem(at: Self.fixture.appendingPathComponent("ChatClient.py"), to: alice.appendingPathComponent("ChatClient.py"))
+        let scenarios = ["topologies/seed/4_2_Message_One_Hop.yaml", "topologies/seed/6_2_ClientQuit_ThreeServers.yaml", "topologies/seed/5_4_UnknownID_Client.yaml"]
+        let (ok, out) = try grade(["--course-python", alice.path, "--course-python-client", alice.path] + scenarios)
+        XCTAssertEqual(ok, .exited(0), out)
+        XCTAssertTrue(out.contains("score: 3/3"), out)
+
+        // A client that keeps no status log: the wire carried the welcome, the object lost it.
+        let bob = tmp.appendingPathComponent("clients/bob")
+        try FileManager.default.createDirectory(at: bob, withIntermediateDirectories: true)
+        let source = try String(contentsOf: Self.fixture.appendingPathComponent("ChatClient.py"), encoding: .utf8)
+        let old = "                        self.status_updates_log.append(m.content)\n"
+        XCTAssertTrue(source.contains(old))
+        try source.replacingOccurrences(of: old, with: "                        pass\n").write(to: bob.appendingPathComponent("ChatClient.py"), atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(at: Self.fixture.appendingPathComponent("ChatMessageParser.py"), to: bob.appendingPathComponent("ChatMessageParser.py"))
+        let (bad, out2) = try grade(["--course-python", alice.path, "--course-python-client", bob.path, scenarios[0]])
+        XCTAssertEqual(bad, .exited(1), out2)
+        XCTAssertTrue(out2.contains("status_updates_log of frodobaggins holds nothing, expected \"Welcome to the Clemson Relay Chat network frodobaggins\" (the wire carried the expected statuses to it)"), out2)
+    }
 }

@@ -82,7 +82,7 @@ extension ClusterRun {
         guard let spec = topology.client(named: name) else { throw ClusterError("no node named '\(name)'") }
         guard let c = clients[name], c.isRunning else { return "\(name) (client \(spec.id)) is not running" }
         let users: [UInt32], status: [String], chatsIn: [String]
-        if c.observer is WireClientObserver {
+        if !(c.observer is DigestObserver) {
             let o = WireChecker.observeClient(name, links: links, records: wire?.all ?? [])
             (users, status, chatsIn) = (o.users.sorted(), o.statusLog, o.chatLog)
         } else {

@@ -244,7 +244,8 @@ extension ClusterRun {
             record(name, p)
             let endpoint = spec.command == nil
                 ? ClientEndpoint(name: name, process: p, hosted: false, observer: DigestObserver(), driver: .ours)
-                : ClientEndpoint(name: name, process: p, hosted: false, observer: WireClientObserver(),
+                : ClientEndpoint(name: name, process: p, hosted: false,
+                                 observer: options.classHostedClients ? CourseClientObserver(process: p) : WireClientObserver(),
                                  driver: .other(chat: options.foreignChat, quit: options.foreignQuit))
             clients[name] = endpoint
             started.append((name, endpoint))

@@ -41,6 +41,8 @@ public struct RunOptions: Sendable {
     /// Other implementations' servers run in crc-cluster's class host (`grade --course-python`):
     /// each reports a state port, and its object's attributes are checked beside the wire.
     public var classHostedServers = false
+    /// Other implementations' clients run in crc-cluster's client host (`grade --course-python-client`).
+    public var classHostedClients = false
     /// Other implementations' processes run inside these limits (`grade`): see `Sandbox`.
     public var sandbox: Sandbox?
     /// Wall-clock seconds a scenario may take in all; past it, it fails saying so.

@@ -236,3 +236,45 @@ struct ClientDriver: Sendable {
         template.replacingOccurrences(of: "{to}", with: to).replacingOccurrences(of: "{text}", with: text)
     }
 }
+
+/// A course-style client class in crc-cluster's client host: the wire stays the primary evidence,
+/// and the object's `status_updates_log` is checked beside it. Where to read it is the host's
+/// first line, read when first needed.
+struct CourseClientObserver: ClientObserver {
+    let process: NodeProcess
+
+    func ask(_ client: ClientEndpoint) -> Int { 0 }
+
+    func look(at client: ClientEndpoint, refused: Bool, from mark: Int, round: ObservationRound,
+              want: NetworkModel.ClientState) -> Look<ConvergenceChecker.ClientObservation> {
+        let o = WireChecker.observeClient(client.name, links: round.links, records: round.records)
+        let wire = ConvergenceChecker.ClientObservation(users: refused ? [] : o.users, statusLog: o.statusLog, chatLog: o.chatLog)
+        guard let event = process.waitForEvent("class_state", timeout: 5),
+              let line = ClientEndpoint.decode(ClassHostLine.self, from: event) else {
+            return .failed(Difference(node: client.name, field: .state, detail: "the client host never said where to read the object's attributes (no class_state line)"))
+        }
+        let attributes: CourseAttributes
+        do {
+            let text = try BlockingSocket.request(port: line.statePort, line: "state", timeout: 5)
+            attributes = try JSONDecoder().decode(CourseAttributes.self, from: Data(text.utf8))
+        } catch {
+            // A client that has quit is gone with its object: the wire alone speaks for it.
+            if !client.isRunning { return .observed(wire) }
+            return .failed(Difference(node: client.name, field: .state, detail: "cannot read the object's attributes from the client host: \(error)"))
+        }
+        if let traceback = attributes.error {
+            return .failed(Difference(node: client.name, field: .process, detail: "its run() raised an exception:\n\(traceback)"))
+        }
+        var notes: [Difference] = []
+        if attributes.missing.contains("status_updates_log") {
+            notes.append(Difference(node: client.name, field: .classAttribute("status_updates_log"),
+                                    detail: "is not an attribute of the object (the course's harness grades it)"))
+        } else if attributes.statusUpdatesLog != want.statusLog {
+            let quoted = { (l: [String]) in l.isEmpty ? "nothing" : l.map { "\"\($0)\"" }.joined(separator: ", ") }
+            notes.append(Difference(node: client.name, field: .classAttribute("status_updates_log"),
+                                    detail: "holds \(quoted(attributes.statusUpdatesLog)), expected \(quoted(want.statusLog))"
+                                        + (wire.statusLog == want.statusLog ? " (the wire carried the expected statuses to it)" : "")))
+        }
+        return .observed(wire, notes: notes)
+    }
+}
