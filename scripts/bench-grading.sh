@@ -31,7 +31,8 @@ t0=$(date +%s.%N)
 t1=$(date +%s.%N)
 "$bin" grade --course-python class/*/ --jobs "$jobs" --logs "$work/logs-class" > class.txt 2>&1 || true
 t2=$(date +%s.%N)
-one=$(echo "$t1 - $t0" | bc); batch=$(echo "$t2 - $t1" | bc)
-echo "one submission: $(grep '^score:' one.txt)   [$(printf '%.1f' "$one") s]"
-echo "a batch of $n:  $(grep '^score:' class.txt)   [$(printf '%.1f' "$batch") s, $(echo "scale=2; $batch / $n" | bc) s a submission]"
-echo "a class of 100 at that rate: $(echo "scale=1; $batch / $n * 100 / 60" | bc) minutes (target: under 15)"
+awk -v t0="$t0" -v t1="$t1" -v t2="$t2" -v n="$n" -v jobs="$jobs" -v one="$(grep '^score:' one.txt)" -v batch="$(grep '^score:' class.txt)" 'BEGIN {
+  printf "one submission: %s   [%.1f s]\n", one, t1 - t0
+  printf "a batch of %d at --jobs %d:  %s   [%.1f s, %.2f s a submission]\n", n, jobs, batch, t2 - t1, (t2 - t1) / n
+  printf "a class of 100 at that rate: %.1f minutes (target: under 15)\n", (t2 - t1) / n * 100 / 60
+}'

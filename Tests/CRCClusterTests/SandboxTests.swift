@@ -77,14 +77,26 @@ final class SandboxTests: ClusterTestCase {
         XCTAssertTrue(Sandbox.othersCanReach(tmp.path), "the test's folder must be reachable by the sandbox's users")
         let base = try String(contentsOf: Self.fixture.appendingPathComponent("ChatServer.py"), encoding: .utf8)
         let submissions = tmp.appendingPathComponent("submissions")
-        for (name, old, new) in [("alice", "", "")] + Self.hostile {
+        // A listener in this machine's network: the grading's own namespace must not reach it.
+        let outside = TestSupport.listenOnLoopback()
+        defer { close(outside.fd) }
+        let phoner = ("phoner", "    def run(self):\n", """
+            def run(self):
+                import socket
+                try:
+                    socket.create_connection(("127.0.0.1", \(outside.port)), timeout=1).close()
+                except OSError:
+                    pass
+
+        """)
+        for (name, old, new) in [("alice", "", ""), phoner] + Self.hostile {
             let dir = submissions.appendingPathComponent(name)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             if !old.isEmpty { XCTAssertTrue(base.contains(old), "\(name): the fixture changed") }
             try (old.isEmpty ? base : base.replacingOccurrences(of: old, with: new)).write(to: dir.appendingPathComponent("ChatServer.py"), atomically: true, encoding: .utf8)
             try FileManager.default.copyItem(at: Self.fixture.appendingPathComponent("ChatMessageParser.py"), to: dir.appendingPathComponent("ChatMessageParser.py"))
         }
-        let names = ["alice"] + Self.hostile.map(\.name)
+        let names = ["alice", "phoner"] + Self.hostile.map(\.name)
         let logs = tmp.appendingPathComponent("logs")
         let t0 = Date()
         let p = try cluster(["grade", "topologies/seed/4_2_Message_One_Hop.yaml", "--course-python"] + names.map { submissions.appendingPathComponent($0).path }
@@ -98,6 +110,13 @@ final class SandboxTests: ClusterTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(t0), 300, "the batch must finish: \(out)")
         XCTAssertTrue(out.contains("under a uid of each run's own"), out)
         XCTAssertFalse(out.contains("process limit is not enforced"), out)
+        XCTAssertFalse(out.contains("grading in this machine's network"), out)
+        // The phoner served as usual, but its call to this machine's loopback reached nothing.
+        XCTAssertTrue(p.stdoutLines.contains { $0.hasPrefix("phoner ") && $0.contains("1/1 (100%)") }, out)
+        _ = fcntl(outside.fd, F_SETFL, fcntl(outside.fd, F_GETFL) | O_NONBLOCK)
+        let reached = accept(outside.fd, nil, nil)
+        XCTAssertLessThan(reached, 0, "a graded program reached a listener outside the grading's network namespace")
+        if reached >= 0 { close(reached) }
 
         // alice passes beside them. Those stopped by a limit before they could serve fail; the
         // others (a flood, a daemon, deafness to request_terminate) still serve, and are contained.

@@ -139,6 +139,8 @@ extension ClusterRun {
     /// traceback, the whole of the last one (a student needs it all).
     public func tail(of p: NodeProcess, node: String? = nil, lines: Int = 8) -> String {
         let name = node ?? p.name
+        // An ended process's last lines may still be in the pipe: read them first.
+        if p.exitStatus != nil { p.waitForEndOfOutput(timeout: 1) }
         let err = p.stderrLines
         let shown = err.lastIndex(of: "Traceback (most recent call last):").map { err[$0...].prefix(80) } ?? err.suffix(lines)
         var out = shown.map { "    \(name) stderr: \($0)" }
