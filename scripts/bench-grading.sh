@@ -2,12 +2,12 @@
 # How long grading a class takes (issue 17's target: 100 submissions in under 15 minutes on 2
 # cores). A release build, then: one submission on every built-in scenario, and a batch of N
 # copies (default 30) of the test fixtures' course-style class — two of every three correct, the
-# third with a planted fault — all at --jobs JOBS (default 4). Prints each time, the time per
+# third with a planted fault — all at --jobs JOBS (default 12, as grade uses for a class). Prints each time, the time per
 # submission, and what a class of 100 would take at that rate.
 #   scripts/bench-grading.sh [N=30] [JOBS=4]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-n=${1:-30}; jobs=${2:-4}
+n=${1:-30}; jobs=${2:-12}
 swift build -c release --static-swift-stdlib --product crc-cluster >&2
 bin=$PWD/.build/release/crc-cluster
 fixture=$PWD/Tests/Fixtures/course_class

@@ -92,11 +92,12 @@ struct Grade: ParsableCommand {
     @Option(help: ArgumentHelp("Output kept of each stream of each graded process, MiB; the rest is dropped and counted.", valueName: "MiB")) var maxOutput = 4
     @Option(help: ArgumentHelp("Wall-clock seconds a scenario may take in all; past it, it fails saying so.", valueName: "s"))
     var timeLimit: Double = 180
-    @Option(help: "Scenarios run at once.") var jobs = 4
+    @Option(help: ArgumentHelp("Scenarios run at once (default 4, or 12 for a class: a failing submission's scenarios mostly wait out the settle timeout).", valueName: "n"))
+    var jobs: Int?
     @Flag(name: .shortAndLong, help: "Print each launch and step as it happens, with times.") var verbose = false
 
     func validate() throws {
-        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        guard (jobs ?? 1) >= 1 else { throw ValidationError("--jobs must be at least 1") }
         switch (server, coursePython.first) {
         case (nil, nil): throw ValidationError("say what to grade: --server 'python3 server.py' (a program), or --course-python DIR (the course's ChatServer.py class)")
         case (.some, .some): throw ValidationError("--server and --course-python both name a server to grade: give one")
@@ -251,6 +252,7 @@ struct Grade: ParsableCommand {
             }
         }
         let batch = graded.count > 1
+        let parallel = jobs ?? (batch ? 12 : 4)
         var topologies: [Topology] = []
         for g in graded {
             for (t, mix) in scenarios {
@@ -267,13 +269,13 @@ struct Grade: ParsableCommand {
         let console = Console(color: nil, prefix: false)
         let what = classHosted ? (batch ? "\(graded.count) class submissions" : "the class in \(split.submissions[0])") : graded[0].student
         console.plain("grading \(what)\(clientCommand.map { " and the client " + $0.joined(separator: " ") } ?? "") on \(scenarios.count) scenarios"
-                      + (batch ? " (\(topologies.count) runs, \(jobs) at a time)" : ""))
+                      + (batch ? " (\(topologies.count) runs, \(parallel) at a time)" : ""))
         let t0 = Date()
         let chatLine = clientChat, quitLine = clientQuit, limit = timeLimit, classClients = coursePythonClient != nil
         console.plain(sandbox.map { "sandbox: \($0.summary); \(Int(timeLimit)) s a scenario" } ?? "sandbox: none (--no-sandbox)")
         let done = NIOLockedValueBox(0)
         let total = topologies.count
-        let (box, interrupted) = runScenarios(topologies, common: common, jobs: jobs, verbose: verbose, console: console,
+        let (box, interrupted) = runScenarios(topologies, common: common, jobs: parallel, verbose: verbose, console: console,
                                               configure: { options, _ in
                                                   options.foreignChat = chatLine
                                                   options.foreignQuit = quitLine
