@@ -1,5 +1,6 @@
 import CRCCluster
 import XCTest
+import CRCTesting
 
 final class TopologyTests: XCTestCase {
     func errors(_ yaml: String) -> [String] {
@@ -135,6 +136,25 @@ final class TopologyTests: XCTestCase {
         XCTAssertThrowsError(try TopologyLoader.load(path: "/nonexistent/x.yaml")) { error in
             XCTAssertEqual("\(error)", "/nonexistent/x.yaml: no such file (and no built-in one of that name: crc-cluster scenarios lists them)")
         }
+    }
+
+    /// Depths in the tree, worked out once: the root 0, each server one below its upstream; a
+    /// line of 20,000 servers in linear time (teardown and simulate order servers by it).
+    func testDepthsFollowTheTree() throws {
+        let tree = try TopologyLoader.load(path: TestSupport.repositoryRoot.appendingPathComponent("topologies/tree.yaml").path)
+        let d = tree.depths
+        XCTAssertEqual(d["theshire"], 0)
+        XCTAssertEqual(d["rivendale"], 1)
+        XCTAssertEqual(d["grey_havens"], 1)
+        XCTAssertEqual(d["lothlorien"], 2)
+        XCTAssertEqual(d["minastirith"], 2)
+        XCTAssertEqual(d.count, tree.servers.count)
+        let line = Topology(servers: (1...20_000).map { ServerSpec(id: UInt32($0), name: "s\($0)", upstream: $0 == 1 ? nil : "s\($0 - 1)") })
+        let t0 = Date()
+        let ld = line.depths
+        XCTAssertEqual(ld["s20000"], 19_999)
+        XCTAssertEqual(ld["s1"], 0)
+        XCTAssertLessThan(Date().timeIntervalSince(t0), 5, "depths must be linear")
     }
 
     func testGeneratedTopologiesAreValidTrees() throws {

@@ -44,21 +44,8 @@ public enum SimulationRunner {
         // depend on it).
         sim.parallelFor = { n, body in DispatchQueue.concurrentPerform(iterations: n, execute: body) }
         var model = NetworkModel(topology: t)
-        // Depth in the tree, worked out once per server (upstreams first).
-        var depths: [String: Int] = [:]
-        func depth(_ s: ServerSpec) -> Int {
-            if let d = depths[s.name] { return d }
-            var chain: [String] = []
-            var cur: String? = s.name
-            var base = -1
-            while let c = cur, chain.count <= t.servers.count {
-                if let d = depths[c] { base = d; break }
-                chain.append(c)
-                cur = t.server(named: c)?.upstream
-            }
-            for (i, name) in chain.reversed().enumerated() { depths[name] = base + 1 + i }
-            return depths[s.name]!
-        }
+        let depths = t.depths
+        func depth(_ s: ServerSpec) -> Int { depths[s.name] ?? 0 }
         func startServer(_ s: ServerSpec) {
             _ = model.start(s.name)
             sim.startServer(name: s.name, id: s.id, info: s.info ?? "", upstream: s.upstream)

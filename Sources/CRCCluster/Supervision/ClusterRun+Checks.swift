@@ -15,7 +15,7 @@ extension ClusterRun {
         let started = Date()
         let deadline = started.addingTimeInterval(within ?? options.settleTimeout)
         var diffs: [Difference] = []
-        var pause: UInt32 = 1_000
+        var backoff = Backoff(max: 0.025)
         var round = 0
         repeat {
             let t0 = Date()
@@ -33,8 +33,7 @@ extension ClusterRun {
             // poll costs the nodes (and the wire's reconstruction here) work too. A difference that
             // has lasted a second is checked five times a second: a failing submission's scenarios
             // wait out the whole deadline, and polling them every 25 ms made grading a class CPU-bound.
-            usleep(pause)
-            pause = min(pause * 2, Date().timeIntervalSince(started) > 1 ? 200_000 : 25_000)
+            backoff.wait(upTo: Date().timeIntervalSince(started) > 1 ? 0.2 : 0.025)
         } while Date() < deadline
         // The deadline passed: report everything that differs, clients included (while polling,
         // clients are asked only once the servers agree, since they learn from servers).

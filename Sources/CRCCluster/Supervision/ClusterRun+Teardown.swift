@@ -13,11 +13,8 @@ extension ClusterRun {
         let order = lock.withLock { launchOrder }
         var names: [String] = []
         for n in order where !names.contains(n) { names.append(n) }
-        func depth(_ server: String) -> Int {
-            var d = 0, cur = topology.server(named: server)?.upstream
-            while let c = cur, d < 10_000 { d += 1; cur = topology.server(named: c)?.upstream }
-            return d
-        }
+        let depths = topology.depths
+        func depth(_ server: String) -> Int { depths[server] ?? 0 }
         // Clients first: each leaves (hosts end their input, so all their clients quit).
         let own = names.compactMap { clients[$0] }.filter { !$0.hosted }.map(\.process)
         var waves: [[NodeProcess]] = [own + clientHosts]

@@ -10,15 +10,9 @@ extension ClusterRun {
     func waitForWire(link: String, timeout: TimeInterval, while alive: () -> Bool = { true },
                      _ condition: (WireRecord) -> Bool) -> Bool {
         guard let wire else { return false }
-        let deadline = Date().addingTimeInterval(timeout)
-        var pause: UInt32 = 1_000
-        repeat {
-            if wire.all.contains(where: { $0.link == link && condition($0) }) { return true }
-            if !alive() { return false }
-            usleep(pause)
-            pause = min(pause * 2, 20_000)
-        } while Date() < deadline
-        return wire.all.contains(where: { $0.link == link && condition($0) })
+        return poll(until: Date().addingTimeInterval(timeout), while: alive) {
+            wire.all.contains(where: { $0.link == link && condition($0) })
+        }
     }
 
     /// Ready when its port accepts connections (it announces nothing); refused when its upstream
@@ -40,7 +34,7 @@ extension ClusterRun {
             return
         }
         let deadline = Date().addingTimeInterval(timeout)
-        var pause: UInt32 = 1_000
+        var backoff = Backoff()
         // Ready when the port answers and the listener is this process's (or its children's):
         // another run may have picked the same port and be answering on it.
         while !(BlockingSocket.accepts(port: port) && PortOwnership.groupListens(p.pid, on: port) != false) {
@@ -61,8 +55,7 @@ extension ClusterRun {
                 }
                 throw ClusterError("server '\(name)' never became ready: nothing accepted connections on port \(port) within \(timeout) s (\(p.executable); does it take --port, or the port of its args template?)\n\(tail(of: p))")
             }
-            usleep(pause)
-            pause = min(pause * 2, 20_000)
+            backoff.wait()
         }
         var observer: any ServerObserver = WireServerObserver()
         if options.classHostedServers {
