@@ -50,4 +50,29 @@ public struct CourseSubmission: Sendable, Equatable {
     public var hostArguments: [String] {
         ["--submission", server.path] + (starter.map { ["--starter", $0.path] } ?? [])
     }
+
+    /// Copies a submission's (or the starter's) folder to `target`, readable by everyone, and
+    /// returns `target`. Only regular files and folders are copied, at most 64 MiB in all.
+    public static func copyReadable(_ source: URL, to target: URL) throws -> URL {
+        let fm = FileManager.default
+        try? fm.removeItem(at: target)
+        try fm.createDirectory(at: target, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        var total = 0
+        for case let rel as String in fm.enumerator(atPath: source.path) ?? NSEnumerator() {
+            let from = source.appendingPathComponent(rel), to = target.appendingPathComponent(rel)
+            let attributes = try fm.attributesOfItem(atPath: from.path)
+            switch attributes[.type] as? FileAttributeType {
+            case .typeDirectory?:
+                try fm.createDirectory(at: to, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            case .typeRegular?:
+                total += (attributes[.size] as? Int) ?? 0
+                guard total <= 64 << 20 else { throw Problem(description: "\(source.path): more than 64 MiB of files; a submission is a few Python files") }
+                try fm.copyItem(at: from, to: to)
+                try fm.setAttributes([.posixPermissions: 0o644], ofItemAtPath: to.path)
+            default:
+                continue  // links, sockets, devices: not part of a submission
+            }
+        }
+        return target
+    }
 }

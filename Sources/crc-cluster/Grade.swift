@@ -179,14 +179,14 @@ struct Grade: ParsableCommand {
             // sandbox's unprivileged user, and graded from there: the original is never run or changed.
             let python = Sandbox.othersCanReach("/usr/bin/python3", execute: true) ? "/usr/bin/python3" : "python3"
             let copies = URL(fileURLWithPath: common.logs).appendingPathComponent("submissions")
-            let starterCopy = try starter.map { try Self.copyReadable(URL(fileURLWithPath: $0), to: URL(fileURLWithPath: common.logs).appendingPathComponent("starter")) }
+            let starterCopy = try starter.map { try CourseSubmission.copyReadable(URL(fileURLWithPath: $0), to: URL(fileURLWithPath: common.logs).appendingPathComponent("starter")) }
             var seen: [String: Int] = [:]
             for path in split.submissions {
                 let original = try CourseSubmission(path: path, starter: starter)
                 var student = original.server.deletingLastPathComponent().lastPathComponent
                 seen[student, default: 0] += 1
                 if seen[student]! > 1 { student += "-\(seen[student]!)" }
-                let folder = try Self.copyReadable(original.server.deletingLastPathComponent(), to: copies.appendingPathComponent(student))
+                let folder = try CourseSubmission.copyReadable(original.server.deletingLastPathComponent(), to: copies.appendingPathComponent(student))
                 let submission = try CourseSubmission(path: folder.path, starter: starterCopy?.path)
                 graded.append(Graded(student: student, submission: original.server.path,
                                      command: [python, host.path] + submission.hostArguments))
@@ -227,8 +227,8 @@ struct Grade: ParsableCommand {
                 throw ValidationError("cannot write the client host into \(common.logs): \(describeFileError(error)) (choose another folder with --logs)")
             }
             let original = try CourseSubmission(path: c, starter: starter, file: "ChatClient.py")
-            let copy = try Self.copyReadable(original.server.deletingLastPathComponent(), to: logs.appendingPathComponent("client-submission"))
-            let starterCopy = try starter.map { try Self.copyReadable(URL(fileURLWithPath: $0), to: logs.appendingPathComponent("client-starter")) }
+            let copy = try CourseSubmission.copyReadable(original.server.deletingLastPathComponent(), to: logs.appendingPathComponent("client-submission"))
+            let starterCopy = try starter.map { try CourseSubmission.copyReadable(URL(fileURLWithPath: $0), to: logs.appendingPathComponent("client-starter")) }
             let submission = try CourseSubmission(path: copy.path, starter: starterCopy?.path, file: "ChatClient.py")
             let python = Sandbox.othersCanReach("/usr/bin/python3", execute: true) ? "/usr/bin/python3" : "python3"
             clientCommand = [python, host.path] + submission.hostArguments
@@ -334,31 +334,6 @@ struct Grade: ParsableCommand {
         if passed < topologies.count { throw ExitCode(1) }
     }
 
-    /// Copies a submission's (or the starter's) folder to `target`, readable by everyone, and
-    /// returns `target`. Only regular files and folders are copied, at most 64 MiB in all.
-    static func copyReadable(_ source: URL, to target: URL) throws -> URL {
-        let fm = FileManager.default
-        try? fm.removeItem(at: target)
-        try fm.createDirectory(at: target, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-        var total = 0
-        for case let rel as String in fm.enumerator(atPath: source.path) ?? NSEnumerator() {
-            let from = source.appendingPathComponent(rel), to = target.appendingPathComponent(rel)
-            let attributes = try fm.attributesOfItem(atPath: from.path)
-            switch attributes[.type] as? FileAttributeType {
-            case .typeDirectory?:
-                try fm.createDirectory(at: to, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-            case .typeRegular?:
-                total += (attributes[.size] as? Int) ?? 0
-                guard total <= 64 << 20 else { throw ValidationError("\(source.path): more than 64 MiB of files; a submission is a few Python files") }
-                try fm.copyItem(at: from, to: to)
-                try fm.setAttributes([.posixPermissions: 0o644], ofItemAtPath: to.path)
-            default:
-                continue  // links, sockets, devices: not part of a submission
-            }
-        }
-        return target
-    }
-
     enum Mix { case theirsAtRoot, oursAtRoot }
 
     /// The scenario with every server (or, mixed, every other one in file order) running the graded command.
@@ -395,141 +370,5 @@ struct Grade: ParsableCommand {
             out += r.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + (r.passed ? "PASS  " : "FAIL  ") + "  " + first + "\n"
         }
         return out
-    }
-}
-
-// MARK: - gradescope-kit
-
-struct GradescopeKitCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "gradescope-kit",
-        abstract: "Write a ready Gradescope autograder: setup.sh, run_autograder, and this crc-cluster.",
-        discussion: """
-        Gradescope builds the autograder's image with setup.sh (it installs python3, libyaml and \
-        libedit, and this crc-cluster from bin/), and runs run_autograder for every submission: \
-        `crc-cluster grade --course-python /autograder/submission --gradescope \
-        /autograder/results/results.json` with the starter files, weights and scenarios given \
-        here. Make the kit from a release build (make install): a debug build links the Swift \
-        runtime of this machine, which Gradescope's image does not have. README.md in the folder \
-        says how to zip and upload it.
-
-        Example:
-          crc-cluster gradescope-kit autograder/ --starter course/starter/ --weights weights.yaml
-        """)
-
-    @Argument(help: "The folder to write (created when missing; existing kit files in it are replaced).") var folder: String
-    @Option(help: ArgumentHelp("The course's starter files (ChatMessageParser.py) to supply beside each submission.", valueName: "dir"))
-    var starter: String?
-    @Option(help: ArgumentHelp("Points per scenario and hidden scenarios (as grade --weights).", valueName: "file"))
-    var weights: String?
-    @Argument(help: "Scenario files or folders to grade with (default: the built-in seed and conformance scenarios); copied into the kit.")
-    var paths: [String] = []
-
-    func validate() throws {
-        if let starter {
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: starter, isDirectory: &isDir), isDir.boolValue else {
-                throw ValidationError("--starter \(starter): no such folder")
-            }
-            guard FileManager.default.fileExists(atPath: starter + "/ChatMessageParser.py") else {
-                throw ValidationError("--starter \(starter): no ChatMessageParser.py in it (the course's starter module the submissions import)")
-            }
-        }
-        if let weights {
-            let text: String
-            do { text = try String(contentsOfFile: weights, encoding: .utf8) } catch {
-                throw ValidationError("--weights \(weights): cannot read it: \(describeFileError(error))")
-            }
-            do { _ = try ScenarioWeights.parse(text, file: weights) } catch { throw ValidationError("--weights: \(error)") }
-        }
-    }
-
-    func run() throws {
-        let fm = FileManager.default
-        let base = URL(fileURLWithPath: folder)
-        var arguments: [String] = []
-        do {
-            try fm.createDirectory(at: base.appendingPathComponent("bin"), withIntermediateDirectories: true)
-            let binary = base.appendingPathComponent("bin/crc-cluster")
-            try? fm.removeItem(at: binary)
-            try fm.copyItem(atPath: selfPath(), toPath: binary.path)
-            if let starter {
-                let target = base.appendingPathComponent("starter")
-                try? fm.removeItem(at: target)
-                try fm.copyItem(atPath: starter, toPath: target.path)
-                arguments += ["--starter", "starter"]
-            }
-            if let weights {
-                let target = base.appendingPathComponent("weights.yaml")
-                try? fm.removeItem(at: target)
-                try fm.copyItem(atPath: weights, toPath: target.path)
-                arguments += ["--weights", "weights.yaml"]
-            }
-            if !paths.isEmpty {
-                let files: [String]
-                do { files = try ScenarioRunner.expand(paths) } catch { throw ValidationError("\(error)") }
-                let target = base.appendingPathComponent("scenarios")
-                try? fm.removeItem(at: target)
-                try fm.createDirectory(at: target, withIntermediateDirectories: true)
-                for (i, f) in files.enumerated() {
-                    _ = try loadOrExit(f)
-                    let name = String(format: "%02d-", i + 1) + URL(fileURLWithPath: f).lastPathComponent
-                    let text = fm.fileExists(atPath: f) ? try String(contentsOfFile: f, encoding: .utf8) : BuiltInScenarios.file(f)?.text ?? ""
-                    try text.write(to: target.appendingPathComponent(name), atomically: true, encoding: .utf8)
-                }
-                arguments += ["scenarios"]
-            }
-            let setup = base.appendingPathComponent("setup.sh"), run = base.appendingPathComponent("run_autograder")
-            try GradescopeKit.setup.write(to: setup, atomically: true, encoding: .utf8)
-            try GradescopeKit.runAutograder(arguments: arguments).write(to: run, atomically: true, encoding: .utf8)
-            try GradescopeKit.readme.write(to: base.appendingPathComponent("README.md"), atomically: true, encoding: .utf8)
-            for f in [setup, run, binary] { try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: f.path) }
-        } catch let error as ValidationError {
-            throw error
-        } catch {
-            FileHandle.standardError.write(Data("crc-cluster: cannot write the kit into \(folder): \(describeFileError(error))\n".utf8))
-            throw ExitCode(1)
-        }
-        print("wrote a Gradescope autograder to \(folder): setup.sh, run_autograder, bin/crc-cluster\(starter == nil ? "" : ", starter/")\(weights == nil ? "" : ", weights.yaml")\(paths.isEmpty ? "" : ", scenarios/") (README.md says how to upload it)")
-        if let maps = ProcFile.text("/proc/self/maps"), maps.contains("libswiftCore.so") {
-            FileHandle.standardError.write(Data("crc-cluster: warning: this crc-cluster loads the Swift runtime from this machine (\(selfPath())); Gradescope's image has none. Make the kit with a release build: make install, then the installed crc-cluster gradescope-kit …\n".utf8))
-        }
-    }
-}
-
-/// Grading in a private network namespace: as root, where `unshare` works, crc-cluster runs
-/// itself again inside a new network namespace whose only interface is its loopback (brought up
-/// with `ip`), so every node of the grading — the graded programs, ours and crc-cluster's relays —
-/// talks over a loopback of its own and nothing outside is reachable. Elsewhere it says so and
-/// grades in the machine's network.
-enum NetworkNamespace {
-    static let marker = "CRC_GRADE_NETNS"
-
-    static func tool(_ name: String) -> String? {
-        ["/usr/bin/\(name)", "/bin/\(name)", "/usr/sbin/\(name)", "/sbin/\(name)"].first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
-    /// Inside already, or not possible: returns (saying why on stderr when it is not). Otherwise
-    /// replaces this process with itself inside a new namespace, and does not return.
-    static func enterIfPossible() throws {
-        let env = ProcessInfo.processInfo.environment
-        if env[marker] != nil { return }
-        func note(_ why: String) {
-            FileHandle.standardError.write(Data("crc-cluster: note: grading in this machine's network (\(why)): graded programs can reach what this machine reaches\n".utf8))
-        }
-        guard geteuid() == 0 else { return note("a private network namespace needs root") }
-        guard let unshare = tool("unshare"), let ip = tool("ip") else { return note("unshare (util-linux) or ip (iproute2) is missing") }
-        // A probe first: where namespaces are not allowed (some containers) exec would fail past recovery.
-        let probe = NodeProcess(name: "unshare-probe", executable: unshare, arguments: ["--net", ip, "link", "set", "lo", "up"])
-        do { try probe.start() } catch { return note("unshare cannot run: \(error)") }
-        guard probe.waitForExit(timeout: 10) == .exited(0) else { return note("this kernel or container does not allow a new network namespace") }
-        let me = selfPath()
-        let args = [unshare, "--net", "--", "/bin/sh", "-c", "\"$0\" link set lo up && exec \"$@\"", ip, me] + Array(CommandLine.arguments.dropFirst())
-        setenv(marker, "1", 1)
-        let cArgs = args.map { strdup($0) } + [nil]
-        execv(unshare, cArgs)
-        let reason = String(cString: strerror(errno))
-        unsetenv(marker)
-        note("exec of unshare failed: \(reason)")
     }
 }
