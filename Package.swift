@@ -133,7 +133,7 @@ let package = Package(
         .executableTarget(
             name: "crc-bench",
             dependencies: [
-                "CRCProtocol", "CRCCore", "CRCProcess",
+                "CRCProtocol", "CRCCore", "CRCContract", "CRCProcess",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -51,7 +51,21 @@ for target, allowed in pure.items():
             if m and m.group(1) not in allowed:
                 problems.append(f"{target}/{name} imports {m.group(1)}: {target} is pure (allowed: {', '.join(sorted(allowed))})")
 
+# The node <-> cluster contract is typed: the server logs events by NodeEvent.Kind, never by a
+# string literal crc-cluster would have to match by text; and no [String: Any] anywhere in Sources.
+for dirpath, _, names in os.walk(os.path.join(root, "Sources")):
+    for name in names:
+        if not name.endswith(".swift") or "CRCExamples" in dirpath:
+            continue
+        path = os.path.join(dirpath, name)
+        rel = os.path.relpath(path, root)
+        for n, line in enumerate(open(path, encoding="utf-8"), 1):
+            if "CRCServer" in dirpath and re.search(r'logger\.(trace|debug|info|notice|warning|error|critical)\("', line):
+                problems.append(f"{rel}:{n} logs an event by a string literal: use NodeEvent.Kind (CRCContract)")
+            if "[String: Any]" in line:
+                problems.append(f"{rel}:{n} uses [String: Any]: decode into a type of the contract (NodeEvent, Codable)")
+
 if problems:
     print("check-architecture: docs/architecture.md disagrees with Package.swift:", *problems, sep="\n  ")
     sys.exit(1)
-print(f"check-architecture: the module table matches Package.swift ({len(actual)} targets); CRCProtocol and CRCCore are pure")
+print(f"check-architecture: the module table matches Package.swift ({len(actual)} targets); CRCProtocol and CRCCore are pure; events are typed")

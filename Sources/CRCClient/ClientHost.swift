@@ -50,7 +50,7 @@ public enum ClientHost {
                     if let session = byName[name] {
                         session.handle(line: rest)
                     } else {
-                        writeOut(JSONValue.object(["event": "error", "message": .string("no hosted client named '\(name)'")]).text)
+                        writeOut(NodeEvent(.error, ["message": .string("no hosted client named '\(name)'")]).text)
                     }
                 }
             }

@@ -103,7 +103,7 @@ public final class ClientSession: @unchecked Sendable {  // confined to `eventLo
         eventLoop.scheduleTask(in: timeout) { [self] in
             guard !state.isRegistered, !state.isRefused, !finishedAlready else { return }
             let seconds = timeout.nanoseconds / 1_000_000_000
-            emit(["event": "error", "message": .string("no answer to the registration within \(seconds) s: is \(config.serverHost):\(config.serverPort) a CRC server?")],
+            emit(.error, ["message": .string("no answer to the registration within \(seconds) s: is \(config.serverHost):\(config.serverPort) a CRC server?")],
                  human: "error: no answer to the registration within \(seconds) s: is \(config.serverHost):\(config.serverPort) a CRC server?")
             finish(.noAnswer)
         }
@@ -113,24 +113,24 @@ public final class ClientSession: @unchecked Sendable {  // confined to `eventLo
         guard let event = state.receive(message) else { return }
         switch event {
         case .welcome(let text):
-            emit(["event": "registered", "id": .id(config.id), "name": .string(config.username), "text": .string(text)],
+            emit(.registered, ["id": .id(config.id), "name": .string(config.username), "text": .string(text)],
                  human: "*** \(text)")
             drainQueue()
         case .refused(let text):
-            emit(["event": "refused", "id": .id(config.id), "text": .string(text)], human: "!!! \(text)")
+            emit(.refused, ["id": .id(config.id), "text": .string(text)], human: "!!! \(text)")
             queued.removeAll()
             finish(.idRefused)
         case .userJoined(let u):
-            emitMembership("user_joined", id: u.id, ("info", u.info), ("name", u.name), human: "--> \(u.name) (\(u.id)) joined")
+            emitMembership(.userJoined, id: u.id, ("info", u.info), ("name", u.name), human: "--> \(u.name) (\(u.id)) joined")
             if headDeadline != nil { drainQueue() }
         case .userLeft(let id, let name, let text):
-            emitMembership("user_left", id: id, ("name", name), ("text", text), human: "<-- \(name) (\(id)) left: \(text)")
+            emitMembership(.userLeft, id: id, ("name", name), ("text", text), human: "<-- \(name) (\(id)) left: \(text)")
         case .chat(let from, let name, let text):
-            var obj: [String: JSONValue] = ["event": "chat", "from": .id(from), "text": .string(text)]
+            var obj: [String: JSONValue] = ["from": .id(from), "text": .string(text)]
             if let name { obj["name"] = .string(name) }
-            emit(obj, human: "[\(name ?? String(from))] \(text)")
+            emit(.chat, obj, human: "[\(name ?? String(from))] \(text)")
         case .status(let source, let code, let text):
-            emit(["event": "status", "source": .id(source), "code": .string(code.description), "text": .string(text)],
+            emit(.status, ["source": .id(source), "code": .string(code.description), "text": .string(text)],
                  human: "!!! \(text)")
         }
     }
@@ -140,7 +140,7 @@ public final class ClientSession: @unchecked Sendable {  // confined to `eventLo
         if quitting {
             finish(.ok)
         } else if !state.isRefused {
-            emit(["event": "disconnected", "reason": "server closed the connection"],
+            emit(.disconnected, ["reason": "server closed the connection"],
                  human: "*** disconnected: the server closed the connection")
             finish(.connectionLost)
         }
@@ -198,16 +198,16 @@ public final class ClientSession: @unchecked Sendable {  // confined to `eventLo
             break
         case .help:
             if config.json {
-                emit(["event": "help", "text": .string(ClientCommand.helpText)], human: "")
+                emit(.help, ["text": .string(ClientCommand.helpText)], human: "")
             } else {
                 out(ClientCommand.helpText)
             }
         case .invalid(let why):
-            emit(["event": "error", "message": .string(why)], human: "error: \(why)")
+            emit(.error, ["message": .string(why)], human: "error: \(why)")
         case .users:
             let users = state.users.values.sorted { $0.id < $1.id }
             if config.json {
-                emit(["event": "users", "users": .array(users.map(Self.json))], human: "")
+                emit(.users, ["users": .array(users.map(Self.json))], human: "")
             } else if users.isEmpty {
                 out("(no other users)")
             } else {
@@ -216,7 +216,7 @@ public final class ClientSession: @unchecked Sendable {  // confined to `eventLo
         case .state:
             emitState()
         case .digest:
-            emit(["event": "digest", "users": .int(state.users.count), "users_digest": .string(usersDigest(state.users.keys)),
+            emit(.digest, ["users": .int(state.users.count), "users_digest": .string(usersDigest(state.users.keys)),
                   "chat_log": .array(state.chatLog.map { ["from": .id($0.from), "text": .string($0.text)] }),
                   "status_log": .array(state.statusLog.map { .string($0) })], human: "", log: false)
         case .message(let to, let text):
@@ -255,7 +255,7 @@ public final class ClientSession: @unchecked Sendable {  // confined to `eventLo
     }
 
     private func error(_ message: String) {
-        emit(["event": "error", "message": .string(message)], human: "error: \(message)")
+        emit(.error, ["message": .string(message)], human: "error: \(message)")
     }
 
     public func quit(text: String) {
@@ -285,7 +285,7 @@ public final class ClientSession: @unchecked Sendable {  // confined to `eventLo
                 out += "}"
             }
             out += "]"
-            out += ",\"event\":\"state\",\"id\":\(config.id),\"name\":"
+            out += ",\"event\":\"\(NodeEvent.Kind.state.rawValue)\",\"id\":\(config.id),\"name\":"
             JSONValue.quote(config.username, into: &out)
             out += ",\"registered\":\(state.isRegistered),\"status_log\":["
             for (i, t) in state.statusLog.enumerated() {
@@ -306,15 +306,15 @@ public final class ClientSession: @unchecked Sendable {  // confined to `eventLo
             return
         }
         let obj: [String: JSONValue] = [
-            "event": "state", "id": .id(config.id), "name": .string(config.username), "registered": .bool(state.isRegistered),
+            "id": .id(config.id), "name": .string(config.username), "registered": .bool(state.isRegistered),
             "users": .array(state.users.values.sorted { $0.id < $1.id }.map(Self.json)),
             "chat_log": .array(state.chatLog.map { ["from": .id($0.from), "text": .string($0.text)] }),
             "status_log": .array(state.statusLog.map { .string($0) }),
         ]
         if config.json {
-            emit(obj, human: "", log: false)
+            emit(.state, obj, human: "", log: false)
         } else {
-            out(Self.encode(obj))
+            out(NodeEvent(.state, obj).text)
         }
     }
 
@@ -336,7 +336,7 @@ public final class ClientSession: @unchecked Sendable {  // confined to `eventLo
         if let hosted = config.hostedName {
             var line = "{\"client\":"
             JSONValue.quote(hosted, into: &line)
-            out(line + ",\"code\":\(code.rawValue),\"event\":\"exited\"}")
+            out(line + ",\"code\":\(code.rawValue),\"event\":\"\(NodeEvent.Kind.exited.rawValue)\"}")
         }
         done.succeed(code)
         channel?.close(promise: nil)
@@ -349,10 +349,10 @@ public final class ClientSession: @unchecked Sendable {  // confined to `eventLo
     /// Joins and leaves: N² of them in a network of N clients, so they are written without
     /// building a JSON object (the same text `emit` would give: keys in order), and not at all on
     /// a hosted client's stdout (crc-cluster asks for digests instead).
-    private func emitMembership(_ event: String, id: UInt32, _ a: (key: String, value: String), _ b: (key: String, value: String),
+    private func emitMembership(_ event: NodeEvent.Kind, id: UInt32, _ a: (key: String, value: String), _ b: (key: String, value: String),
                                 human: @autoclosure () -> String) {
         func line(stamp: Bool) -> String {
-            var out = "{\"event\":\"\(event)\",\"id\":\(id),\"\(a.key)\":"
+            var out = "{\"event\":\"\(event.rawValue)\",\"id\":\(id),\"\(a.key)\":"
             JSONValue.quote(a.value, into: &out)
             out += ",\"\(b.key)\":"
             JSONValue.quote(b.value, into: &out)
@@ -369,26 +369,26 @@ public final class ClientSession: @unchecked Sendable {  // confined to `eventLo
     }
 
     /// `log: false` for answers to crc-cluster's polling (digest, state): they are not the client's story.
-    private func emit(_ object: [String: JSONValue], human: @autoclosure () -> String, log: Bool = true) {
+    private func emit(_ kind: NodeEvent.Kind, _ fields: [String: JSONValue], human: @autoclosure () -> String, log: Bool = true) {
         if let hosted = config.hostedName {
             // The hosted client's name first, then the event's fields: crc-cluster routes a line
             // to its client by the name at the start, however long the line (a digest carries
             // the whole chat log).
             var line = "{\"client\":"
             JSONValue.quote(hosted, into: &line)
-            let rest = Self.encode(object)
-            line += rest.count > 2 ? "," + rest.dropFirst() : "}"
+            let rest = NodeEvent(kind, fields).text
+            line += "," + rest.dropFirst()
             out(line)
         } else if config.json {
-            out(Self.encode(object))
+            out(NodeEvent(kind, fields).text)
         } else {
             let text = human()
             if !text.isEmpty { out(text) }
         }
         if log, let logFile {
-            var stamped = object
+            var stamped = fields
             stamped["ts"] = .string(Self.now())
-            fputs(Self.encode(stamped) + "\n", logFile)
+            fputs(NodeEvent(kind, stamped).text + "\n", logFile)
             logDirty = true
         }
     }
@@ -397,8 +397,6 @@ public final class ClientSession: @unchecked Sendable {  // confined to `eventLo
     private func out(_ line: String) {
         if config.interactive { LineEditor.shared.printAbove(line) } else { writeOut(line) }
     }
-
-    static func encode(_ object: [String: JSONValue]) -> String { JSONValue.object(object).text }
 
     static func now() -> String { LogClock.shared.now() }
 }

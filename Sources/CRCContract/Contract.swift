@@ -4,7 +4,7 @@
 
 /// The line a server prints once it is listening (and, with an upstream, accepted by it).
 public struct ReadyLine: Codable, Sendable, Equatable {
-    public var event = "ready"
+    public var event = NodeEvent.Kind.ready
     public var id: UInt32
     public var name: String
     public var host: String
@@ -25,7 +25,7 @@ public struct ReadyLine: Codable, Sendable, Equatable {
 
     /// The line itself (keys in a fixed order; no Foundation needed).
     public var text: String {
-        var fields: [String: JSONValue] = ["event": .string(event), "id": .id(id), "name": .string(name), "host": .string(host),
+        var fields: [String: JSONValue] = ["event": .string(event.rawValue), "id": .id(id), "name": .string(name), "host": .string(host),
                                            "port": .int(port), "pid": .int(Int(pid))]
         if let monitorPort { fields["monitor_port"] = .int(monitorPort) }
         return JSONValue.object(fields).text
@@ -56,7 +56,7 @@ public struct UserLine: Codable, Sendable, Equatable {
 
 /// A client's answer to `digest`: its users as a count and a digest, and its logs.
 public struct ClientDigest: Codable, Sendable, Equatable {
-    public var event: String
+    public var event: NodeEvent.Kind
     /// Set for a client hosted with others in one process.
     public var client: String?
     public var users: Int
@@ -69,7 +69,7 @@ public struct ClientDigest: Codable, Sendable, Equatable {
 
 /// A client's answer to `state`: everything it holds.
 public struct ClientStateReport: Codable, Sendable, Equatable {
-    public var event: String
+    public var event: NodeEvent.Kind
     public var client: String?
     public var id: UInt32?
     public var name: String?
@@ -84,7 +84,7 @@ public struct ClientStateReport: Codable, Sendable, Equatable {
 /// The line crc-cluster's class host prints before it starts a course-style server object: where
 /// to ask for the object's graded attributes (one request line, one JSON line back).
 public struct ClassHostLine: Codable, Sendable, Equatable {
-    public var event = "class_state"
+    public var event = NodeEvent.Kind.classState
     public var statePort: Int
     public var pid: Int32
     public init(statePort: Int, pid: Int32) {
@@ -92,4 +92,26 @@ public struct ClassHostLine: Codable, Sendable, Equatable {
         self.pid = pid
     }
     enum CodingKeys: String, CodingKey { case event, statePort = "state_port", pid }
+}
+
+/// One client of a process that hosts many (`crc-cluster crc-client-host --spec FILE`, a JSON array
+/// of these): what crc-cluster writes and the host reads.
+public struct HostedClientSpec: Codable, Sendable, Equatable {
+    public var id: UInt32
+    public var name: String
+    public var info: String
+    public var serverHost: String
+    public var serverPort: Int
+    public var logFile: String?
+
+    enum CodingKeys: String, CodingKey { case id, name, info, serverHost = "server_host", serverPort = "server_port", logFile = "log_file" }
+
+    public init(id: UInt32, name: String, info: String, serverHost: String, serverPort: Int, logFile: String?) {
+        self.id = id
+        self.name = name
+        self.info = info
+        self.serverHost = serverHost
+        self.serverPort = serverPort
+        self.logFile = logFile
+    }
 }

@@ -1,6 +1,7 @@
 import CRCTerminal
 import CSystemShims
 import Foundation
+import CRCContract
 import NIOCore
 import NIOPosix
 #if canImport(Glibc)
@@ -238,8 +239,8 @@ public final class NodeProcess: @unchecked Sendable {  // mutable state is guard
     }
 
     /// Waits for an event of one hosted client, looking only at that client's lines.
-    public func waitForHostedEvent(client: String, event: String, from: Int, timeout: TimeInterval,
-                                   matching: ([String: Any]) -> Bool) -> [String: Any]? {
+    public func waitForHostedEvent(client: String, event: NodeEvent.Kind, from: Int, timeout: TimeInterval,
+                                   matching: (NodeEvent) -> Bool) -> NodeEvent? {
         let deadline = Date().addingTimeInterval(timeout)
         condition.lock()
         defer { condition.unlock() }
@@ -249,8 +250,8 @@ public final class NodeProcess: @unchecked Sendable {  // mutable state is guard
             while seen < indices.count {
                 let i = indices[seen]
                 seen += 1
-                guard i >= from, let o = Self.parseJSON(outLines[i]), o["event"] as? String == event, matching(o) else { continue }
-                return o
+                guard i >= from, NodeEvent.kind(of: outLines[i]) == event, let e = NodeEvent(line: outLines[i]), matching(e) else { continue }
+                return e
             }
             if closedStreams >= 2 { return nil }
             if !condition.wait(until: deadline) { return nil }
@@ -262,8 +263,8 @@ public final class NodeProcess: @unchecked Sendable {  // mutable state is guard
         if stream == .stdout, let client = Self.hostedClient(of: line) {
             linesByClient[client, default: []].append(outLines.count - 1)
         }
-        if stream == .stdout, line.hasSuffix("\"event\":\"exited\"}"), let o = Self.parseJSON(line),
-           let client = o["client"] as? String, let code = o["code"] as? Int {
+        if stream == .stdout, line.hasSuffix("}"), NodeEvent.kind(of: line) == .exited, let e = NodeEvent(line: line),
+           let client = e.string("client"), let code = e.int("code") {
             hostedExits[client] = Int32(code)
         }
         onLine?(self, stream, line)
@@ -308,21 +309,24 @@ public final class NodeProcess: @unchecked Sendable {  // mutable state is guard
         return true
     }
 
-    /// Waits for a JSON line whose "event" is `event` (and which satisfies `matching`).
-    public func waitForEvent(_ event: String, from: Int = 0, timeout: TimeInterval,
-                             matching: ([String: Any]) -> Bool = { _ in true }) -> [String: Any]? {
-        var found: [String: Any]?
+    /// Waits for an event of kind `event` (and which satisfies `matching`).
+    public func waitForEvent(_ event: NodeEvent.Kind, from: Int = 0, timeout: TimeInterval,
+                             matching: (NodeEvent) -> Bool = { _ in true }) -> NodeEvent? {
+        var found: NodeEvent?
         _ = waitForLine(from: from, timeout: timeout) { line in
-            guard let obj = Self.parseJSON(line), obj["event"] as? String == event, matching(obj) else { return false }
-            found = obj
+            guard NodeEvent.kind(of: line) == event, let e = NodeEvent(line: line), matching(e) else { return false }
+            found = e
             return true
         }
         return found
     }
 
-    public static func parseJSON(_ line: String) -> [String: Any]? {
-        guard line.hasPrefix("{"), let data = line.data(using: .utf8) else { return nil }
-        return (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+    /// The events among the process's stdout lines, of `kind` when given.
+    public func events(_ kind: NodeEvent.Kind? = nil) -> [NodeEvent] {
+        stdoutLines.compactMap { line in
+            guard kind == nil || NodeEvent.kind(of: line) == kind else { return nil }
+            return NodeEvent(line: line)
+        }
     }
 
     /// Writes one line to the process's stdin.

@@ -1,3 +1,4 @@
+import CRCContract
 import CRCCore
 import CRCProtocol
 import Logging
@@ -97,7 +98,7 @@ final class LinkHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         if let link {
-            runtime.logger.info("link_error", metadata: ["link": .stringConvertible(link.id.rawValue), "error": .string("\(error)")])
+            runtime.logger.info(.linkError, metadata: ["link": .stringConvertible(link.id.rawValue), "error": .string("\(error)")])
         }
         context.close(promise: nil)
     }

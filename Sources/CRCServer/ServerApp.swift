@@ -118,7 +118,7 @@ public enum ServerApp {
         if let upstream = config.upstream {
             let (address, isSeedName) = resolveSeedHost(upstream.host)
             if isSeedName {
-                logger.debug("upstream_seed_name", metadata: ["name": .string(upstream.host), "address": .string(address)])
+                logger.debug(.upstreamSeedName, metadata: ["name": .string(upstream.host), "address": .string(address)])
             }
             let connect: @Sendable () -> EventLoopFuture<Channel> = {
                 ClientBootstrap(group: loop)
@@ -161,7 +161,7 @@ public enum ServerApp {
             writeFully(1, ready.text + "\n")
             var md: Logger.Metadata = ["port": .stringConvertible(port)]
             if let m = monitorPortChosen { md["monitor_port"] = .stringConvertible(m) }
-            logger.info("ready", metadata: md)
+            logger.info(.ready, metadata: md)
         }
 
         // 5. Stop on SIGINT/SIGTERM: announce, flush, close, exit 0.
@@ -172,7 +172,7 @@ public enum ServerApp {
             let source = DispatchSource.makeSignalSource(signal: sig, queue: signalQueue)
             source.setEventHandler {
                 loop.execute {
-                    logger.info("signal", metadata: ["signal": "\(sig == SIGINT ? "SIGINT" : "SIGTERM")"])
+                    logger.info(.signal, metadata: ["signal": "\(sig == SIGINT ? "SIGINT" : "SIGTERM")"])
                     runtime.shutdown(text: "\(config.name) shutting down").whenComplete { _ in
                         exitPromise.succeed(.ok)
                     }
@@ -241,7 +241,7 @@ final class AcceptPauseHandler: ChannelInboundHandler {
         if let last = lastLogged, now - last < .seconds(1) {
             suppressed += 1
         } else {
-            logger.warning("accept_failed", metadata: [
+            logger.warning(.acceptFailed, metadata: [
                 "reason": .string(String(cString: strerror(io.errnoCode))),
                 "failures_since_last_warning": .stringConvertible(suppressed + 1),
                 "pause_ms": .stringConvertible(Self.pause.nanoseconds / 1_000_000),

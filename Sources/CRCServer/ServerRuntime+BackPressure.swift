@@ -1,3 +1,4 @@
+import CRCContract
 import CRCCore
 import NIOCore
 
@@ -61,7 +62,7 @@ extension ServerRuntime {
                 scheduleSlowConsumerCheck(link, since: since)
                 return
             }
-            logger.warning("slow_consumer", metadata: ["link": .stringConvertible(link.rawValue), "remote": .string(ctx.remote),
+            logger.warning(.slowConsumer, metadata: ["link": .stringConvertible(link.rawValue), "remote": .string(ctx.remote),
                                                        "queued_bytes": .stringConvertible(queued ?? 0),
                                                        "reason": .string("took nothing for \(timeout.nanoseconds / 1_000_000) ms while others waited")])
             ctx.channel.close(mode: .all, promise: nil)

@@ -1,3 +1,4 @@
+import CRCContract
 import CRCCore
 import CRCProtocol
 import CSystemShims
@@ -53,55 +54,55 @@ extension ServerRuntime {
     func log(_ event: ServerEvent, count: Int? = nil) {
         switch event {
         case .linkUp(let link, let outbound):
-            logger.info("link_up", metadata: ["link": .stringConvertible(link.rawValue), "direction": .string(outbound ? "outbound" : "inbound"),
+            logger.info(.linkUp, metadata: ["link": .stringConvertible(link.rawValue), "direction": .string(outbound ? "outbound" : "inbound"),
                                              "remote": .string(links[link]?.remote ?? "?")])
         case .linkDown(let link, let peer):
             var md: Logger.Metadata = ["link": .stringConvertible(link.rawValue), "peer_kind": .string(peer.kindName)]
             if let id = peer.peerID { md["peer_id"] = .stringConvertible(id) }
-            logger.info("link_down", metadata: md)
+            logger.info(.linkDown, metadata: md)
         case .registered(let host, let adjacent, let link):
-            logger.info("registered", metadata: [
+            logger.info(.registered, metadata: [
                 "id": .stringConvertible(host.id), "kind": .string(host.kind.rawValue), "name": .string(host.name),
                 "info": .string(host.info), "first_link": .stringConvertible(host.firstLink), "adjacent": .stringConvertible(adjacent),
                 "link": .stringConvertible(link.rawValue),
             ])
         case .duplicateRefused(let id, let kind, let link):
-            logger.warning("duplicate_refused", metadata: ["id": .stringConvertible(id), "kind": .string(kind.rawValue), "link": .stringConvertible(link.rawValue)])
+            logger.warning(.duplicateRefused, metadata: ["id": .stringConvertible(id), "kind": .string(kind.rawValue), "link": .stringConvertible(link.rawValue)])
         case .ownRegistrationEcho(let sid, let link):
-            logger.debug("registration_echo", metadata: ["id": .stringConvertible(sid), "link": .stringConvertible(link.rawValue)])
+            logger.debug(.registrationEcho, metadata: ["id": .stringConvertible(sid), "link": .stringConvertible(link.rawValue)])
         case .ownRegistrationRefused(let text):
-            logger.error("own_registration_refused", metadata: ["text": .string(text)])
+            logger.error(.ownRegistrationRefused, metadata: ["text": .string(text)])
         case .forwarded(let type, let source, let to):
-            logger.trace("forwarded", metadata: ["type": .string("\(type)"), "source": .stringConvertible(source),
+            logger.trace(.forwarded, metadata: ["type": .string("\(type)"), "source": .stringConvertible(source),
                                                  "to": .array(to.map { .stringConvertible($0) })])
         case .chatRouted(let source, let destination, let nextHop):
-            logger.debug("chat", metadata: ["source": .stringConvertible(source), "destination": .stringConvertible(destination), "next_hop": .stringConvertible(nextHop)])
+            logger.debug(.chat, metadata: ["source": .stringConvertible(source), "destination": .stringConvertible(destination), "next_hop": .stringConvertible(nextHop)])
         case .chatUnknownDestination(let source, let destination):
             var md: Logger.Metadata = ["source": .stringConvertible(source), "destination": .stringConvertible(destination)]
             if let count { md["count"] = .stringConvertible(count) }
-            logger.info("chat_unknown_destination", metadata: md)
+            logger.info(.chatUnknownDestination, metadata: md)
         case .statusReceived(let source, let code, let text):
-            logger.info("status", metadata: ["source": .stringConvertible(source), "code": .string(code.description), "text": .string(text)])
+            logger.info(.status, metadata: ["source": .stringConvertible(source), "code": .string(code.description), "text": .string(text)])
         case .statusRouted(let source, let destination, let nextHop):
-            logger.debug("status_routed", metadata: ["source": .stringConvertible(source), "destination": .stringConvertible(destination), "next_hop": .stringConvertible(nextHop)])
+            logger.debug(.statusRouted, metadata: ["source": .stringConvertible(source), "destination": .stringConvertible(destination), "next_hop": .stringConvertible(nextHop)])
         case .statusDropped(let source, let destination):
             var md: Logger.Metadata = ["source": .stringConvertible(source), "destination": .stringConvertible(destination)]
             if let count { md["count"] = .stringConvertible(count) }
-            logger.info("status_dropped", metadata: md)
+            logger.info(.statusDropped, metadata: md)
         case .clientQuit(let id, let text):
-            logger.info("client_quit", metadata: ["id": .stringConvertible(id), "text": .string(text)])
+            logger.info(.clientQuit, metadata: ["id": .stringConvertible(id), "text": .string(text)])
         case .serverQuit(let id, let text):
-            logger.info("server_quit", metadata: ["id": .stringConvertible(id), "text": .string(text)])
+            logger.info(.serverQuit, metadata: ["id": .stringConvertible(id), "text": .string(text)])
         case .upstreamLost(let retry):
             var md: Logger.Metadata = ["remote": .string(lostUpstreamRemote)]
             if let retry { md["retry_in_ms"] = .stringConvertible(retry) }
-            logger.warning("upstream_lost", metadata: md)
+            logger.warning(.upstreamLost, metadata: md)
         case .hostsLost(let server, let lost):
-            logger.info("hosts_lost", metadata: ["behind": .stringConvertible(server), "lost": .array(lost.map { .stringConvertible($0) })])
+            logger.info(.hostsLost, metadata: ["behind": .stringConvertible(server), "lost": .array(lost.map { .stringConvertible($0) })])
         case .dropped(let reason, let link):
             var md: Logger.Metadata = ["reason": .string(reason), "link": .stringConvertible(link.rawValue)]
             if let count { md["count"] = .stringConvertible(count) }
-            logger.warning("dropped", metadata: md)
+            logger.warning(.dropped, metadata: md)
         }
     }
 }

@@ -106,7 +106,7 @@ public final class ServerRuntime: @unchecked Sendable {  // confined to `eventLo
         eventLoop.preconditionInEventLoop()
         let channel = context.channel
         if !outbound, links.count >= configuration.maxConnections {
-            logger.warning("connection_refused", metadata: ["remote": .string(Self.describe(channel.remoteAddress)),
+            logger.warning(.connectionRefused, metadata: ["remote": .string(Self.describe(channel.remoteAddress)),
                                                             "reason": .string("already \(links.count) connections (--max-connections)")])
             channel.close(promise: nil)
             return nil
@@ -135,7 +135,7 @@ public final class ServerRuntime: @unchecked Sendable {  // confined to `eventLo
                 scheduleRegisterTimeout(id)
                 return
             }
-            logger.warning("register_timeout", metadata: ["link": .stringConvertible(id.rawValue), "remote": .string(ctx.remote),
+            logger.warning(.registerTimeout, metadata: ["link": .stringConvertible(id.rawValue), "remote": .string(ctx.remote),
                                                           "reason": .string("did not register within \(timeout.nanoseconds / 1_000_000) ms")])
             ctx.channel.close(promise: nil)
         }
@@ -176,9 +176,9 @@ public final class ServerRuntime: @unchecked Sendable {  // confined to `eventLo
 
     private func connectForRejoin() {
         guard let connect = connectUpstream else { return }
-        logger.debug("rejoin_attempt", metadata: ["upstream": .string(configuration.upstream.map { "\($0.host):\($0.port)" } ?? "?")])
+        logger.debug(.rejoinAttempt, metadata: ["upstream": .string(configuration.upstream.map { "\($0.host):\($0.port)" } ?? "?")])
         connect().whenFailure { [self] error in
-            logger.debug("rejoin_failed", metadata: ["error": .string(ServerApp.describe(error))])
+            logger.debug(.rejoinFailed, metadata: ["error": .string(ServerApp.describe(error))])
             core.upstreamConnectFailed(into: &actions)
             runActions()
         }
@@ -199,10 +199,10 @@ public final class ServerRuntime: @unchecked Sendable {  // confined to `eventLo
         let address = ctx.remote.split(separator: ":").dropLast().joined(separator: ":")
         let kind = String("\(error)".map { $0.isHexDigit && !$0.isLetter ? "#" : $0 })
         if throttle("protocol_error|\(address)|\(kind)", nil, summary: { [logger] count in
-            logger.warning("protocol_error", metadata: ["remote_address": .string(address), "count": .stringConvertible(count),
+            logger.warning(.protocolError, metadata: ["remote_address": .string(address), "count": .stringConvertible(count),
                                                         "reason": .string("repeated in the last second: \(kind)")])
         }) {
-            logger.warning("protocol_error", metadata: ["link": .stringConvertible(link.rawValue), "remote": .string(ctx.remote),
+            logger.warning(.protocolError, metadata: ["link": .stringConvertible(link.rawValue), "remote": .string(ctx.remote),
                                                         "reason": .string("\(error)")])
         }
         ctx.channel.close(promise: nil)
@@ -360,7 +360,7 @@ public final class ServerRuntime: @unchecked Sendable {  // confined to `eventLo
                 }
             case .close(let link, let reason):
                 if let ctx = links[link] {
-                    logger.debug("link_closing", metadata: ["link": .stringConvertible(link.rawValue), "reason": .string(reason)])
+                    logger.debug(.linkClosing, metadata: ["link": .stringConvertible(link.rawValue), "reason": .string(reason)])
                     flushOne(link)
                     ctx.channel.close(promise: nil)
                 }
@@ -378,10 +378,10 @@ public final class ServerRuntime: @unchecked Sendable {  // confined to `eventLo
                     let link = core.upstreamLink
                     var md: Logger.Metadata = ["link": .stringConvertible(link?.rawValue ?? 0)]
                     if let link, case .server(let sid)? = core.peers[link] { md["upstream"] = .stringConvertible(sid) }
-                    logger.info("rejoined", metadata: md)
+                    logger.info(.rejoined, metadata: md)
                 }
             case .fatal(let reason):
-                logger.error("fatal", metadata: ["reason": .string(reason)])
+                logger.error(.fatal, metadata: ["reason": .string(reason)])
                 let fatal = self.fatal
                 eventLoop.execute { fatal.succeed(reason) }
             }
@@ -426,7 +426,7 @@ public final class ServerRuntime: @unchecked Sendable {  // confined to `eventLo
             if case .server = core.peers[link] { isServer = true } else { isServer = false }
             let limit = isServer ? configuration.maxServerQueueBytes : configuration.maxClientQueueBytes
             if queued > limit {
-                logger.warning("slow_consumer", metadata: ["link": .stringConvertible(link.rawValue), "remote": .string(ctx.remote),
+                logger.warning(.slowConsumer, metadata: ["link": .stringConvertible(link.rawValue), "remote": .string(ctx.remote),
                                                            "queued_bytes": .stringConvertible(queued), "limit": .stringConvertible(limit)])
                 ctx.channel.close(mode: .all, promise: nil)
             }

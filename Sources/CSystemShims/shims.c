@@ -51,10 +51,6 @@ int crc_malloc_trim(size_t pad) { return malloc_trim(pad); }
 
 int crc_set_mmap_threshold(int bytes) { return mallopt(M_MMAP_THRESHOLD, bytes); }
 
-const void *crc_memmem(const void *haystack, size_t haystack_len, const void *needle, size_t needle_len) {
-    return memmem(haystack, haystack_len, needle, needle_len);
-}
-
 int crc_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 int crc_set_nonblocking(int fd, int on) {

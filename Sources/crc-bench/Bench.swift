@@ -6,6 +6,7 @@ import NIOCore
 #if canImport(Glibc)
 import Glibc
 import CRCProcess
+import CRCContract
 #endif
 
 @main
@@ -94,13 +95,15 @@ struct Relay: ParsableCommand {
         let median = rates.sorted()[rates.count / 2]
         let p50 = percentile(samples, 50), p99 = percentile(samples, 99)
         if json {
-            let obj: [String: Any] = [
-                "peer": peer.rawValue, "topology": peer == .crc ? "chain" : natsTopology.rawValue, "servers": servers, "messages": messages, "size": size, "runs": runs,
-                "rate_median": median.rounded(), "rates": rates.map { $0.rounded() }, "lost": lost, "out_of_order": misordered,
-                "latency_p50_us": p50, "latency_p99_us": p99, "idle_rss_kib": rss, "fresh_rss_kib": freshRSS, "idle_cpu_percent": idleCPU,
+            let obj: JSONValue = [
+                "peer": .string(peer.rawValue), "topology": .string(peer == .crc ? "chain" : natsTopology.rawValue), "servers": .int(servers),
+                "messages": .int(messages), "size": .int(size), "runs": .int(runs),
+                "rate_median": .double(median.rounded()), "rates": .array(rates.map { .double($0.rounded()) }), "lost": .int(lost),
+                "out_of_order": .int(misordered), "latency_p50_us": .double(p50), "latency_p99_us": .double(p99),
+                "idle_rss_kib": .array(rss.map { .int($0) }), "fresh_rss_kib": .array(freshRSS.map { .int($0) }),
+                "idle_cpu_percent": .array(idleCPU.map { .double($0) }),
             ]
-            let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            print(obj.text)
         } else {
             print("\(peer == .crc ? "crc-server" : "nats-server"): relay through \(servers) \(peer == .crc ? "servers (a chain)" : "nodes (\(natsTopology.rawValue))"), \(size)-byte messages, \(messages) per run, \(runs) runs")
             print(String(format: "  throughput   median %.0f msg/s   (runs: %@)", median,
@@ -146,7 +149,7 @@ struct BenchNetwork {
                     let p = NodeProcess(name: "s\(i)", executable: serverPath, arguments: args)
                     nodes.append(p)
                     try p.start()
-                    guard let ready = p.waitForEvent("ready", timeout: 10), let port = ready["port"] as? Int else {
+                    guard let ready = p.waitForEvent(.ready, timeout: 10), let port = ready.int("port") else {
                         throw ClusterError("server s\(i) did not start: \(p.stderrLines.suffix(3).joined(separator: " | "))")
                     }
                     ports.append(port)
@@ -370,13 +373,12 @@ struct Latency: ParsableCommand {
         let pct = percentile
         let ratio = pct(crcSamples, 50) / pct(natsSamples, 50)
         if json {
-            let obj: [String: Any] = [
-                "servers": servers, "pings": pings, "size": size, "nats_topology": natsTopology.rawValue,
-                "crc_p50_us": pct(crcSamples, 50), "crc_p99_us": pct(crcSamples, 99),
-                "nats_p50_us": pct(natsSamples, 50), "nats_p99_us": pct(natsSamples, 99), "ratio_p50": ratio,
+            let obj: JSONValue = [
+                "servers": .int(servers), "pings": .int(pings), "size": .int(size), "nats_topology": .string(natsTopology.rawValue),
+                "crc_p50_us": .double(pct(crcSamples, 50)), "crc_p99_us": .double(pct(crcSamples, 99)),
+                "nats_p50_us": .double(pct(natsSamples, 50)), "nats_p99_us": .double(pct(natsSamples, 99)), "ratio_p50": .double(ratio),
             ]
-            let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            print(obj.text)
         } else {
             print("latency through \(servers) server\(servers == 1 ? "" : "s"), \(size)-byte messages, \(pings) round trips each, in turn (NATS: \(natsTopology.rawValue))")
             print(String(format: "  crc-server   p50 %.1f µs   p99 %.1f µs", pct(crcSamples, 50), pct(crcSamples, 99)))

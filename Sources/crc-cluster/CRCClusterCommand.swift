@@ -110,19 +110,8 @@ struct ClientHostCommand: ParsableCommand {
 
     @Option(help: "JSON array of clients: id, name, info, server_host, server_port, log_file.") var spec: String
 
-    struct Spec: Decodable {
-        var id: UInt32
-        var name: String
-        var info: String
-        var serverHost: String
-        var serverPort: Int
-        var logFile: String?
-    }
-
     func run() throws {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        let specs = try decoder.decode([Spec].self, from: Data(contentsOf: URL(fileURLWithPath: spec)))
+        let specs = try JSONDecoder().decode([HostedClientSpec].self, from: Data(contentsOf: URL(fileURLWithPath: spec)))
         let configs = specs.map {
             var c = ClientConfiguration(id: $0.id, username: $0.name, info: $0.info, serverHost: $0.serverHost,
                                         serverPort: $0.serverPort, logFile: $0.logFile, json: true)

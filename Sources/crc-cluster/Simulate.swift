@@ -72,10 +72,11 @@ struct Simulate: ParsableCommand {
         let seconds = Date().timeIntervalSince(t0)
         let peak = peakResidentKiB()
         if json {
-            let o: [String: Any] = ["servers": report.servers, "clients": report.clients, "messages": report.messages,
-                                    "seconds": seconds, "peak_kib": peak, "host_entries": report.hostEntries,
-                                    "differences": report.differences.count, "verified": report.verified]
-            print(String(decoding: try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]), as: UTF8.self))
+            let summary = Summary(servers: report.servers, clients: report.clients, messages: report.messages, seconds: seconds,
+                                  peakKiB: peak, hostEntries: report.hostEntries, differences: report.differences.count, verified: report.verified)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(summary), as: UTF8.self))
         } else {
             print(String(format: "simulated %d servers and %d clients in %.2f s; peak memory %.0f MiB", report.servers, report.clients, seconds, Double(peak) / 1024))
             print("messages delivered: \(report.messages.formatted)")
@@ -95,6 +96,17 @@ struct Simulate: ParsableCommand {
         if !report.differences.isEmpty { throw ExitCode(1) }
     }
 
+    /// `--json`'s one line (and what a sweep reads back from each size's run).
+    struct Summary: Codable {
+        var servers: Int, clients: Int, messages: Int
+        var seconds: Double
+        var peakKiB: Int, hostEntries: Int, differences: Int
+        var verified: Bool
+        enum CodingKeys: String, CodingKey {
+            case servers, clients, messages, seconds, peakKiB = "peak_kib", hostEntries = "host_entries", differences, verified
+        }
+    }
+
     struct Row { var n: Int; var messages: Int; var seconds: Double; var peakKiB: Int; var entries: Int; var ok: Bool }
 
     func runSweep(_ sizes: [Int]) throws {
@@ -107,13 +119,12 @@ struct Simulate: ParsableCommand {
             try p.start()
             let status = p.waitForExit(timeout: 3600)
             p.waitForEndOfOutput()
-            guard let line = p.stdoutLines.last, let o = NodeProcess.parseJSON(line) else {
+            guard let line = p.stdoutLines.last, let o = try? JSONDecoder().decode(Summary.self, from: Data(line.utf8)) else {
                 print(String(format: "%7d  %7d   did not finish (%@)%@", n, n, status.map { "\($0)" } ?? "timeout",
                              status == .signalled(9) ? ": out of memory" : ""))
                 break
             }
-            let row = Row(n: n, messages: o["messages"] as? Int ?? 0, seconds: o["seconds"] as? Double ?? 0, peakKiB: o["peak_kib"] as? Int ?? 0,
-                          entries: o["host_entries"] as? Int ?? 0, ok: (o["differences"] as? Int ?? 1) == 0)
+            let row = Row(n: n, messages: o.messages, seconds: o.seconds, peakKiB: o.peakKiB, entries: o.hostEntries, ok: o.differences == 0)
             rows.append(row)
             func right(_ s: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - s.count)) + s }
             print(String(format: "%7d  %7d  ", n, n) + right(row.messages.formatted, 11)

@@ -263,7 +263,7 @@ struct Up: ParsableCommand {
             return
         }
         // Our servers write readable text on stderr: read it back into the event it stands for.
-        guard let o = NodeProcess.parseJSON(line) ?? (stream == .stderr ? Narrator.parseServerText(line) : nil) else {
+        guard let o = NodeEvent(line: line) ?? (stream == .stderr ? NodeEvent(serverText: line) : nil) else {
             // Free text (another implementation, a crash): shown as it is, unless only some kinds are asked for.
             guard kinds == nil, !line.isEmpty else { return }
             if format == .json {
@@ -273,23 +273,14 @@ struct Up: ParsableCommand {
             }
             return
         }
-        let event = o["event"] as? String
-        if event == "digest" || event == "state" { return }  // crc-cluster's own polling
+        if o.kind == .digest || o.kind == .state { return }  // crc-cluster's own polling
         let story = narrator.narrate(node: node, event: o)
         if let kinds, !(story.map { kinds.contains($0.kind) } ?? false) { return }
         if format == .json {
-            let trimmed = line.drop { $0 == " " }
-            if trimmed.hasPrefix("{"), trimmed.count > 2 {
-                out.line("{\"node\":\(JSONValue.string(node).text)," + trimmed.dropFirst())
-            } else {
-                // A server's text line, as the JSON its log file holds.
-                var fields: [String: JSONValue] = ["node": .string(node)]
-                for (k, v) in o {
-                    if let n = v as? Int { fields[k] = .int(n) } else if let b = v as? Bool { fields[k] = .bool(b) }
-                    else if let a = v as? [Int] { fields[k] = .array(a.map { .int($0) }) } else { fields[k] = .string("\(v)") }
-                }
-                out.line(JSONValue.object(fields).text)
-            }
+            // The event as its node's log holds it, with the node's name.
+            var tagged = o
+            tagged.fields["node"] = .string(node)
+            out.line(tagged.text)
         } else if let story {
             out.event(story.kind, story.text)
         }

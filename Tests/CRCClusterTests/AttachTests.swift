@@ -1,6 +1,7 @@
 import CRCCluster
 import Foundation
 import XCTest
+import CRCContract
 import CRCProcess
 
 /// `check --attach` on a network started by hand on loopback addresses, as a lab's would be on
@@ -14,8 +15,8 @@ final class AttachTests: ClusterTestCase {
         let p = NodeProcess(name: name, executable: Self.binDir.appendingPathComponent("crc-server").path, arguments: args)
         processes.append(p)
         try p.start()
-        let ready = try XCTUnwrap(p.waitForEvent("ready", timeout: 10), "\(name) never ready: \(p.stderrLines)")
-        return try XCTUnwrap(ready["port"] as? Int)
+        let ready = try XCTUnwrap(p.waitForEvent(.ready, timeout: 10), "\(name) never ready: \(p.stderrLines)")
+        return try XCTUnwrap(ready.int("port"))
     }
 
     func testCheckAttachesToAHandStartedNetwork() throws {
@@ -24,7 +25,7 @@ final class AttachTests: ClusterTestCase {
         let c = try startServer(id: 3, name: "c", address: "127.0.0.4", upstream: ("127.0.0.2", a), monitor: false)
         func monitorPort(_ name: String) throws -> Int {
             let p = try XCTUnwrap(processes.first { $0.name == name })
-            return try XCTUnwrap(p.waitForEvent("ready", timeout: 1)?["monitor_port"] as? Int)
+            return try XCTUnwrap(p.waitForEvent(.ready, timeout: 1)?.int("monitor_port"))
         }
         let right = tmp.appendingPathComponent("lab.yaml")
         try """

@@ -1,6 +1,7 @@
 import CRCCluster
 import Foundation
 import XCTest
+import CRCContract
 import CRCProcess
 
 /// crc-cluster as a user runs it: a real process launching real networks.
@@ -190,9 +191,15 @@ final class ClusterProcessTests: ClusterTestCase {
         for f in files {
             let text = try String(contentsOf: run.appendingPathComponent(f), encoding: .utf8)
             XCTAssertTrue(text.hasSuffix("\n"), "\(f) ends mid-line")
-            for line in text.split(separator: "\n") { XCTAssertNotNil(NodeProcess.parseJSON(String(line)), "\(f): \(line)") }
-            let server = text.contains("\"event\":\"ready\"")
-            if server { XCTAssertTrue(text.contains("\"event\":\"signal\""), "\(f) did not log its departure") }
+            // Every line is an event of the contract (a renamed or unknown event fails here).
+            let events = text.split(separator: "\n").compactMap { line in
+                let e = NodeEvent(line: line)
+                XCTAssertNotNil(e, "\(f): \(line)")
+                return e
+            }
+            if events.contains(where: { $0.kind == .ready }) {
+                XCTAssertTrue(events.contains { $0.kind == .signal }, "\(f) did not log its departure")
+            }
         }
 
         // SIGTERM acts like Ctrl-C.

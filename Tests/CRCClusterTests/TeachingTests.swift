@@ -1,6 +1,7 @@
 import CRCCluster
 import Foundation
 import XCTest
+import CRCContract
 import CRCProcess
 
 /// What a teacher does with crc-cluster: drive a network from `up`'s console, play a demo, and
@@ -135,20 +136,20 @@ final class NarrationTests: XCTestCase {
     let topology = Topology(servers: [ServerSpec(id: 1, name: "theshire"), ServerSpec(id: 2, name: "rivendale", upstream: "theshire")],
                             clients: [ClientSpec(id: 101, name: "frodo", server: "theshire"), ClientSpec(id: 103, name: "elrond", server: "rivendale")])
 
-    func testEventsPeopleCareAboutAndNothingElse() {
+    func testEventsPeopleCareAboutAndNothingElse() throws {
         let n = Narrator(topology: topology)
-        XCTAssertEqual(n.narrate(node: "elrond", event: ["event": "chat", "from": 101, "text": "hi"])?.text, "[frodo → elrond] hi")
-        XCTAssertEqual(n.narrate(node: "frodo", event: ["event": "registered", "id": 101])?.text, "frodo joined theshire")
-        XCTAssertNil(n.narrate(node: "frodo", event: ["event": "digest", "users": 1]))
-        XCTAssertNil(n.narrate(node: "frodo", event: ["event": "user_joined", "id": 103]))
+        XCTAssertEqual(n.narrate(node: "elrond", event: NodeEvent(.chat, ["from": 101, "text": "hi"]))?.text, "[frodo → elrond] hi")
+        XCTAssertEqual(n.narrate(node: "frodo", event: NodeEvent(.registered, ["id": 101]))?.text, "frodo joined theshire")
+        XCTAssertNil(n.narrate(node: "frodo", event: NodeEvent(.digest, ["users": 1])))
+        XCTAssertNil(n.narrate(node: "frodo", event: NodeEvent(.userJoined, ["id": 103])))
         // Every server records every host; only a neighbour attaching is told.
-        XCTAssertNil(n.narrate(node: "theshire", event: ["event": "registered", "kind": "client", "adjacent": true, "id": 101]))
-        let attach = Narrator.parseServerText(#"12:00:01.234 info registered adjacent=true first_link=2 id=2 info="Elronds House" kind=server link=1 name=rivendale server=theshire server_id=1"#)
-        XCTAssertEqual(attach?["info"] as? String, "Elronds House")
-        XCTAssertEqual(n.narrate(node: "theshire", event: attach ?? [:])?.text, "rivendale attached to theshire")
-        let lost = Narrator.parseServerText("12:00:02.000 info hosts_lost behind=2 lost=[2,103] server=theshire server_id=1")
-        XCTAssertEqual(n.narrate(node: "theshire", event: lost ?? [:]), Narration(kind: .faults, node: "theshire", text: "theshire lost the link to rivendale and forgot 2 hosts: rivendale, elrond"))
-        XCTAssertNil(Narrator.parseServerText("Traceback (most recent call last):"))
+        XCTAssertNil(n.narrate(node: "theshire", event: NodeEvent(.registered, ["kind": "client", "adjacent": true, "id": 101])))
+        let attach = NodeEvent(serverText: #"12:00:01.234 info registered adjacent=true first_link=2 id=2 info="Elronds House" kind=server link=1 name=rivendale server=theshire server_id=1"#)
+        XCTAssertEqual(attach?.string("info"), "Elronds House")
+        XCTAssertEqual(n.narrate(node: "theshire", event: try XCTUnwrap(attach))?.text, "rivendale attached to theshire")
+        let lost = NodeEvent(serverText: "12:00:02.000 info hosts_lost behind=2 lost=[2,103] server=theshire server_id=1")
+        XCTAssertEqual(n.narrate(node: "theshire", event: try XCTUnwrap(lost)), Narration(kind: .faults, node: "theshire", text: "theshire lost the link to rivendale and forgot 2 hosts: rivendale, elrond"))
+        XCTAssertNil(NodeEvent(serverText: "Traceback (most recent call last):"))
     }
 
     func testConsoleCommands() throws {

@@ -2,6 +2,7 @@ import CRCProtocol
 import CRCTesting
 import Foundation
 import XCTest
+import CRCContract
 import CRCProcess
 
 /// crc-client as people and scripts use it: a server that never answers, texts too long, piped
@@ -34,21 +35,21 @@ final class ClientHardeningTests: XCTestCase {
         let s = try harness.startServer(id: 1, name: "alpha")
         let bob = try harness.startClient(id: 102, name: "bob", server: s)
         let ann = try harness.startClient(id: 101, name: "ann", server: s)
-        XCTAssertNotNil(ann.waitForEvent("user_joined", timeout: 10) { $0["id"] as? Int == 102 })
+        XCTAssertNotNil(ann.waitForEvent(.userJoined, timeout: 10) { $0.int("id") == 102 })
         ann.send(line: "/msg 102 " + String(repeating: "x", count: 70_000))
-        let tooLong = ann.waitForEvent("error", timeout: 10)?["message"] as? String ?? ""
+        let tooLong = ann.waitForEvent(.error, timeout: 10)?.string("message") ?? ""
         XCTAssertTrue(tooLong.contains("70000 bytes") && tooLong.contains("limit"), tooLong)
         // A megabyte of nonsense is not echoed back.
         ann.send(line: String(repeating: "z", count: 1_000_000))
-        let unknown = ann.waitForEvent("error", timeout: 10) { ($0["message"] as? String)?.contains("unknown command") ?? false }
-        XCTAssertLessThan((unknown?["message"] as? String ?? String(repeating: "?", count: 1000)).count, 200)
+        let unknown = ann.waitForEvent(.error, timeout: 10) { ($0.string("message"))?.contains("unknown command") ?? false }
+        XCTAssertLessThan((unknown?.string("message") ?? String(repeating: "?", count: 1000)).count, 200)
         ann.send(line: "/msg bob")
-        let empty = ann.waitForEvent("error", timeout: 10) { ($0["message"] as? String)?.contains("nothing to send") ?? false }
+        let empty = ann.waitForEvent(.error, timeout: 10) { ($0.string("message"))?.contains("nothing to send") ?? false }
         XCTAssertNotNil(empty)
         // Still connected: the next chat arrives.
         let mark = bob.stdoutLines.count
         ann.send(line: "/msg bob still here")
-        XCTAssertEqual(bob.waitForEvent("chat", from: mark, timeout: 10)?["text"] as? String, "still here")
+        XCTAssertEqual(bob.waitForEvent(.chat, from: mark, timeout: 10)?.string("text"), "still here")
     }
 
     func testAnAmbiguousNameListsTheCandidates() throws {
@@ -56,9 +57,9 @@ final class ClientHardeningTests: XCTestCase {
         _ = try harness.startClient(id: 201, name: "sam", server: s)
         _ = try harness.startClient(id: 202, name: "sam", server: s)
         let ann = try harness.startClient(id: 101, name: "ann", server: s)
-        XCTAssertNotNil(ann.waitForEvent("user_joined", timeout: 10) { $0["id"] as? Int == 202 })
+        XCTAssertNotNil(ann.waitForEvent(.userJoined, timeout: 10) { $0.int("id") == 202 })
         ann.send(line: "/msg sam hello")
-        let message = ann.waitForEvent("error", timeout: 10)?["message"] as? String ?? ""
+        let message = ann.waitForEvent(.error, timeout: 10)?.string("message") ?? ""
         XCTAssertTrue(message.contains("201") && message.contains("202") && message.contains("by id"), message)
     }
 
@@ -72,7 +73,7 @@ final class ClientHardeningTests: XCTestCase {
         frodo.send(line: "/msg aragorn hi")
         frodo.closeStdin()
         let aragorn = try harness.startClient(id: 102, name: "aragorn", server: s)
-        XCTAssertEqual(aragorn.waitForEvent("chat", timeout: 10)?["text"] as? String, "hi", frodo.stdoutLines.joined(separator: "\n"))
+        XCTAssertEqual(aragorn.waitForEvent(.chat, timeout: 10)?.string("text"), "hi", frodo.stdoutLines.joined(separator: "\n"))
         XCTAssertEqual(frodo.waitForExit(timeout: 10), .exited(0))
         XCTAssertFalse(frodo.stdoutLines.contains { $0.contains("\"error\"") }, frodo.stdoutLines.joined(separator: "\n"))
     }
@@ -86,7 +87,7 @@ final class ClientHardeningTests: XCTestCase {
         let command = "env LANG=C.UTF-8 \(clientPath) --id 104 -S 127.0.0.1 -P \(s.port) -U sam"
         let tty = NodeProcess(name: "tty", executable: "/usr/bin/script", arguments: ["-qfec", command, "/dev/null"])
         try tty.start()
-        XCTAssertNotNil(pip.waitForEvent("user_joined", timeout: 10) { $0["id"] as? Int == 104 })
+        XCTAssertNotNil(pip.waitForEvent(.userJoined, timeout: 10) { $0.int("id") == 104 })
         return (pip, tty)
     }
 
@@ -99,11 +100,11 @@ final class ClientHardeningTests: XCTestCase {
         XCTAssertNotNil(tty.waitForLine(timeout: 10) { $0.contains("pip (103) joined") }, tty.stdoutLines.joined(separator: "\n"))
         // "left", two left arrows, "X", Enter: the line reads "leXft".
         tty.send(line: "/msg pip left\u{1B}[D\u{1B}[DX\r")
-        XCTAssertEqual(pip.waitForEvent("chat", timeout: 10)?["text"] as? String, "leXft")
+        XCTAssertEqual(pip.waitForEvent(.chat, timeout: 10)?.string("text"), "leXft")
         XCTAssertNotNil(tty.waitForLine(timeout: 10) { $0.contains("-> [pip] leXft") }, tty.stdoutLines.joined(separator: "\n"))
         XCTAssertTrue(tty.stdoutLines.contains { $0.contains("sam> ") }, "no prompt: \(tty.stdoutLines)")
         tty.send(line: "\u{04}")
-        XCTAssertNotNil(pip.waitForEvent("user_left", timeout: 10) { $0["id"] as? Int == 104 })
+        XCTAssertNotNil(pip.waitForEvent(.userLeft, timeout: 10) { $0.int("id") == 104 })
         XCTAssertEqual(tty.waitForExit(timeout: 10), .exited(0))
     }
 
@@ -125,8 +126,8 @@ final class ClientHardeningTests: XCTestCase {
         var received: [String] = []
         var from = 0
         while received.count < typed.count,
-              let (line, index) = pip.waitForLine(from: from, timeout: 20, where: { NodeProcess.parseJSON($0)?["event"] as? String == "chat" }) {
-            received.append(NodeProcess.parseJSON(line)?["text"] as? String ?? "?")
+              let (line, index) = pip.waitForLine(from: from, timeout: 20, where: { NodeEvent.kind(of: $0) == .chat }) {
+            received.append(NodeEvent(line: line)?.string("text") ?? "?")
             from = index + 1
         }
         XCTAssertEqual(received, typed, "sam's typed lines reached pip split or changed")

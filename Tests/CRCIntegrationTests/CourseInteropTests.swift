@@ -1,6 +1,7 @@
 import CRCTesting
 import Foundation
 import XCTest
+import CRCContract
 import CRCProcess
 
 /// Mixed trees of our servers and a course-style server (`../shared/foreign/course_server.py`, a
@@ -57,16 +58,16 @@ final class CourseInteropTests: XCTestCase {
         // Every client learns every other, across every kind of hop.
         for (i, c) in clients.enumerated() {
             for j in clients.indices where j != i {
-                XCTAssertNotNil(c.waitForEvent("user_joined", timeout: 10) { $0["id"] as? Int == 101 + j },
+                XCTAssertNotNil(c.waitForEvent(.userJoined, timeout: 10) { $0.int("id") == 101 + j },
                                 "c\(i + 1) never heard of c\(j + 1) in \(kinds)")
             }
         }
         // Chats end to end, both ways.
         let first = clients.first!, last = clients.last!
         first.send(line: "msg \(100 + clients.count) to the far end")
-        XCTAssertEqual(last.waitForEvent("chat", timeout: 10)?["text"] as? String, "to the far end")
+        XCTAssertEqual(last.waitForEvent(.chat, timeout: 10)?.string("text"), "to the far end")
         last.send(line: "msg 101 and back")
-        XCTAssertEqual(first.waitForEvent("chat", timeout: 10)?["text"] as? String, "and back")
+        XCTAssertEqual(first.waitForEvent(.chat, timeout: 10)?.string("text"), "and back")
         // Stopping one of ours next to course servers leaves them running (no server quit sent).
         guard let oursIndex = kinds.firstIndex(of: .ours) else { return }
         XCTAssertEqual(servers[oursIndex].process.stop(grace: 5), .exited(0))

@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import XCTest
+import CRCContract
 import CRCProcess
 
 /// Links that are cut, slowed down, or whose far end vanishes without a word.
@@ -29,7 +30,7 @@ final class FaultTests: XCTestCase {
         let beta = try h.startServer(id: 2, name: "beta", upstream: viaRelay)
         let ann = try h.startClient(id: 101, name: "ann", server: alpha)
         let bob = try h.startClient(id: 102, name: "bob", server: beta)
-        XCTAssertNotNil(ann.waitForEvent("user_joined", timeout: h.timeout) { $0["id"] as? Int == 102 })
+        XCTAssertNotNil(ann.waitForEvent(.userJoined, timeout: h.timeout) { $0.int("id") == 102 })
 
         // Delay: each direction holds bytes 300 ms; chats still arrive, in order.
         relay.setDelay(.milliseconds(300))
@@ -38,15 +39,15 @@ final class FaultTests: XCTestCase {
         for i in 1...5 { ann.send(line: "msg 102 delayed \(i)") }
         XCTAssertNotNil(bob.waitForLine(from: mark, timeout: h.timeout) { $0.contains("delayed 5") })
         XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(sent), 0.3, "the relay held the chats back")
-        let texts = bob.stdoutLines.compactMap(NodeProcess.parseJSON).filter { $0["event"] as? String == "chat" }.compactMap { $0["text"] as? String }
+        let texts = bob.events(.chat).compactMap { $0.string("text") }
         XCTAssertEqual(texts, (1...5).map { "delayed \($0)" })
 
         // Cut: both servers stay up, each forgets the other side, the clients are told.
         relay.cut()
         h.waitForState(alpha, "alpha forgot beta and bob") { Set($0.hosts.map(\.id)) == [101] }
         h.waitForState(beta, "beta forgot alpha and ann") { Set($0.hosts.map(\.id)) == [102] }
-        XCTAssertNotNil(ann.waitForEvent("user_left", timeout: h.timeout) { $0["id"] as? Int == 102 })
-        XCTAssertNotNil(bob.waitForEvent("user_left", timeout: h.timeout) { $0["id"] as? Int == 101 })
+        XCTAssertNotNil(ann.waitForEvent(.userLeft, timeout: h.timeout) { $0.int("id") == 102 })
+        XCTAssertNotNil(bob.waitForEvent(.userLeft, timeout: h.timeout) { $0.int("id") == 101 })
         // beta keeps trying; the relay refuses it while the link is cut.
         XCTAssertTrue(Harness.poll(timeout: h.timeout) { self.log(beta).components(separatedBy: "\"event\":\"rejoin_attempt\"").count > 2 })
         XCTAssertEqual(try MonitorClient.fetchState(port: alpha.monitorPort).adjacentServers, [])
@@ -55,11 +56,11 @@ final class FaultTests: XCTestCase {
         let annMark = ann.stdoutLines.count
         relay.heal()
         h.waitForState(alpha, "alpha knows beta and bob again") { Set($0.hosts.map(\.id)) == [2, 101, 102] }
-        XCTAssertNotNil(ann.waitForEvent("user_joined", from: annMark, timeout: h.timeout) { $0["id"] as? Int == 102 })
+        XCTAssertNotNil(ann.waitForEvent(.userJoined, from: annMark, timeout: h.timeout) { $0.int("id") == 102 })
         XCTAssertTrue(h.waitForLog(beta, containing: "\"event\":\"rejoined\""))
         let again = bob.stdoutLines.count
         ann.send(line: "msg 102 healed")
-        XCTAssertEqual(bob.waitForEvent("chat", from: again, timeout: h.timeout)?["text"] as? String, "healed")
+        XCTAssertEqual(bob.waitForEvent(.chat, from: again, timeout: h.timeout)?.string("text"), "healed")
     }
 
     /// A peer whose machine vanishes (no FIN, no RST: its packets just stop) is detected by TCP

@@ -12,6 +12,8 @@ final class Harness {
 
     let timeout: TimeInterval = 10
     private(set) var processes: [NodeProcess] = []
+    /// The log files of the crc-servers this harness started (not another implementation's).
+    private var ourLogs: [URL] = []
     let logDir: URL
 
     init() throws {
@@ -35,9 +37,10 @@ final class Harness {
         let p = NodeProcess(name: name, executable: Self.binDir.appendingPathComponent("crc-server").path, arguments: args)
         processes.append(p)
         try p.start()
-        let ready = try XCTUnwrap(p.waitForEvent("ready", timeout: timeout), "\(name) never became ready: \(p.stderrLines.suffix(5))",
+        let ready = try XCTUnwrap(p.waitForEvent(.ready, timeout: timeout), "\(name) never became ready: \(p.stderrLines.suffix(5))",
                                   file: file, line: line)
-        return Server(process: p, port: ready["port"] as! Int, monitorPort: ready["monitor_port"] as! Int,
+        ourLogs.append(logDir.appendingPathComponent("\(name).log"))
+        return Server(process: p, port: ready.int("port")!, monitorPort: ready.int("monitor_port")!,
                       log: logDir.appendingPathComponent("\(name).log"))
     }
 
@@ -48,7 +51,7 @@ final class Harness {
         processes.append(p)
         try p.start()
         if expectRegistered {
-            XCTAssertNotNil(p.waitForEvent("registered", timeout: timeout), "\(name) was not welcomed: \(p.stderrLines.suffix(5))",
+            XCTAssertNotNil(p.waitForEvent(.registered, timeout: timeout), "\(name) was not welcomed: \(p.stderrLines.suffix(5))",
                             file: file, line: line)
         }
         return p
@@ -91,8 +94,25 @@ final class Harness {
 
     static func closedByServer(_ fd: Int32) -> Bool { TestSupport.closedByServer(fd) }
 
-    func shutdown() {
+    func shutdown(file: StaticString = #filePath, line: UInt = #line) {
         for p in processes.reversed() { p.stop(grace: 2) }
+        // Every line a server logged, at debug level, is an event of the contract crc-cluster
+        // decodes (NodeEvent): a renamed or new event that the contract lacks fails the test.
+        for log in ourLogs {
+            let name = log.lastPathComponent
+            let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            for entry in text.split(separator: "\n") where NodeEvent(line: entry) == nil {
+                XCTFail("\(name): a log line that is not a NodeEvent: \(entry.prefix(300))", file: file, line: line)
+                break
+            }
+        }
+        // And every JSON line one of our processes printed.
+        for p in processes where p.executable.hasPrefix(Self.binDir.path) {
+            for entry in p.stdoutLines where entry.hasPrefix("{") && NodeEvent(line: entry) == nil {
+                XCTFail("\(p.name): an output line that is not a NodeEvent: \(entry.prefix(300))", file: file, line: line)
+                break
+            }
+        }
         try? FileManager.default.removeItem(at: logDir)
     }
 }

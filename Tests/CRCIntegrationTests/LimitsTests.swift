@@ -3,6 +3,7 @@ import CRCProtocol
 import Foundation
 import NIOCore
 import XCTest
+import CRCContract
 import CRCProcess
 
 /// The server's defences against peers that misbehave: silence, too many connections, and a
@@ -74,7 +75,7 @@ final class LimitsTests: XCTestCase {
         let slow = try connect(s.port, receiveBuffer: 4096)
         defer { close(slow) }
         send(slow, .clientRegistration(Registration(sourceID: 201, lastHopID: 0, name: "slow", info: "")))
-        XCTAssertNotNil(watcher.waitForEvent("user_joined", timeout: harness.timeout) { $0["id"] as? Int == 201 })
+        XCTAssertNotNil(watcher.waitForEvent(.userJoined, timeout: harness.timeout) { $0.int("id") == 201 })
         // A sender floods it: 20 MB of chats.
         let sender = try connect(s.port)
         defer { close(sender) }
@@ -97,7 +98,7 @@ final class LimitsTests: XCTestCase {
             }
         }
         // The server drops the slow consumer, tells the others, and keeps its memory bounded.
-        let left = watcher.waitForEvent("user_left", timeout: harness.timeout) { $0["id"] as? Int == 201 }
+        let left = watcher.waitForEvent(.userLeft, timeout: harness.timeout) { $0.int("id") == 201 }
         XCTAssertNotNil(left, log(s))
         XCTAssertTrue(harness.waitForLog(s) { $0.contains("\"event\":\"slow_consumer\"") && $0.contains(reason) }, log(s))
         let state = harness.waitForState(s, "slow consumer gone") { !$0.hosts.contains { $0.id == 201 } }
@@ -106,8 +107,8 @@ final class LimitsTests: XCTestCase {
         let other = try harness.startClient(id: 104, name: "other", server: s)
         let mark = other.stdoutLines.count
         // The watcher addresses "other" by name, so it must have heard of it first.
-        XCTAssertNotNil(watcher.waitForEvent("user_joined", timeout: harness.timeout) { $0["id"] as? Int == 104 })
+        XCTAssertNotNil(watcher.waitForEvent(.userJoined, timeout: harness.timeout) { $0.int("id") == 104 })
         watcher.send(line: "msg other still here")
-        XCTAssertEqual(other.waitForEvent("chat", from: mark, timeout: harness.timeout)?["text"] as? String, "still here")
+        XCTAssertEqual(other.waitForEvent(.chat, from: mark, timeout: harness.timeout)?.string("text"), "still here")
     }
 }

@@ -1,6 +1,7 @@
 import CRCCore
 import Foundation
 import XCTest
+import CRCContract
 import CRCProcess
 
 /// Real processes on loopback: three servers in a chain with clients, a chat across them, a
@@ -38,11 +39,11 @@ final class NetworkProcessTests: XCTestCase {
 
         // A chat from ann to cat crosses all three servers, hop by hop.
         let before = uc.stdoutLines.count
-        XCTAssertNotNil(ua.waitForEvent("user_joined", timeout: h.timeout) { $0["id"] as? Int == 103 })
+        XCTAssertNotNil(ua.waitForEvent(.userJoined, timeout: h.timeout) { $0.int("id") == 103 })
         ua.send(line: "msg cat \"over three hops\"")
-        let chat = uc.waitForEvent("chat", from: before, timeout: h.timeout)
-        XCTAssertEqual(chat?["from"] as? Int, 101)
-        XCTAssertEqual(chat?["text"] as? String, "\"over three hops\"")
+        let chat = uc.waitForEvent(.chat, from: before, timeout: h.timeout)
+        XCTAssertEqual(chat?.int("from"), 101)
+        XCTAssertEqual(chat?.string("text"), "\"over three hops\"")
         let sc = h.waitForState(c, "gamma counted the chat") { s in s.links.contains { $0.peerID == 103 && $0.messagesOut >= 4 } }
         XCTAssertNotNil(sc)
         for (server, next) in [(a, 2), (b, 3), (c, 103)] {
@@ -54,14 +55,14 @@ final class NetworkProcessTests: XCTestCase {
 
         // Unknown id: answered by the first server, routed back to the sender.
         ua.send(line: "MESSAGE 999 hello?")
-        let status = ua.waitForEvent("status", timeout: h.timeout)
-        XCTAssertEqual(status?["text"] as? String, "Unknown ID 999")
+        let status = ua.waitForEvent(.status, timeout: h.timeout)
+        XCTAssertEqual(status?.string("text"), "Unknown ID 999")
 
         // Client quit: everyone forgets bob; nobody receives it twice.
         ub.send(line: "/quit see you")
         XCTAssertEqual(ub.waitForExit(timeout: h.timeout), .exited(0))
-        let left = ua.waitForEvent("user_left", timeout: h.timeout) { $0["id"] as? Int == 102 }
-        XCTAssertEqual(left?["text"] as? String, "see you")
+        let left = ua.waitForEvent(.userLeft, timeout: h.timeout) { $0.int("id") == 102 }
+        XCTAssertEqual(left?.string("text"), "see you")
         h.waitForState(a, "alpha forgot bob") { !$0.hosts.contains { $0.id == 102 } }
         h.waitForState(c, "gamma forgot bob") { !$0.hosts.contains { $0.id == 102 } }
 
@@ -70,8 +71,8 @@ final class NetworkProcessTests: XCTestCase {
         XCTAssertEqual(c.process.waitForExit(timeout: h.timeout), .exited(0))
         h.waitForState(a, "alpha forgot gamma and cat") { Set($0.hosts.map(\.id)) == [2, 101] }
         h.waitForState(b, "beta forgot gamma and cat") { Set($0.hosts.map(\.id)) == [1, 101] && $0.adjacentServers == [1] }
-        XCTAssertNotNil(ua.waitForEvent("user_left", timeout: h.timeout) { $0["id"] as? Int == 103 })
-        XCTAssertNotNil(uc.waitForEvent("disconnected", timeout: h.timeout))
+        XCTAssertNotNil(ua.waitForEvent(.userLeft, timeout: h.timeout) { $0.int("id") == 103 })
+        XCTAssertNotNil(uc.waitForEvent(.disconnected, timeout: h.timeout))
         XCTAssertEqual(uc.waitForExit(timeout: h.timeout), .exited(3))
     }
 
@@ -89,7 +90,7 @@ final class NetworkProcessTests: XCTestCase {
         // A client with a taken id is refused with the seed's wording and exits 2.
         _ = try h.startClient(id: 101, name: "ann", server: a)
         let twin = try h.startClient(id: 101, name: "twin", server: a, expectRegistered: false)
-        XCTAssertEqual(twin.waitForEvent("refused", timeout: h.timeout)?["text"] as? String,
+        XCTAssertEqual(twin.waitForEvent(.refused, timeout: h.timeout)?.string("text"),
                        "Someone has already registered with ID 101")
         XCTAssertEqual(twin.waitForExit(timeout: h.timeout), .exited(2))
         // The real holders are untouched.
@@ -111,9 +112,9 @@ final class NetworkProcessTests: XCTestCase {
             close(fd)
         }
         let mark = bob.stdoutLines.count
-        XCTAssertNotNil(ann.waitForEvent("user_joined", timeout: h.timeout) { $0["id"] as? Int == 102 }, "ann addresses bob by name")
+        XCTAssertNotNil(ann.waitForEvent(.userJoined, timeout: h.timeout) { $0.int("id") == 102 }, "ann addresses bob by name")
         ann.send(line: "msg bob still fine")
-        XCTAssertEqual(bob.waitForEvent("chat", from: mark, timeout: h.timeout)?["text"] as? String, "still fine")
+        XCTAssertEqual(bob.waitForEvent(.chat, from: mark, timeout: h.timeout)?.string("text"), "still fine")
         XCTAssertTrue(h.waitForLog(a, containing: "unknown message type 0x42"), "the reason is logged")
         XCTAssertTrue(h.waitForLog(a, containing: "exceeds the limit"), "the reason is logged")
         XCTAssertTrue(a.process.isRunning)

@@ -3,6 +3,7 @@ import CRCProtocol
 import Foundation
 import NIOCore
 import XCTest
+import CRCContract
 import CRCProcess
 
 /// crc-server against the abuse of issue 7: a stderr nobody reads, refused peers that linger,
@@ -39,8 +40,8 @@ final class ServerHardeningTests: XCTestCase {
                                         "--log-level", "debug", "--monitor-port", "0", "--log-file", logFile])
         try p.start()
         defer { p.signalGroup(SIGKILL) }
-        let ready = try XCTUnwrap(p.waitForEvent("ready", timeout: 10), p.stderrLines.joined(separator: "\n"))
-        let port = ready["port"] as! Int, pid = Int32(ready["pid"] as! Int)
+        let ready = try XCTUnwrap(p.waitForEvent(.ready, timeout: 10), p.stderrLines.joined(separator: "\n"))
+        let port = ready.int("port")!, pid = Int32(ready.int("pid")!)
         // Far more than a pipe holds (64 KiB): 1,500 registrations, several debug lines each.
         for i in 0..<1_500 {
             let peer = try raw(port)
@@ -95,8 +96,8 @@ final class ServerHardeningTests: XCTestCase {
                                         "--port", "0", "--max-connections", "1000", "--log-file", logFile])
         try p.start()
         defer { p.signalGroup(SIGKILL) }
-        let ready = try XCTUnwrap(p.waitForEvent("ready", timeout: 10), p.stderrLines.joined(separator: "\n"))
-        let port = ready["port"] as! Int, pid = p.pid
+        let ready = try XCTUnwrap(p.waitForEvent(.ready, timeout: 10), p.stderrLines.joined(separator: "\n"))
+        let port = ready.int("port")!, pid = p.pid
         var fds: [Int32] = []
         defer { fds.forEach { close($0) } }
         for _ in 0..<100 { if let fd = try? Harness.rawConnect(port: port) { fds.append(fd) } }
@@ -127,10 +128,10 @@ final class ServerHardeningTests: XCTestCase {
                                         "--port", "0", "--log-file", logFile])
         try p.start()
         defer { p.signalGroup(SIGKILL) }
-        let ready = try XCTUnwrap(p.waitForEvent("ready", timeout: 10), p.stderrLines.joined(separator: "\n"))
+        let ready = try XCTUnwrap(p.waitForEvent(.ready, timeout: 10), p.stderrLines.joined(separator: "\n"))
         var fds: [Int32] = []
         defer { fds.forEach { close($0) } }
-        for _ in 0..<60 { if let fd = try? Harness.rawConnect(port: ready["port"] as! Int) { fds.append(fd) } }
+        for _ in 0..<60 { if let fd = try? Harness.rawConnect(port: ready.int("port")!) { fds.append(fd) } }
         XCTAssertTrue(Harness.poll(timeout: 5) { ((try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "").contains("\"event\":\"connection_refused\"") })
         XCTAssertFalse(((try? String(contentsOfFile: logFile, encoding: .utf8)) ?? "").contains("accept_failed"))
     }
@@ -207,7 +208,7 @@ final class ServerHardeningTests: XCTestCase {
         let counted = Harness.poll(timeout: 15) {
             let entries = log(s).split(separator: "\n").filter { $0.contains("\"event\":\"chat_unknown_destination\"") }
             lines = entries.count
-            let sum = entries.reduce(0) { $0 + ((NodeProcess.parseJSON(String($1))?["count"] as? Int) ?? 1) }
+            let sum = entries.reduce(0) { $0 + ((NodeEvent(line: $1)?.int("count")) ?? 1) }
             return sum == total
         }
         XCTAssertTrue(counted, "summaries do not add up to \(total)")
@@ -227,7 +228,7 @@ final class ServerHardeningTests: XCTestCase {
         XCTAssertTrue(Harness.poll(timeout: 10) {
             let entries = log(s).split(separator: "\n").filter { $0.contains("\"event\":\"protocol_error\"") }
             lines = entries.count
-            return entries.reduce(0) { $0 + ((NodeProcess.parseJSON(String($1))?["count"] as? Int) ?? 1) } == 50
+            return entries.reduce(0) { $0 + ((NodeEvent(line: $1)?.int("count")) ?? 1) } == 50
         }, log(s))
         XCTAssertLessThan(lines, 10)
     }

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOEmbedded
 import XCTest
+import CRCContract
 @testable import CRCServer
 
 /// The server's NIO shell without sockets or clocks: `EmbeddedChannel`s on an `EmbeddedEventLoop`
@@ -198,6 +199,7 @@ struct CollectingLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
     func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+        XCTAssertNotNil(NodeEvent.Kind(rawValue: message.description), "the server logged '\(message)', an event the contract (NodeEvent.Kind) lacks")
         let fields = (metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         events.append(([message.description] + fields).joined(separator: " "))
     }

@@ -30,23 +30,23 @@ public final class ClientEndpoint: @unchecked Sendable {  // immutable after ini
         process.send(line: hosted ? "\(name) \(command)" : command)
     }
 
-    public func waitForEvent(_ event: String, from: Int = 0, timeout: TimeInterval,
-                             matching: ([String: Any]) -> Bool = { _ in true }) -> [String: Any]? {
+    public func waitForEvent(_ event: NodeEvent.Kind, from: Int = 0, timeout: TimeInterval,
+                             matching: (NodeEvent) -> Bool = { _ in true }) -> NodeEvent? {
         guard hosted else { return process.waitForEvent(event, from: from, timeout: timeout, matching: matching) }
         return process.waitForHostedEvent(client: name, event: event, from: from, timeout: timeout, matching: matching)
     }
 
-    /// This client's events so far (optionally only lines containing `containing`, checked before
-    /// parsing: a host's output holds thousands of lines).
-    public func events(containing: String? = nil) -> [[String: Any]] {
-        let tag = hosted ? "\"client\":\(JSONValue.quote(name))" : nil
-        return process.stdoutLines.lazy
-            .filter { line in (containing.map { line.contains($0) } ?? true) && (tag.map { line.contains($0) } ?? true) }
-            .compactMap(NodeProcess.parseJSON)
-            .filter { !self.hosted || $0["client"] as? String == self.name }
+    /// This client's events so far, of `kind` when given (the kind is read before the line is
+    /// decoded: a host's output holds thousands of lines).
+    public func events(_ kind: NodeEvent.Kind? = nil) -> [NodeEvent] {
+        guard hosted else { return process.events(kind) }
+        let tag = "\"client\":\(JSONValue.quote(name))"
+        return process.stdoutLines.compactMap { line in
+            guard kind == nil || NodeEvent.kind(of: line) == kind, line.contains(tag), let e = NodeEvent(line: line),
+                  e.string("client") == name else { return nil }
+            return e
+        }
     }
-
-    public var events: [[String: Any]] { events() }
 
     public var exitStatus: NodeProcess.ExitStatus? {
         guard hosted else { return process.exitStatus }
@@ -58,7 +58,7 @@ public final class ClientEndpoint: @unchecked Sendable {  // immutable after ini
 
     public func waitForExit(timeout: TimeInterval) -> NodeProcess.ExitStatus? {
         guard hosted else { return process.waitForExit(timeout: timeout) }
-        if let e = waitForEvent("exited", timeout: timeout), let code = e["code"] as? Int { return .exited(Int32(code)) }
+        if let e = waitForEvent(.exited, timeout: timeout), let code = e.int("code") { return .exited(Int32(code)) }
         return process.exitStatus
     }
 
@@ -66,13 +66,5 @@ public final class ClientEndpoint: @unchecked Sendable {  // immutable after ini
     /// process is shared), which its neighbours see the same way.
     public func signal(_ sig: Int32) {
         if hosted { send("quit") } else { process.signal(sig) }
-    }
-}
-
-extension ClientEndpoint {
-    /// A parsed event as one of the contract's types (`ClientDigest`, `ClientStateReport`, …).
-    public static func decode<T: Decodable>(_ type: T.Type, from event: [String: Any]) -> T? {
-        guard let data = try? JSONSerialization.data(withJSONObject: event) else { return nil }
-        return try? JSONDecoder().decode(T.self, from: data)
     }
 }

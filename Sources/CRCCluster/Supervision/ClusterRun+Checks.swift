@@ -111,16 +111,15 @@ extension ClusterRun {
         }
         var counted: [ChatFlow: Int] = [:]
         var unknown: [ChatFlow: Int] = [:]
-        let needle = Array("\"event\":\"chat".utf8)
         for (name, node) in servers {
             guard let data = FileManager.default.contents(atPath: node.logFile.path) else { continue }
-            for line in Self.lines(containing: needle, in: [UInt8](data)) {
-                guard let o = NodeProcess.parseJSON(line), let src = o["source"] as? Int, let dst = o["destination"] as? Int else { continue }
-                if o["event"] as? String == "chat", let next = o["next_hop"] as? Int {
-                    counted[ChatFlow(server: name, source: UInt32(src), destination: UInt32(dst), nextHop: UInt32(next)), default: 0] += 1
-                } else if o["event"] as? String == "chat_unknown_destination" {
+            for e in NodeEvent.events(inLog: [UInt8](data), of: [.chat, .chatUnknownDestination]) {
+                guard let src = e.id("source"), let dst = e.id("destination") else { continue }
+                if e.kind == .chat, let next = e.id("next_hop") {
+                    counted[ChatFlow(server: name, source: src, destination: dst, nextHop: next), default: 0] += 1
+                } else if e.kind == .chatUnknownDestination {
                     // A repeated answer is summarised: one line with the count of the others.
-                    unknown[ChatFlow(server: name, source: UInt32(src), destination: UInt32(dst)), default: 0] += (o["count"] as? Int) ?? 1
+                    unknown[ChatFlow(server: name, source: src, destination: dst), default: 0] += e.int("count") ?? 1
                 }
             }
         }

@@ -88,8 +88,8 @@ extension ClusterRun {
         } else {
             let mark = c.mark
             c.send("state")
-            guard let event = c.waitForEvent("state", from: mark, timeout: 5) else { throw ClusterError("\(name) did not answer the state command") }
-            guard let s = ClientEndpoint.decode(ClientStateReport.self, from: event) else {
+            guard let event = c.waitForEvent(.state, from: mark, timeout: 5) else { throw ClusterError("\(name) did not answer the state command") }
+            guard let s = event.decode(ClientStateReport.self) else {
                 throw ClusterError("\(name)'s state does not follow the contract (ClientStateReport): \(event)")
             }
             users = s.users.map(\.id).sorted()

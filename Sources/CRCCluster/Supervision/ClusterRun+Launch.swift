@@ -179,8 +179,8 @@ extension ClusterRun {
                 }
                 continue
             }
-            guard let event = p.waitForEvent("ready", timeout: options.settleTimeout),
-                  let ready = ClientEndpoint.decode(ReadyLine.self, from: event) else {
+            guard let event = p.waitForEvent(.ready, timeout: options.settleTimeout),
+                  let ready = event.decode(ReadyLine.self) else {
                 // Its output ended or the deadline passed: if it is exiting, say how it ended.
                 let why = p.waitForExit(timeout: 1).map { "it ended with \($0)" } ?? "it did not report ready within \(options.settleTimeout) s"
                 throw ClusterError("server '\(name)' never became ready: \(why)\n\(tail(of: p))")
@@ -258,20 +258,21 @@ extension ClusterRun {
         var started: [(String, ClientEndpoint)] = []
         var index = clientHosts.count
         for chunk in stride(from: 0, to: names.count, by: options.clientsPerProcess).map({ Array(names[$0..<min($0 + options.clientsPerProcess, names.count)]) }) {
-            var specs: [[String: Any]] = []
+            var specs: [HostedClientSpec] = []
             for name in chunk {
                 let spec = topology.client(named: name)!
                 guard let server = servers[spec.server], server.process.isRunning else {
                     throw ClusterError("cannot start client '\(name)': its server '\(spec.server)' is not running\(endedNote(spec.server))")
                 }
-                specs.append(["id": Int(spec.id), "name": spec.name, "info": spec.info ?? "",
-                              "server_host": relayedLinks.contains(name) ? "127.0.0.1" : server.host,
-                              "server_port": try relayPort(for: name, upstreamPort: server.port, upstreamHost: server.host), "log_file": logFile(name).path])
+                specs.append(HostedClientSpec(id: spec.id, name: spec.name, info: spec.info ?? "",
+                                              serverHost: relayedLinks.contains(name) ? "127.0.0.1" : server.host,
+                                              serverPort: try relayPort(for: name, upstreamPort: server.port, upstreamHost: server.host),
+                                              logFile: logFile(name).path))
             }
             index += 1
             let hostName = "clients-\(index)"
             let specFile = runDir.appendingPathComponent("\(hostName).json")
-            try JSONSerialization.data(withJSONObject: specs).write(to: specFile)
+            try JSONEncoder().encode(specs).write(to: specFile)
             let p = NodeProcess(name: hostName, executable: options.hostCommand[0],
                                 arguments: Array(options.hostCommand.dropFirst()) + ["--spec", specFile.path],
                                 environment: nodeEnvironment, parentDeath: options.nodesArmParentDeath ? .selfArmed : .setpriv)
@@ -296,9 +297,9 @@ extension ClusterRun {
                 try awaitForeignClient(name, p, refused: expected == .refused)
                 continue
             }
-            let event = expected == .refused ? "refused" : "registered"
+            let event: NodeEvent.Kind = expected == .refused ? .refused : .registered
             guard p.waitForEvent(event, timeout: options.settleTimeout) != nil else {
-                let why = p.waitForExit(timeout: 1).map { "it ended with \($0)" } ?? "no '\(event)' event within \(options.settleTimeout) s"
+                let why = p.waitForExit(timeout: 1).map { "it ended with \($0)" } ?? "no '\(event.rawValue)' event within \(options.settleTimeout) s"
                 throw ClusterError("client '\(name)' was expected to be \(expected == .refused ? "refused" : "welcomed"): \(why)\n\(tail(of: p.process, node: name))")
             }
             options.onProgress?("client \(name) \(expected == .refused ? "refused, as expected" : "registered") (pid \(p.pid))")

@@ -1,6 +1,7 @@
 import CRCCore
 import Foundation
 import CRCProcess
+import CRCContract
 
 /// Stopping a network in reverse order, leaving nothing behind, and merging its logs.
 extension ClusterRun {
@@ -100,13 +101,11 @@ extension ClusterRun {
     public func writePaths() {
         guard !chats.isEmpty else { return }
         var observed = ObservedPaths()
-        let needle = Array("\"event\":\"chat\"".utf8)
         for s in topology.servers {
             guard let data = FileManager.default.contents(atPath: logFile(s.name).path) else { continue }
-            for line in Self.lines(containing: needle, in: [UInt8](data)) {
-                guard let o = NodeProcess.parseJSON(line), let src = o["source"] as? Int, let dst = o["destination"] as? Int,
-                      let next = o["next_hop"] as? Int else { continue }
-                observed.record(server: s.name, source: UInt32(src), destination: UInt32(dst), nextHop: UInt32(next))
+            for e in NodeEvent.events(inLog: [UInt8](data), of: [.chat]) {
+                guard let src = e.id("source"), let dst = e.id("destination"), let next = e.id("next_hop") else { continue }
+                observed.record(server: s.name, source: src, destination: dst, nextHop: next)
             }
         }
         var out = "# Every chat of this run: the path the tree prescribes, and the one it took (on the wire when tapped, else as the servers logged it).\n"

@@ -59,8 +59,8 @@ extension ClusterRun {
         }
         var observer: any ServerObserver = WireServerObserver()
         if options.classHostedServers {
-            guard let event = p.waitForEvent("class_state", timeout: options.settleTimeout),
-                  let line = ClientEndpoint.decode(ClassHostLine.self, from: event) else {
+            guard let event = p.waitForEvent(.classState, timeout: options.settleTimeout),
+                  let line = event.decode(ClassHostLine.self) else {
                 throw ClusterError("server '\(name)': the class host never said where to read the object's attributes (no class_state line)\n\(tail(of: p))")
             }
             observer = CourseClassObserver(statePort: line.statePort)

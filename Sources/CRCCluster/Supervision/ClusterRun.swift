@@ -213,25 +213,6 @@ public func describeFileError(_ error: Error) -> String {
 }
 
 extension ClusterRun {
-    /// The lines of `bytes` that contain `needle`, found with memmem: a large network's server
-    /// logs hold hundreds of thousands of lines, and few of them are chats.
-    static func lines(containing needle: [UInt8], in bytes: [UInt8]) -> [String] {
-        var out: [String] = []
-        bytes.withUnsafeBytes { buf in
-            guard let base = buf.baseAddress else { return }
-            var offset = 0
-            while offset < buf.count,
-                  let hit = crc_memmem(base + offset, buf.count - offset, needle, needle.count) {
-                let at = base.distance(to: UnsafeRawPointer(hit))
-                let start = (buf[..<at].lastIndex(of: 0x0A) ?? -1) + 1
-                let end = buf[at...].firstIndex(of: 0x0A) ?? buf.count
-                out.append(String(decoding: UnsafeRawBufferPointer(rebasing: buf[start..<end]), as: UTF8.self))
-                offset = end + 1
-            }
-        }
-        return out
-    }
-
     /// Where `key` ends in `line`, if it occurs (a plain byte scan: nodes put "ts" first, so this
     /// returns within a few bytes, where a generic search costs a run of a million lines seconds).
     static func end(of key: [UInt8], in line: ArraySlice<UInt8>) -> Int? {

@@ -177,13 +177,13 @@ struct DigestObserver: ClientObserver {
               want: NetworkModel.ClientState) -> Look<ConvergenceChecker.ClientObservation> {
         let name = client.name
         if refused {
-            let statuses = client.events.filter { $0["event"] as? String == "refused" }.compactMap { $0["text"] as? String }
+            let statuses = client.events(.refused).compactMap { $0.string("text") }
             return .observed(.init(users: [], statusLog: statuses, chatLog: []))
         }
-        guard let event = client.waitForEvent("digest", from: mark, timeout: 5) else {
+        guard let event = client.waitForEvent(.digest, from: mark, timeout: 5) else {
             return .failed(Difference(node: name, field: .state, detail: "no answer to the digest command"))
         }
-        guard let d = ClientEndpoint.decode(ClientDigest.self, from: event) else {
+        guard let d = event.decode(ClientDigest.self) else {
             return .failed(Difference(node: name, field: .state, detail: "its digest does not follow the contract (ClientDigest): \(event)"))
         }
         if d.users == want.users.count, d.usersDigest == usersDigest(want.users), d.chatLog.map(\.text) == want.chatLog, d.statusLog == want.statusLog {
@@ -191,10 +191,10 @@ struct DigestObserver: ClientObserver {
         }
         let stateMark = client.mark
         client.send("state")
-        guard let stateEvent = client.waitForEvent("state", from: stateMark, timeout: 5) else {
+        guard let stateEvent = client.waitForEvent(.state, from: stateMark, timeout: 5) else {
             return .failed(Difference(node: name, field: .state, detail: "no answer to the state command"))
         }
-        guard let s = ClientEndpoint.decode(ClientStateReport.self, from: stateEvent) else {
+        guard let s = stateEvent.decode(ClientStateReport.self) else {
             return .failed(Difference(node: name, field: .state, detail: "its state does not follow the contract (ClientStateReport): \(stateEvent)"))
         }
         return .observed(.init(users: Set(s.users.map(\.id)), statusLog: s.statusLog, chatLog: s.chatLog.map(\.text)))
@@ -249,8 +249,8 @@ struct CourseClientObserver: ClientObserver {
               want: NetworkModel.ClientState) -> Look<ConvergenceChecker.ClientObservation> {
         let o = WireChecker.observeClient(client.name, links: round.links, records: round.records)
         let wire = ConvergenceChecker.ClientObservation(users: refused ? [] : o.users, statusLog: o.statusLog, chatLog: o.chatLog)
-        guard let event = process.waitForEvent("class_state", timeout: 5),
-              let line = ClientEndpoint.decode(ClassHostLine.self, from: event) else {
+        guard let event = process.waitForEvent(.classState, timeout: 5),
+              let line = event.decode(ClassHostLine.self) else {
             return .failed(Difference(node: client.name, field: .state, detail: "the client host never said where to read the object's attributes (no class_state line)"))
         }
         let attributes: CourseAttributes

@@ -25,9 +25,6 @@ int crc_become_child_subreaper(void);
 int crc_malloc_trim(size_t pad);
 int crc_set_mmap_threshold(int bytes);
 
-/// glibc's memmem(3).
-const void *crc_memmem(const void *haystack, size_t haystack_len, const void *needle, size_t needle_len);
-
 /// pipe2(fds, O_CLOEXEC): no other child inherits either end by accident.
 int crc_pipe_cloexec(int fds[2]);
 
