@@ -103,7 +103,7 @@ final class ConsoleExecutor: @unchecked Sendable {  // used from the console thr
         out.line("NODE                 KIND    ID          PID      PORT   STATUS")
         for s in topology.servers {
             let node = run.servers[s.name]
-            let status = "\(run.model.status[s.name].map { "\($0)" } ?? "?")\(s.command != nil ? " (another implementation)" : "")"
+            let status = "\(run.model.status[s.name].map { "\($0)" } ?? "?")\(s.program == .ours ? "" : " (\(s.program.note))")"
             out.line(s.name.padded(20) + " server  " + "\(s.id)".padded(11) + " " + "\(node?.process.pid ?? 0)".padded(8) + " "
                      + "\(node?.port ?? 0)".padded(6) + " " + status)
         }
@@ -254,7 +254,7 @@ func treeLines(_ run: ClusterRun) -> [String] {
         guard let s = run.servers[name] else { return "\(name) (id \(spec.id))" }
         var text = "\(name) (id \(spec.id), port \(s.port), pid \(s.process.pid)"
         if let m = s.monitorPort { text += ", monitor \(m)" }
-        if spec.command != nil { text += ", another implementation" }
+        if spec.program != .ours { text += ", \(spec.program.note)" }
         return text + ")"
     }
     func walk(_ name: String, _ indent: String, _ last: Bool, _ root: Bool) {

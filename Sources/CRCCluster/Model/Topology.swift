@@ -253,9 +253,9 @@ public struct Topology: Decodable, Sendable, YAMLKeyed {
 
     /// True when a server runs another implementation (`command:`): this project's servers then
     /// run with `--compat course`.
-    public var hasForeignServers: Bool { servers.contains { $0.command != nil } }
+    public var hasForeignServers: Bool { servers.contains { $0.program != .ours } }
     /// True when any node runs another implementation: crc-cluster then taps every link.
-    public var hasForeignNodes: Bool { hasForeignServers || clients.contains { $0.command != nil } }
+    public var hasForeignNodes: Bool { hasForeignServers || clients.contains { $0.program != .ours } }
 
     public var displayName: String { name ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent }
 
@@ -306,4 +306,22 @@ public struct Topology: Decodable, Sendable, YAMLKeyed {
         serverIndex = Dictionary(servers.enumerated().map { ($0.element.name, $0.offset) }, uniquingKeysWith: { a, _ in a })
         clientIndex = Dictionary(clients.enumerated().map { ($0.element.name, $0.offset) }, uniquingKeysWith: { a, _ in a })
     }
+}
+
+/// What runs a node: this project's binary, or another program (`command:`). The spec says it;
+/// the run's drivers (`ServerDriver`, `ClientDriver`) are chosen from it once.
+public enum NodeProgram: Sendable, Equatable {
+    case ours
+    case other(command: [String])
+
+    /// How people are told ("another implementation"), empty for ours.
+    public var note: String { self == .ours ? "" : "another implementation" }
+}
+
+extension ServerSpec {
+    public var program: NodeProgram { command.map { .other(command: $0) } ?? .ours }
+}
+
+extension ClientSpec {
+    public var program: NodeProgram { command.map { .other(command: $0) } ?? .ours }
 }

@@ -39,19 +39,14 @@ extension ClusterRun {
     /// Starts another implementation's server on `port`, given the seed's options or its template.
     func launchForeign(_ name: String, port: Int) throws -> NodeProcess {
         let spec = topology.server(named: name)!
-        var upstreamPort: Int?
-        if let up = spec.upstream {
-            guard let upNode = servers[up], upNode.process.isRunning else {
-                throw ClusterError("cannot start server '\(name)': its upstream '\(up)' is not running\(endedNote(up))")
-            }
-            upstreamPort = try relayPort(for: name, upstreamPort: upNode.port)
-        }
+        let upstreamPort = spec.upstream == nil ? nil : try upstreamPort(of: spec)
         let values: [String: String?] = ["id": "\(spec.id)", "name": spec.name, "port": "\(port)", "info": spec.info ?? "",
                                          "upstream_host": spec.upstream == nil ? nil : "127.0.0.1",
                                          "upstream_port": upstreamPort.map { "\($0)" }, "log_file": logFile(name).path]
         let template = spec.args ?? topology.serverArgs ?? ArgumentTemplate.seedServer
         let args = try ArgumentTemplate.expand(template, values: values, known: ArgumentTemplate.serverPlaceholders)
-        let p = makeProcess(name, command: spec.command!, arguments: args)
+        guard case .other(let command) = spec.program else { throw ClusterError("server '\(name)' is not another program") }
+        let p = makeProcess(name, command: command, arguments: args)
         try p.start()
         record(name, p)
         return p
@@ -89,10 +84,13 @@ extension ClusterRun {
         }
     }
 
-    func commandFor(server: Bool, node: String) -> [String] {
-        if server, let c = topology.server(named: node)?.command { return c }
-        if !server, let c = topology.client(named: node)?.command { return c }
-        return server ? options.serverCommand : options.clientCommand
+    /// How a client of this run is started, driven and observed: chosen once, from its spec.
+    func clientDriver(for spec: ClientSpec) -> ClientDriver {
+        switch spec.program {
+        case .ours: return .ours(command: options.clientCommand)
+        case .other(let command):
+            return .other(command: command, chat: options.foreignChat, quit: options.foreignQuit, classHosted: options.classHostedClients)
+        }
     }
 
     /// The environment of every process of this run: tagged with the run's id, so that whatever a
@@ -126,71 +124,29 @@ extension ClusterRun {
         return p
     }
 
+    /// Starts `names` (one wave: each one's upstream is ready), all at once, then waits for each;
+    /// what to start and how to tell it is ready is each server's driver's.
     func startServers(_ names: [String]) throws {
-        var started: [(String, NodeProcess)] = []
-        if options.attach { return try attachServers(names) }
+        var started: [(ServerSpec, any ServerDriver, StartedServer?)] = []
         for name in names {
             let spec = topology.server(named: name)!
+            let driver = serverDriver(for: spec)
             // A server that comes back takes its old port, where its downstream servers look for it.
-            var port = spec.port ?? servers[name].flatMap { $0.port > 0 ? $0.port : nil } ?? 0
-            if spec.command != nil {
-                // Another implementation: exactly the seed's options (or its template), a port chosen here.
-                let chosen = spec.port == nil && port == 0
-                if port == 0 { port = try Self.unlikelyFreePort() }
-                let p = try launchForeign(name, port: port)
-                started.append((name, p))
-                foreignPorts[name] = (port, chosen)
-                continue
-            }
-            var args = ["--id", "\(spec.id)", "--servername", spec.name, "--port", "\(port)",
-                        "--info", spec.info ?? "", "--log-file", logFile(name).path,
-                        "--monitor-port", "0", "--log-level", "debug", "--stderr-level", options.serverStderrLevel]
-            // Beside another implementation (a node with its own command), ours never send the
-            // server quit that course-style parsers cannot read.
-            if spec.command == nil, topology.hasForeignServers { args += ["--compat", "course"] }
-            if let up = spec.upstream {
-                guard let upNode = servers[up], upNode.process.isRunning else {
-                    throw ClusterError("cannot start server '\(name)': its upstream '\(up)' is not running\(endedNote(up))")
-                }
-                if model.cutLinks.contains(name) {
-                    throw ClusterError("cannot start server '\(name)' while its upstream link is cut: heal it first")
-                }
-                args += ["--connect_to_host", "127.0.0.1", "--connect_to_port", "\(try relayPort(for: name, upstreamPort: upNode.port))"]
-            }
-            let p = makeProcess(name, command: commandFor(server: true, node: name), arguments: args)
-            try p.start()
-            record(name, p)
-            started.append((name, p))
+            let port = spec.port ?? servers[name].flatMap { $0.port > 0 ? $0.port : nil } ?? 0
+            started.append((spec, driver, try driver.start(spec, port: port, in: self)))
         }
-        for (name, p) in started {
-            let expected = model.start(name)
-            if let chosen = foreignPorts.removeValue(forKey: name) {
-                try awaitForeignServer(name, p, port: chosen.port, refused: expected == .refused, portChosen: chosen.chosen)
-                continue
-            }
-            if expected == .refused {
-                guard let status = p.waitForExit(timeout: options.settleTimeout) else {
-                    throw ClusterError("server '\(name)' reuses an id and should have been refused, but it is still running")
-                }
-                servers[name] = ServerNode(process: p, port: 0, monitorPort: nil, logFile: logFile(name),
-                                           observer: UnobservableServer(reason: "it was refused"))
-                guard status == .exited(2) else {
-                    throw ClusterError("server '\(name)' should have been refused (exit 2), but ended with \(status)\n\(tail(of: p))")
-                }
-                continue
-            }
-            guard let event = p.waitForEvent(.ready, timeout: options.settleTimeout),
-                  let ready = event.decode(ReadyLine.self) else {
-                // Its output ended or the deadline passed: if it is exiting, say how it ended.
-                let why = p.waitForExit(timeout: 1).map { "it ended with \($0)" } ?? "it did not report ready within \(options.settleTimeout) s"
-                throw ClusterError("server '\(name)' never became ready: \(why)\n\(tail(of: p))")
-            }
-            let observer: any ServerObserver = ready.monitorPort.map { MonitorObserver(host: "127.0.0.1", port: $0) }
-                ?? (wire != nil ? WireServerObserver() as any ServerObserver
-                    : UnobservableServer(reason: "this server has no /state endpoint (its ready line gave no monitor_port), so its hosts, links and status log cannot be read; tap its links (--tap) to check it from the wire"))
-            servers[name] = ServerNode(process: p, port: ready.port, monitorPort: ready.monitorPort, logFile: logFile(name), observer: observer)
-            options.onProgress?("server \(name) ready on port \(ready.port) (pid \(p.pid))")
+        for (spec, driver, s) in started {
+            try driver.awaitReady(spec, s, refused: model.start(spec.name) == .refused, in: self)
         }
+    }
+
+    /// The port a server dials for its upstream (the upstream, or the relay on that link).
+    func upstreamPort(of spec: ServerSpec) throws -> Int {
+        guard let up = spec.upstream else { throw ClusterError("server '\(spec.name)' has no upstream") }
+        guard let upNode = servers[up], upNode.process.isRunning else {
+            throw ClusterError("cannot start server '\(spec.name)': its upstream '\(up)' is not running\(endedNote(up))")
+        }
+        return try relayPort(for: spec.name, upstreamPort: upNode.port)
     }
 
     /// The port a node dials for its server: the server itself, or the relay crc-cluster puts on
@@ -229,24 +185,15 @@ extension ClusterRun {
             let serverPort = try relayPort(for: name, upstreamPort: server.port, upstreamHost: server.host)
             // Tapped, the client dials crc-cluster's relay here; untapped, the server itself.
             let serverHost = relayedLinks.contains(name) ? "127.0.0.1" : server.host
-            let args: [String]
-            if spec.command != nil {
-                let values: [String: String?] = ["id": "\(spec.id)", "name": spec.name, "info": spec.info ?? "", "server_host": serverHost,
-                                                 "server_port": "\(serverPort)", "log_file": logFile(name).path]
-                args = try ArgumentTemplate.expand(spec.args ?? topology.clientArgs ?? ArgumentTemplate.seedClient, values: values,
+            let driver = clientDriver(for: spec)
+            let values: [String: String?] = ["id": "\(spec.id)", "name": spec.name, "info": spec.info ?? "", "server_host": serverHost,
+                                             "server_port": "\(serverPort)", "log_file": logFile(name).path]
+            let args = try ArgumentTemplate.expand(driver.arguments(spec.args ?? topology.clientArgs), values: values,
                                                    known: ArgumentTemplate.clientPlaceholders)
-            } else {
-                args = ["--id", "\(spec.id)", "--serverhost", serverHost, "--serverport", "\(serverPort)",
-                        "--username", spec.name, "--info", spec.info ?? "", "--log-file", logFile(name).path, "--json"]
-            }
-            let p = makeProcess(name, command: commandFor(server: false, node: name), arguments: args)
+            let p = makeProcess(name, command: driver.command, arguments: args)
             try p.start()
             record(name, p)
-            let endpoint = spec.command == nil
-                ? ClientEndpoint(name: name, process: p, hosted: false, observer: DigestObserver(), driver: .ours)
-                : ClientEndpoint(name: name, process: p, hosted: false,
-                                 observer: options.classHostedClients ? CourseClientObserver(process: p) : WireClientObserver(),
-                                 driver: .other(chat: options.foreignChat, quit: options.foreignQuit))
+            let endpoint = ClientEndpoint(name: name, process: p, hosted: false, observer: driver.observer(p), driver: driver)
             clients[name] = endpoint
             started.append((name, endpoint))
         }
@@ -282,7 +229,7 @@ extension ClusterRun {
             lock.withLock { everyProcess.append(p) }
             for name in chunk {
                 lock.withLock { launchOrder.append(name) }
-                let endpoint = ClientEndpoint(name: name, process: p, hosted: true, observer: DigestObserver(), driver: .ours)
+                let endpoint = ClientEndpoint(name: name, process: p, hosted: true, observer: DigestObserver(), driver: .hosted)
                 clients[name] = endpoint
                 started.append((name, endpoint))
             }

@@ -13,7 +13,7 @@ extension ClusterRun {
         }
         return RunRecord(
             name: topology.displayName, file: topology.file, runID: runID, started: f.string(from: startedAt),
-            servers: topology.servers.map { .init(id: $0.id, name: $0.name, upstream: $0.upstream, foreign: $0.command != nil, refused: $0.refused ?? false) },
+            servers: topology.servers.map { .init(id: $0.id, name: $0.name, upstream: $0.upstream, foreign: $0.program != .ours, refused: $0.refused ?? false) },
             clients: topology.clients.map { .init(id: $0.id, name: $0.name, server: $0.server, refused: $0.refused ?? false) },
             steps: stepMarks, chats: chatsOut, passed: passed, failedAt: failedAt, differences: differences.map(\.description),
             error: error, tapped: wire != nil, seconds: Date().timeIntervalSince(startedAt))

@@ -188,7 +188,6 @@ public final class ClusterRun: @unchecked Sendable {  // driven by one thread at
     func logFile(_ node: String) -> URL { runDir.appendingPathComponent("\(node).log") }
 
     /// Ports chosen for other implementations' servers being started (and whether crc-cluster chose it).
-    var foreignPorts: [String: (port: Int, chosen: Bool)] = [:]
     /// Every process started, under `lock` (the signal path reads it): for teardown and force-kill.
     var everyProcess: [NodeProcess] = []
     /// The newest process of each node started by name, under `lock`, ready or not.

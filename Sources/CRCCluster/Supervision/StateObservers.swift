@@ -216,17 +216,46 @@ struct WireClientObserver: ClientObserver {
 /// quit, whether its own events say it registered (crc-client) or only the wire can, and whether
 /// it must end cleanly after quitting.
 struct ClientDriver: Sendable {
+    /// The program and its leading arguments.
+    var command: [String]
+    /// Its options, as a template (`ArgumentTemplate`); nil for crc-client's own.
+    var template: [String]?
     var chatTemplate: String
     var quitTemplate: String
     var reportsEvents: Bool
     var mustExitCleanly: Bool
+    /// A course-style client class run by crc-cluster's client host: its attributes are observed too.
+    var classHosted = false
 
     /// crc-client (alone or hosted): its own commands and events.
-    static let ours = ClientDriver(chatTemplate: "msg {to} {text}", quitTemplate: "quit {text}", reportsEvents: true, mustExitCleanly: true)
+    static func ours(command: [String]) -> ClientDriver {
+        ClientDriver(command: command, template: nil, chatTemplate: "msg {to} {text}", quitTemplate: "quit {text}", reportsEvents: true, mustExitCleanly: true)
+    }
+    /// The driver of clients hosted many to a process (crc-client's commands, prefixed by their name).
+    static let hosted = ours(command: [])
 
-    /// Another implementation: the lines its template says; registration seen on the wire; it may end as it likes.
-    static func other(chat: String, quit: String) -> ClientDriver {
-        ClientDriver(chatTemplate: chat, quitTemplate: quit, reportsEvents: false, mustExitCleanly: false)
+    /// Another implementation: the seed client's options (or its template), the lines its template
+    /// says; registration seen on the wire; it may end as it likes.
+    static func other(command: [String], chat: String, quit: String, classHosted: Bool) -> ClientDriver {
+        ClientDriver(command: command, template: ArgumentTemplate.seedClient, chatTemplate: chat, quitTemplate: quit,
+                     reportsEvents: false, mustExitCleanly: false, classHosted: classHosted)
+    }
+
+    /// The argument template it is started with: the spec's or topology's `args:` for another
+    /// program, crc-client's own options for ours.
+    func arguments(_ given: [String]?) -> [String] {
+        guard let template else {
+            return ["--id", "{id}", "--serverhost", "{server_host}", "--serverport", "{server_port}",
+                    "--username", "{name}", "--info", "{info}", "--log-file", "{log_file}", "--json"]
+        }
+        return given ?? template
+    }
+
+    /// How its state is read: crc-client answers digests and states; another program is seen on
+    /// the wire (and a class's attributes through the host).
+    func observer(_ p: NodeProcess) -> any ClientObserver {
+        if reportsEvents { return DigestObserver() }
+        return classHosted ? CourseClientObserver(process: p) : WireClientObserver()
     }
 
     func chatLine(to destination: UInt32, text: String) -> String { Self.fill(chatTemplate, to: "\(destination)", text: text) }
