@@ -161,6 +161,9 @@ let package = Package(
             "CRCCluster",  // FaultTests drives a LinkRelay directly
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+        // The cluster tool's pure parts: topology, model, checkers, narration; no processes.
+        .testTarget(name: "CRCClusterModelTests", dependencies: ["CRCCluster", "CRCContract", "CRCCore", "CRCProtocol", "CRCTesting"]),
+        // crc-cluster as users run it: processes, files, browsers.
         .testTarget(name: "CRCClusterTests", dependencies: ["CRCCluster", "CRCGrading", "CRCProcess", "CRCContract", "CRCTesting", "crc-cluster", "crc-server", "crc-client"]),
     ]
 )
