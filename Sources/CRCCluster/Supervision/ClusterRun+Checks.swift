@@ -23,7 +23,7 @@ extension ClusterRun {
             round += 1
             options.onPhase?(String(format: "check round %d: %d differences (%.2f s)", round, diffs.count, Date().timeIntervalSince(t0)))
             if diffs.isEmpty {
-                if let last = stepMarks.indices.last, stepMarks[last].converged == nil { stepMarks[last].converged = now }
+                history.converged(at: now)
                 return []
             }
             // A crash will not heal, and what cannot be observed will not become observable.
@@ -100,30 +100,37 @@ extension ClusterRun {
         return diffs
     }
 
+    /// The routing events (`chat`, `chat_unknown_destination`) our servers logged, by server: what
+    /// the path audit and `paths.txt` read when the links were not tapped.
+    func loggedRouting(of kinds: Set<NodeEvent.Kind>) -> [(server: String, event: NodeEvent)] {
+        topology.servers.flatMap { s -> [(server: String, event: NodeEvent)] in
+            guard let data = FileManager.default.contents(atPath: logFile(s.name).path) else { return [] }
+            return NodeEvent.events(inLog: [UInt8](data), of: kinds).map { (s.name, $0) }
+        }
+    }
+
     /// Every chat must appear in the logs of exactly the servers on its tree path, each with the
     /// right next hop; unknown destinations must be answered by the sender's server.
     func checkPaths() -> [Difference] {
         if let wire {
             // Only tapped links are judged (attached, crc-cluster taps its own clients' links only).
-            return WireChecker.check(links: links, records: wire.all, chats: chats, quits: quits,
-                                     required: model.requiredRegistrations().filter { relayedLinks.contains($0.key.link) },
-                                     tapped: relayedLinks, profile: options.wireProfile)
+            return WireChecker.check(links: links, records: wire.all, chats: history.chats, quits: history.quits,
+                                     required: model.requiredRegistrations().filter { faults.isRelayed($0.key.link) },
+                                     tapped: faults.relayedLinks, profile: options.wireProfile)
         }
-        var counted: [ChatFlow: Int] = [:]
-        var unknown: [ChatFlow: Int] = [:]
-        for (name, node) in servers {
-            guard let data = FileManager.default.contents(atPath: node.logFile.path) else { continue }
-            for e in NodeEvent.events(inLog: [UInt8](data), of: [.chat, .chatUnknownDestination]) {
-                guard let src = e.id("source"), let dst = e.id("destination") else { continue }
-                if e.kind == .chat, let next = e.id("next_hop") {
-                    counted[ChatFlow(server: name, source: src, destination: dst, nextHop: next), default: 0] += 1
-                } else if e.kind == .chatUnknownDestination {
-                    // A repeated answer is summarised: one line with the count of the others.
-                    unknown[ChatFlow(server: name, source: src, destination: dst), default: 0] += e.int("count") ?? 1
-                }
+        var counted: [RunHistory.ChatFlow: Int] = [:]
+        var unknown: [RunHistory.ChatFlow: Int] = [:]
+        for (name, e) in loggedRouting(of: [.chat, .chatUnknownDestination]) {
+            guard let src = e.id("source"), let dst = e.id("destination") else { continue }
+            if e.kind == .chat, let next = e.id("next_hop") {
+                counted[RunHistory.ChatFlow(server: name, source: src, destination: dst, nextHop: next), default: 0] += 1
+            } else if e.kind == .chatUnknownDestination {
+                // A repeated answer is summarised: one line with the count of the others.
+                unknown[RunHistory.ChatFlow(server: name, source: src, destination: dst), default: 0] += e.int("count") ?? 1
             }
         }
         var diffs: [Difference] = []
+        let chatFlows = history.chatFlows, unknownAnswers = history.unknownAnswers
         for f in Set(chatFlows.keys).union(counted.keys).sorted() where chatFlows[f, default: 0] != counted[f, default: 0] {
             diffs.append(Difference(node: f.server, field: .chatPath,
                                     detail: "chat \(f.source) → \(f.destination) with next hop \(f.nextHop) logged \(counted[f, default: 0]) times, expected \(chatFlows[f, default: 0])"))

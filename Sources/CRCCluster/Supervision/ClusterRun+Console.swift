@@ -8,7 +8,7 @@ import CRCContract
 /// each part of the tree knows.
 extension ClusterRun {
     /// Every chat sent so far, with where the model says it goes.
-    public var chatRecords: [ChatRecord] { chats }
+    public var chatRecords: [ChatRecord] { history.chats }
 
     /// "frodo (101)": a node by name and id.
     public func label(_ id: UInt32) -> String { links.name(id) }

@@ -152,16 +152,7 @@ extension ClusterRun {
     /// The port a node dials for its server: the server itself, or the relay crc-cluster puts on
     /// that link when a step cuts, delays or heals it, or when links are tapped.
     func relayPort(for server: String, upstreamPort: Int, upstreamHost: String = "127.0.0.1") throws -> Int {
-        guard relayedLinks.contains(server) else { return upstreamPort }
-        if let relay = relays[server] { return relay.port }
-        let group = relayGroup ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        relayGroup = group
-        let relay = LinkRelay(name: server, targetHost: upstreamHost, targetPort: upstreamPort, loop: group.next(), tap: wire)
-        do { try relay.start() } catch {
-            throw ClusterError("cannot open a relay for the link of '\(server)': \(error)")
-        }
-        relays[server] = relay
-        return relay.port
+        try faults.port(for: server, upstreamHost: upstreamHost, upstreamPort: upstreamPort)
     }
 
     func startClients(_ names: [String]) throws {
@@ -184,7 +175,7 @@ extension ClusterRun {
             }
             let serverPort = try relayPort(for: name, upstreamPort: server.port, upstreamHost: server.host)
             // Tapped, the client dials crc-cluster's relay here; untapped, the server itself.
-            let serverHost = relayedLinks.contains(name) ? "127.0.0.1" : server.host
+            let serverHost = faults.isRelayed(name) ? "127.0.0.1" : server.host
             let driver = clientDriver(for: spec)
             let values: [String: String?] = ["id": "\(spec.id)", "name": spec.name, "info": spec.info ?? "", "server_host": serverHost,
                                              "server_port": "\(serverPort)", "log_file": logFile(name).path]
@@ -212,7 +203,7 @@ extension ClusterRun {
                     throw ClusterError("cannot start client '\(name)': its server '\(spec.server)' is not running\(endedNote(spec.server))")
                 }
                 specs.append(HostedClientSpec(id: spec.id, name: spec.name, info: spec.info ?? "",
-                                              serverHost: relayedLinks.contains(name) ? "127.0.0.1" : server.host,
+                                              serverHost: faults.isRelayed(name) ? "127.0.0.1" : server.host,
                                               serverPort: try relayPort(for: name, upstreamPort: server.port, upstreamHost: server.host),
                                               logFile: logFile(name).path))
             }

@@ -6,7 +6,7 @@ extension ClusterRun {
     /// The run as its report sees it; `passed` nil for an `up` session.
     public func record(passed: Bool?, failedAt: String? = nil, differences: [Difference] = [], error: String? = nil) -> RunRecord {
         let f = ISO8601DateFormatter()
-        let chatsOut = chats.map { c in
+        let chatsOut = history.chats.map { c in
             RunRecord.Chat(from: c.from, to: c.to, source: c.sourceID, destination: c.destinationID, text: c.text,
                            expected: c.expectedPath,
                            crossings: WireChecker.expectedCrossings(c, links: links).map { "\($0.link)/\($0.direction.rawValue)" })
@@ -15,7 +15,7 @@ extension ClusterRun {
             name: topology.displayName, file: topology.file, runID: runID, started: f.string(from: startedAt),
             servers: topology.servers.map { .init(id: $0.id, name: $0.name, upstream: $0.upstream, foreign: $0.program != .ours, refused: $0.refused ?? false) },
             clients: topology.clients.map { .init(id: $0.id, name: $0.name, server: $0.server, refused: $0.refused ?? false) },
-            steps: stepMarks, chats: chatsOut, passed: passed, failedAt: failedAt, differences: differences.map(\.description),
+            steps: history.steps, chats: chatsOut, passed: passed, failedAt: failedAt, differences: differences.map(\.description),
             error: error, tapped: wire != nil, seconds: Date().timeIntervalSince(startedAt))
     }
 

@@ -8,12 +8,7 @@ extension ClusterRun {
 
     public func perform(_ step: Step) throws {
         try requireProcessControl(step)
-        var fault = step.faultedLink != nil
-        switch step {
-        case .stop, .kill, .restart: fault = true
-        default: break
-        }
-        stepMarks.append(RunRecord.StepMark(index: stepMarks.count + 1, summary: step.summary, start: now, converged: nil, fault: fault))
+        history.began(step, at: now)
         switch step {
         case .settle:
             break
@@ -24,16 +19,13 @@ extension ClusterRun {
             if running { try perform(.stop(name)) }
             try perform(.start(name))
         case .cut(let name):
-            guard let relay = relays[name] else { throw ClusterError("no relay on the link of '\(name)': is it running?") }
+            try faults.cut(name)
             model.cut(name)
-            relay.cut()
         case .delay(let name, let ms):
-            guard let relay = relays[name] else { throw ClusterError("no relay on the link of '\(name)': is it running?") }
-            relay.setDelay(.milliseconds(Int64(ms)))
+            try faults.delay(name, ms: ms)
         case .heal(let name):
-            guard let relay = relays[name] else { throw ClusterError("no relay on the link of '\(name)': is it running?") }
+            try faults.heal(name)
             model.heal(name)
-            relay.heal()
         case .stop(let name), .kill(let name):
             let killed: Bool
             if case .kill = step { killed = true } else { killed = false }
@@ -61,7 +53,7 @@ extension ClusterRun {
             }
         case .quit(let name, let text):
             guard let p = clients[name], p.isRunning else { throw ClusterError("cannot quit '\(name)': it is not running") }
-            if let id = topology.client(named: name)?.id { quits.append(QuitRecord(client: name, sourceID: id, crossings: model.quitCrossings(of: name), fromRecord: wire?.count ?? 0)) }
+            if let id = topology.client(named: name)?.id { history.sent(QuitRecord(client: name, sourceID: id, crossings: model.quitCrossings(of: name), fromRecord: wire?.count ?? 0)) }
             model.quit(name)
             let line = p.driver.quitLine(text: text)
             p.send(line)
@@ -75,16 +67,8 @@ extension ClusterRun {
             let destination = UInt32(to) ?? topology.client(named: to)!.id
             let sender = topology.client(named: from)!
             let outcome = model.chat(from: from, to: to, text: text)
-            switch outcome {
-            case .delivered(_, let hops):
-                for hop in hops { chatFlows[ChatFlow(server: hop.server, source: sender.id, destination: destination, nextHop: hop.nextHop), default: 0] += 1 }
-            case .unknownDestination(let server):
-                unknownAnswers[ChatFlow(server: server, source: sender.id, destination: destination), default: 0] += 1
-            case .senderNotLive:
-                break
-            }
             let record = ChatRecord(from: from, sourceID: sender.id, to: to, destinationID: destination, text: text, outcome: outcome)
-            chats.append(record)
+            history.sent(record)
             options.onProgress?("chat \(record.expectedPath)")
             p.send(p.driver.chatLine(to: destination, text: text))
         }

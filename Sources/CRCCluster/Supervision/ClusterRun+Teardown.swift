@@ -40,9 +40,7 @@ extension ClusterRun {
         lastTeardown = (Date().timeIntervalSince(teardownStart), waves.count, slowest)
         // And whatever left its group (setsid, double fork): every process tagged with this run.
         leftoversKilled = ChildReaper.killTagged(runID)
-        for relay in relays.values { relay.close() }
-        try? relayGroup?.syncShutdownGracefully()
-        relayGroup = nil
+        faults.close()
         writeTimeline()
         writePaths()
         writeWire()
@@ -99,17 +97,14 @@ extension ClusterRun {
     /// `paths.txt`: every chat of the run, the path the tree prescribes and the path the servers'
     /// routing events show, by name, with "DIFFERS" where they part.
     public func writePaths() {
-        guard !chats.isEmpty else { return }
+        guard !history.chats.isEmpty else { return }
         var observed = ObservedPaths()
-        for s in topology.servers {
-            guard let data = FileManager.default.contents(atPath: logFile(s.name).path) else { continue }
-            for e in NodeEvent.events(inLog: [UInt8](data), of: [.chat]) {
-                guard let src = e.id("source"), let dst = e.id("destination"), let next = e.id("next_hop") else { continue }
-                observed.record(server: s.name, source: src, destination: dst, nextHop: next)
-            }
+        for (server, e) in loggedRouting(of: [.chat]) {
+            guard let src = e.id("source"), let dst = e.id("destination"), let next = e.id("next_hop") else { continue }
+            observed.record(server: server, source: src, destination: dst, nextHop: next)
         }
         var out = "# Every chat of this run: the path the tree prescribes, and the one it took (on the wire when tapped, else as the servers logged it).\n"
-        for (i, chat) in chats.enumerated() {
+        for (i, chat) in history.chats.enumerated() {
             out += "chat \(i + 1): \(chat.from) → \(chat.to) \"\(chat.text)\"\n  expected  \(chat.expectedPath)\n"
             if case .delivered = chat.outcome {
                 // From the wire when the links were tapped (every implementation), else from our servers' routing events.

@@ -88,44 +88,22 @@ public final class ClusterRun: @unchecked Sendable {  // driven by one thread at
     public internal(set) var clientHosts: [NodeProcess] = []
     /// Every node in the order it was started (teardown goes the other way).
     public internal(set) var launchOrder: [String] = []
-    /// Every chat sent, in order, with where the model says it goes.
-    var chats: [ChatRecord] = []
-    /// Chats each server must have logged with each next hop, and unknown-id answers it must have
-    /// given (the log-based path audit, for runs whose links are not tapped).
-    var chatFlows: [ChatFlow: Int] = [:]
-    var unknownAnswers: [ChatFlow: Int] = [:]
-
-    /// One routing decision: `server` sent the chat `source` → `destination` on to `nextHop`
-    /// (0 for an unknown destination, answered by `server`).
-    struct ChatFlow: Hashable, Comparable {
-        var server: String
-        var source: UInt32
-        var destination: UInt32
-        var nextHop: UInt32 = 0
-        static func < (a: ChatFlow, b: ChatFlow) -> Bool {
-            (a.server, a.source, a.destination, a.nextHop) < (b.server, b.source, b.destination, b.nextHop)
-        }
-    }
+    /// What the run did, in order (steps, chats, quits): what the checks and the report read.
+    public internal(set) var history = RunHistory()
     let lock = NSLock()
     /// How the last teardown went: seconds in all, waves, and the slowest wave's seconds.
     public internal(set) var lastTeardown: (seconds: Double, waves: Int, slowestWave: Double)?
     /// Processes the nodes had started and left running, killed at teardown.
     public internal(set) var leftoversKilled = 0
-    /// Relays on the server links that the scenario cuts, delays or heals, by downstream server.
-    public internal(set) var relays: [String: LinkRelay] = [:]
-    var relayGroup: MultiThreadedEventLoopGroup?
-    let relayedLinks: Set<String>
+    /// The relays on links: cut, delay, heal, and the taps.
+    let faults: FaultController
     /// What the taps saw, when links are tapped (`RunOptions.tap`, or another implementation in the tree).
     public let wire: WireLog?
     /// The tree as the wire checks see it.
     let links: WireChecker.Links
-    /// Every quit sent, with the crossings the model says it must make.
-    var quits: [QuitRecord] = []
     /// The run's clock: the wire's times and the steps' marks are seconds since this.
     let clockStart = DispatchTime.now().uptimeNanoseconds
     public var now: Double { Double(DispatchTime.now().uptimeNanoseconds - clockStart) / 1e9 }
-    /// Each step, when it began and when the network had converged after it (for the report).
-    public internal(set) var stepMarks: [RunRecord.StepMark] = []
     let startedAt = Date()
     /// The limits other implementations' processes run under, with this run's own uid when
     /// crc-cluster is root.
@@ -141,10 +119,10 @@ public final class ClusterRun: @unchecked Sendable {  // driven by one thread at
         links = WireChecker.Links(topology: topology)
         if options.attach {
             // Only the links of crc-cluster's own clients can be tapped: the servers link themselves.
-            relayedLinks = tapped ? Set(topology.clients.filter { $0.external != true }.map(\.name)) : []
+            faults = FaultController(relayedLinks: tapped ? Set(topology.clients.filter { $0.external != true }.map(\.name)) : [], tap: wire)
         } else {
-            relayedLinks = tapped ? Set(topology.servers.filter { $0.upstream != nil }.map(\.name) + topology.clients.map(\.name))
-                                  : Set(topology.steps.compactMap(\.action.faultedLink))
+            faults = FaultController(relayedLinks: tapped ? Set(topology.servers.filter { $0.upstream != nil }.map(\.name) + topology.clients.map(\.name))
+                                  : Set(topology.steps.compactMap(\.action.faultedLink)), tap: wire)
         }
         runDir = options.logRoot.appendingPathComponent(runID)
         try Self.makeFreshDirectory(runDir)
