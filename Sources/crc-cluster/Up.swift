@@ -240,17 +240,9 @@ struct Up: ParsableCommand {
                 let got = interactive ? LineEditor.shared.readLine(prompt: "\(title)  [Enter] ") : { out.line("\(title)  [Enter]"); return Swift.readLine() }()
                 if got == nil { return }
             }
-            if case .chat(let from, let to, let text) = step.action {
-                _ = executor.execute("chat \(from) \(to) \(text)")
-            } else if case .settle = step.action {
-                executor.busy.lock()
-                executor.converge(after: "settle", since: Date())
-                executor.busy.unlock()
-            } else {
-                executor.busy.lock()
-                do { try executor.perform(step.action) } catch { out.line("  \(error)") }
-                executor.busy.unlock()
-            }
+            executor.busy.lock()
+            do { try executor.run(step.action) } catch { out.line("  \(error)") }
+            executor.busy.unlock()
         }
         out.line("all \(steps.count) steps played")
     }

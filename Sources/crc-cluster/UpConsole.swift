@@ -81,9 +81,9 @@ final class ConsoleExecutor: @unchecked Sendable {  // used from the console thr
             case .state(let n):
                 try requireNode(n)
                 out.line(try run.describeState(of: n))
-            case .chat(let from, let to, let text): try chat(from: from, to: to, text: text)
+            case .chat(let from, let to, let text): try run(.chat(from: from, to: to, text: text))
             case .path(let from, let to): try path(from: from, to: to)
-            case .step(let step): try perform(step)
+            case .step(let step): try run(step)
             case .watch(let on): try watch(on)
             }
         } catch {
@@ -126,6 +126,17 @@ final class ConsoleExecutor: @unchecked Sendable {  // used from the console thr
         out.event(.faults, String(format: "NOT converged %.0f ms after %@; %d differences:", ms, what, diffs.count))
         for d in diffs.prefix(12) { out.line("    \(d)") }
         return false
+    }
+
+    /// One step of a scenario, the one way the console's commands and `--play` carry it out: a
+    /// chat shows the hops it took, a settle waits for convergence, any other step shows what
+    /// each side of the tree learned or forgot. The caller holds `busy`.
+    func run(_ step: Step) throws {
+        switch step {
+        case .chat(let from, let to, let text): try chat(from: from, to: to, text: text)
+        case .settle: converge(after: "settle", since: Date())
+        default: try perform(step)
+        }
     }
 
     func chat(from: String, to: String, text: String) throws {

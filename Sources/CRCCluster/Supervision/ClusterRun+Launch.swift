@@ -56,11 +56,7 @@ extension ClusterRun {
     static func unlikelyFreePort() throws -> Int { try PortOwnership.pick() }
 
     func record(_ name: String, _ p: NodeProcess) {
-        lock.withLock {
-            launchOrder.append(name)
-            latest[name] = p
-            everyProcess.append(p)
-        }
+        processes.record(name, p)
     }
 
     /// Nodes the model expects running that have exited, with how they ended.
@@ -78,7 +74,7 @@ extension ClusterRun {
     /// SIGKILL to every process of the run and its process group, at once. Safe from any thread
     /// (a second Ctrl-C).
     public func killAll() {
-        for p in lock.withLock({ everyProcess }) where p.isRunning {
+        for p in processes.all where p.isRunning {
             p.signal(SIGKILL)
             p.signalGroup(SIGKILL)
         }
@@ -217,9 +213,8 @@ extension ClusterRun {
             if let sink = options.onOutput { p.onLine = { proc, stream, line in sink(proc.name, stream, line) } }
             try p.start()
             clientHosts.append(p)
-            lock.withLock { everyProcess.append(p) }
+            processes.recordHost(p, clients: chunk)
             for name in chunk {
-                lock.withLock { launchOrder.append(name) }
                 let endpoint = ClientEndpoint(name: name, process: p, hosted: true, observer: DigestObserver(), driver: .hosted)
                 clients[name] = endpoint
                 started.append((name, endpoint))

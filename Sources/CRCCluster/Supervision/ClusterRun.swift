@@ -57,7 +57,7 @@ public struct RunOptions: Sendable {
 
 /// A running network: the processes of one topology, the model of what they must know, and the
 /// checks that compare the two. Effects live here; the expectations come from `NetworkModel`.
-public final class ClusterRun: @unchecked Sendable {  // driven by one thread at a time (a scenario's, or up's console under its `busy` lock); what the signal path reads is under `lock`
+public final class ClusterRun: @unchecked Sendable {  // driven by one thread at a time (a scenario's, or up's console under its `busy` lock); what the signal path reads is in its ProcessRegistry, which locks itself
     public struct ServerNode {
         public var process: NodeProcess
         public var port: Int
@@ -86,11 +86,12 @@ public final class ClusterRun: @unchecked Sendable {  // driven by one thread at
     public internal(set) var clients: [String: ClientEndpoint] = [:]
     /// Processes that host many clients each (with `clientsPerProcess` > 1).
     public internal(set) var clientHosts: [NodeProcess] = []
+    /// Every process started, in order: the part of a run other threads read, locked inside.
+    let processes = ProcessRegistry()
     /// Every node in the order it was started (teardown goes the other way).
-    public internal(set) var launchOrder: [String] = []
+    public var launchOrder: [String] { processes.launchOrder }
     /// What the run did, in order (steps, chats, quits): what the checks and the report read.
     public internal(set) var history = RunHistory()
-    let lock = NSLock()
     /// How the last teardown went: seconds in all, waves, and the slowest wave's seconds.
     public internal(set) var lastTeardown: (seconds: Double, waves: Int, slowestWave: Double)?
     /// Processes the nodes had started and left running, killed at teardown.
@@ -165,11 +166,6 @@ public final class ClusterRun: @unchecked Sendable {  // driven by one thread at
 
     func logFile(_ node: String) -> URL { runDir.appendingPathComponent("\(node).log") }
 
-    /// Ports chosen for other implementations' servers being started (and whether crc-cluster chose it).
-    /// Every process started, under `lock` (the signal path reads it): for teardown and force-kill.
-    var everyProcess: [NodeProcess] = []
-    /// The newest process of each node started by name, under `lock`, ready or not.
-    var latest: [String: NodeProcess] = [:]
 }
 
 /// "Permission denied", "No such file or directory": the POSIX reason behind a Foundation file
