@@ -27,6 +27,74 @@ public struct SimulationReport: Sendable {
 /// `test` uses. Steps that need links or processes run as in the model: start, stop, kill,
 /// restart, chat, quit, settle; link faults (cut, delay, heal) need crc-cluster's relays and are refused.
 public enum SimulationRunner {
+    /// The in-memory network a scenario runs on: every step's messages are delivered before the next.
+    final class SimulatedNetwork: ScenarioNetwork {
+        let topology: Topology
+        var model: NetworkModel
+        var sim: Simulation
+        let progress: ((String) -> Void)?
+        private var stepIndex = 0
+        private var phase = 0
+
+        init(topology: Topology, simulation: Simulation, progress: ((String) -> Void)?) {
+            self.topology = topology
+            self.model = NetworkModel(topology: topology)
+            self.sim = simulation
+            self.progress = progress
+        }
+
+        func isRunning(_ name: String) -> Bool { model.isLive(name) }
+
+        func startServers(_ names: [String], expected: [NetworkModel.Status]) throws {
+            for name in names {
+                let s = topology.server(named: name)!
+                sim.startServer(name: s.name, id: s.id, info: s.info ?? "", upstream: s.upstream)
+            }
+        }
+
+        func startClients(_ names: [String], expected: [NetworkModel.Status]) throws {
+            // Every server has joined before the first client starts, as with processes.
+            if phase == 0 {
+                sim.settle()
+                progress?("\(topology.servers.filter { $0.start ?? true }.count) servers joined (\(sim.delivered) messages)")
+                phase = 1
+            }
+            for name in names {
+                let c = topology.client(named: name)!
+                sim.startClient(name: c.name, id: c.id, info: c.info ?? "", server: c.server)
+            }
+        }
+
+        func stop(_ name: String, killed: Bool) throws {
+            if topology.server(named: name) != nil {
+                if killed { sim.killServer(name) } else { sim.stopServer(name) }
+            } else {
+                sim.quit(client: name, text: "")
+            }
+        }
+
+        func send(_ chat: ChatRecord) throws { sim.chat(from: chat.from, to: chat.destinationID, text: chat.text) }
+        func quit(_ quit: QuitRecord, text: String) throws { sim.quit(client: quit.client, text: text) }
+
+        func cut(_ link: String) throws { throw Self.needsRelays("cut") }
+        func heal(_ link: String) throws { throw Self.needsRelays("heal") }
+        func delay(_ link: String, ms: Int) throws { throw Self.needsRelays("delay") }
+        static func needsRelays(_ what: String) -> ClusterError {
+            ClusterError("simulate: '\(what)' is a link fault, which needs crc-cluster's relays; run this scenario with test")
+        }
+
+        func ended(_ step: Step?) throws {
+            sim.settle()
+            if let step {
+                stepIndex += 1
+                progress?("step \(stepIndex): \(step.summary)")
+            } else if phase == 1 {
+                progress?("clients registered (\(sim.delivered) messages)")
+                phase = 2
+            }
+        }
+    }
+
     /// `beforeChecking` changes the model's idea of the network just before the end state is
     /// checked (tests of the check itself). `freesMemory: false` leaves the simulation's memory
     /// to the end of the process (as compilers do with `-disable-free`): a command that exits
@@ -43,65 +111,13 @@ public enum SimulationRunner {
         // Large rounds run on every core (the nodes of a round share nothing; the outcome does not
         // depend on it).
         sim.parallelFor = { n, body in DispatchQueue.concurrentPerform(iterations: n, execute: body) }
-        var model = NetworkModel(topology: t)
-        let depths = t.depths
-        func depth(_ s: ServerSpec) -> Int { depths[s.name] ?? 0 }
-        func startServer(_ s: ServerSpec) {
-            _ = model.start(s.name)
-            sim.startServer(name: s.name, id: s.id, info: s.info ?? "", upstream: s.upstream)
-        }
-        func startClient(_ c: ClientSpec) {
-            _ = model.start(c.name)
-            sim.startClient(name: c.name, id: c.id, info: c.info ?? "", server: c.server)
-        }
-        let initial = t.servers.filter { $0.start ?? true }
-        // Every server starts at once (upstreams before their downstreams, as crc-cluster's start
-        // waves do), then the network settles; then every client, as with processes.
-        for s in initial.filter({ !($0.refused ?? false) }).map({ ($0, depth($0)) }).sorted(by: { $0.1 < $1.1 }).map(\.0) {
-            startServer(s)
-        }
-        sim.settle()
-        progress?("\(initial.count) servers joined (\(sim.delivered) messages)")
-        for c in t.clients where (c.start ?? true) && !(c.refused ?? false) {
-            startClient(c)
-        }
-        sim.settle()
-        progress?("clients registered (\(sim.delivered) messages)")
-        for s in initial where s.refused ?? false { startServer(s); sim.settle() }
-        for c in t.clients where (c.start ?? true) && (c.refused ?? false) { startClient(c); sim.settle() }
-        for (i, step) in t.steps.enumerated() {
-            switch step.action {
-            case .settle: break
-            case .start(let n):
-                if let s = t.server(named: n) { startServer(s) } else if let c = t.client(named: n) { startClient(c) }
-            case .stop(let n), .kill(let n):
-                var killed = false
-                if case .kill = step.action { killed = true }
-                _ = model.stop(n, killed: killed)
-                if t.server(named: n) != nil {
-                    if killed { sim.killServer(n) } else { sim.stopServer(n) }
-                } else {
-                    sim.quit(client: n, text: "")
-                }
-            case .restart(let n):
-                if model.isLive(n) {
-                    _ = model.stop(n)
-                    if t.server(named: n) != nil { sim.stopServer(n) } else { sim.quit(client: n, text: "") }
-                }
-                if let s = t.server(named: n) { startServer(s) } else if let c = t.client(named: n) { startClient(c) }
-            case .chat(let from, let to, let text):
-                let destination = UInt32(to) ?? t.client(named: to)?.id ?? 0
-                _ = model.chat(from: from, to: to, text: text)
-                sim.chat(from: from, to: destination, text: text)
-            case .quit(let c, let text):
-                model.quit(c)
-                sim.quit(client: c, text: text)
-            case .cut, .delay, .heal:
-                break  // refused above
-            }
-            sim.settle()
-            progress?("step \(i + 1): \(step.action.summary)")
-        }
+        let network = SimulatedNetwork(topology: t, simulation: sim, progress: progress)
+        sim = Simulation()  // the network holds the only reference: its tables are not copied on write
+        try ScenarioInterpreter.launch(network)
+        for step in t.steps { try ScenarioInterpreter.perform(step.action, on: network) }
+        sim = network.sim
+        network.sim = Simulation()
+        var model = network.model
 
         beforeChecking?(&model)
         var differences: [Difference] = []

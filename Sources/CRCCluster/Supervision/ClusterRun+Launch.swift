@@ -10,25 +10,6 @@ import CRCContract
 extension ClusterRun {
     // MARK: Launching
 
-    /// Starts every node that starts with the network: servers once their upstream is ready (each
-    /// wave in parallel), then clients, then the nodes that are expected to be refused, one by one.
-    public func launchAll() throws {
-        let initialServers = topology.servers.filter { $0.start ?? true }
-        var pending = initialServers.filter { !($0.refused ?? false) }
-        while !pending.isEmpty {
-            let wave = pending.filter { s in s.upstream == nil || servers[s.upstream!] != nil || !pending.contains { $0.name == s.upstream } }
-            guard !wave.isEmpty else { throw ClusterError("cannot order the servers: their upstreams are not started") }
-            try startServers(wave.map(\.name))
-            pending.removeAll { s in wave.contains { $0.name == s.name } }
-        }
-        options.onPhase?("\(servers.count) servers ready")
-        let initialClients = topology.clients.filter { $0.start ?? true }
-        try startClients(initialClients.filter { !($0.refused ?? false) }.map(\.name))
-        options.onPhase?("\(clients.count) clients registered")
-        for s in initialServers where s.refused ?? false { try startServers([s.name]) }
-        for c in initialClients where c.refused ?? false { try startClients([c.name]) }
-    }
-
     /// " (it ended with exit 1)" and its last output, for a server that has ended.
     func endedNote(_ server: String) -> String {
         guard let p = servers[server]?.process, let status = p.exitStatus else { return "" }
@@ -122,7 +103,7 @@ extension ClusterRun {
 
     /// Starts `names` (one wave: each one's upstream is ready), all at once, then waits for each;
     /// what to start and how to tell it is ready is each server's driver's.
-    func startServers(_ names: [String]) throws {
+    public func startServers(_ names: [String], expected: [NetworkModel.Status]) throws {
         var started: [(ServerSpec, any ServerDriver, StartedServer?)] = []
         for name in names {
             let spec = topology.server(named: name)!
@@ -131,8 +112,8 @@ extension ClusterRun {
             let port = spec.port ?? servers[name].flatMap { $0.port > 0 ? $0.port : nil } ?? 0
             started.append((spec, driver, try driver.start(spec, port: port, in: self)))
         }
-        for (spec, driver, s) in started {
-            try driver.awaitReady(spec, s, refused: model.start(spec.name) == .refused, in: self)
+        for ((spec, driver, s), expected) in zip(started, expected) {
+            try driver.awaitReady(spec, s, refused: expected == .refused, in: self)
         }
     }
 
@@ -151,18 +132,18 @@ extension ClusterRun {
         try faults.port(for: server, upstreamHost: upstreamHost, upstreamPort: upstreamPort)
     }
 
-    func startClients(_ names: [String]) throws {
+    public func startClients(_ names: [String], expected: [NetworkModel.Status]) throws {
+        let expectation = Dictionary(zip(names, expected), uniquingKeysWith: { a, _ in a })
         var names = names
         if options.attach {
             // Clients that run elsewhere are only counted in: the servers' tables must list them.
             for n in names where topology.client(named: n)?.external == true {
-                _ = model.start(n)
                 options.onProgress?("client \(n) runs elsewhere: expected in the servers' tables")
             }
             names.removeAll { topology.client(named: $0)?.external == true }
             if names.isEmpty { return }
         }
-        if options.clientsPerProcess > 1, names.count > 1 { return try startHostedClients(names) }
+        if options.clientsPerProcess > 1, names.count > 1 { return try startHostedClients(names, expected: expectation) }
         var started: [(String, ClientEndpoint)] = []
         for name in names {
             let spec = topology.client(named: name)!
@@ -184,11 +165,11 @@ extension ClusterRun {
             clients[name] = endpoint
             started.append((name, endpoint))
         }
-        try awaitRegistration(started)
+        try awaitRegistration(started, expected: expectation)
     }
 
     /// Clients grouped into host processes of `clientsPerProcess` each.
-    func startHostedClients(_ names: [String]) throws {
+    func startHostedClients(_ names: [String], expected: [String: NetworkModel.Status]) throws {
         var started: [(String, ClientEndpoint)] = []
         var index = clientHosts.count
         for chunk in stride(from: 0, to: names.count, by: options.clientsPerProcess).map({ Array(names[$0..<min($0 + options.clientsPerProcess, names.count)]) }) {
@@ -220,12 +201,12 @@ extension ClusterRun {
                 started.append((name, endpoint))
             }
         }
-        try awaitRegistration(started)
+        try awaitRegistration(started, expected: expected)
     }
 
-    func awaitRegistration(_ started: [(String, ClientEndpoint)]) throws {
+    func awaitRegistration(_ started: [(String, ClientEndpoint)], expected expectation: [String: NetworkModel.Status]) throws {
         for (name, p) in started {
-            let expected = model.start(name)
+            let expected = expectation[name] ?? .live
             if !p.driver.reportsEvents {
                 try awaitForeignClient(name, p, refused: expected == .refused)
                 continue
