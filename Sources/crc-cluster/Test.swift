@@ -114,62 +114,23 @@ struct Test: ParsableCommand {
     }
 }
 
-/// Scenario results as they come in, from the threads that run them.
-final class ResultsBox: Sendable {
-    private let results: NIOLockedValueBox<[ScenarioResult?]>
-    init(count: Int) { results = NIOLockedValueBox(Array(repeating: nil, count: count)) }
-    func set(_ i: Int, _ r: ScenarioResult) { results.withLockedValue { $0[i] = r } }
-    var all: [ScenarioResult] { results.withLockedValue { $0.compactMap { $0 } } }
-    func has(_ i: Int) -> Bool { results.withLockedValue { $0[i] != nil } }
-    func at(_ i: Int) -> ScenarioResult? { results.withLockedValue { $0[i] } }
-}
-
-/// Runs scenarios, `jobs` at a time, each on a thread of its own; Ctrl-C stops the running ones
-/// and skips the rest. Reports each result as it comes.
+/// Runs scenarios with this command line's options (see `ScenarioSuite.run`): tapped unless
+/// --no-tap (or networks over Up.tapLimit nodes unless --tap), progress when verbose.
 func runScenarios(_ topologies: [Topology], common: CommonOptions, jobs: Int, verbose: Bool, console: Console,
                   configure: (inout RunOptions, Topology) -> Void = { _, _ in },
                   onResult: @escaping @Sendable (ScenarioResult) -> Void) -> (results: ResultsBox, interrupted: Bool) {
     var options = common.runOptions(nodes: 0)
-    let results = ResultsBox(count: topologies.count)
     let t0 = Date()
     if verbose {
         options.onProgress = { message in
             console.plain(String(format: "%7.3f  ", Date().timeIntervalSince(t0)) + message)
         }
     }
-    let interrupted = SignalCounter()
-    options.interrupted = { interrupted.count > 0 }
-    let sources = installSignalHandlers({ n in
-        if n == 1 { console.plain("interrupted: stopping the running scenarios (their logs are kept)") }
-    }, counter: interrupted)
-    ChildReaper.becomeSubreaper()
-    defer { sources.forEach { $0.cancel() } }
-    let slots = DispatchSemaphore(value: jobs)
-    let group = DispatchGroup()
-    for (i, t) in topologies.enumerated() {
-        slots.wait()
-        if interrupted.count > 0 {
-            slots.signal()
-            break
-        }
-        group.enter()
-        var scenarioOptions = options
+    return ScenarioSuite.run(topologies, options: options, jobs: jobs, configure: { scenarioOptions, t in
         scenarioOptions.serverStderrLevel = common.serverOutputLevel(nodes: t.servers.count + t.clients.count)
-        // Links are tapped (routing checked on the wire too, every message in wire.jsonl and the
-        // report) unless --no-tap, or for networks of more than Up.tapLimit nodes unless --tap.
         scenarioOptions.tap = common.tap || (!common.noTap && t.servers.count + t.clients.count <= Up.tapLimit)
         configure(&scenarioOptions, t)
-        let opts = scenarioOptions
-        let thread = Thread {
-            let r = ScenarioRunner.run(t, options: opts)
-            results.set(i, r)
-            onResult(r)
-            slots.signal()
-            group.leave()
-        }
-        thread.stackSize = 1 << 20
-        thread.start()
-    }
-    group.wait()
-    return (results, interrupted.count > 0)
+    }, onInterrupt: { n in
+        if n == 1 { console.plain("interrupted: stopping the running scenarios (their logs are kept)") }
+    }, onResult: onResult)
 }

@@ -290,39 +290,6 @@ struct Up: ParsableCommand {
 
 extension OutputFormat: ExpressibleByArgument {}
 
-/// Counts stop requests (SIGINT, SIGTERM, SIGHUP). A signal within `debounce` seconds of the
-/// previous counted one is the same request delivered twice and is not counted.
-final class SignalCounter: Sendable {
-    private let state = NIOLockedValueBox((n: 0, last: Date?.none))
-    let debounce: TimeInterval
-    init(debounce: TimeInterval = 1) { self.debounce = debounce }
-    /// The count after this signal, or nil when it was a repeat of the previous one.
-    func increment(at now: Date = Date()) -> Int? {
-        state.withLockedValue { s in
-            if let last = s.last, now.timeIntervalSince(last) < debounce { return nil }
-            s.last = now
-            s.n += 1
-            return s.n
-        }
-    }
-    var count: Int { state.withLockedValue { $0.n } }
-}
-
-/// Ignores SIGINT, SIGTERM and SIGHUP as signals and calls `handler` with the request count for
-/// each one counted (see `SignalCounter`). Keep the returned sources alive.
-func installSignalHandlers(_ handler: @escaping @Sendable (Int) -> Void, counter: SignalCounter) -> [DispatchSourceSignal] {
-    var sources: [DispatchSourceSignal] = []
-    for sig in [SIGINT, SIGTERM, SIGHUP] {
-        signal(sig, SIG_IGN)
-        let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-        s.setEventHandler {
-            if let n = counter.increment() { handler(n) }
-        }
-        s.resume()
-        sources.append(s)
-    }
-    return sources
-}
 
 func residentKiB(_ pid: Int32) -> Int { procField(pid, file: "status", key: "VmRSS:") }
 func proportionalKiB(_ pid: Int32) -> Int { procField(pid, file: "smaps_rollup", key: "Pss:") }
