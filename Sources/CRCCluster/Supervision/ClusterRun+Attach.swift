@@ -7,7 +7,7 @@ import CRCProcess
 extension ClusterRun {
     /// A server that runs elsewhere, once its port answers: observed through its /state when it
     /// has a monitor port, else through its clients.
-    func attach(_ spec: ServerSpec) throws {
+    func attach(_ spec: ServerSpec) throws -> ServerNode {
         let name = spec.name
         guard let port = spec.port else {
             throw ClusterError("server '\(name)' has no port: to attach, every server needs host: and port: (and monitor: for its /state)")
@@ -23,10 +23,10 @@ extension ClusterRun {
             throw ClusterError("cannot reach server '\(name)' at \(host):\(port) within \(options.settleTimeout) s: is it running, and listening on an address this machine can reach (crc-server --bind 0.0.0.0)?")
         }
         let placeholder = NodeProcess(name: name, executable: "(attached)", arguments: [])
-        servers[name] = ServerNode(process: placeholder, port: port, monitorPort: spec.monitor, logFile: logFile(name),
-                                   host: address, attached: true,
-                                   observer: spec.monitor.map { MonitorObserver(host: address, port: $0) } ?? ClientsOnlyObserver())
         options.onProgress?("server \(name) reached at \(host):\(port)\(spec.monitor.map { ", monitor \($0)" } ?? ", no monitor: checked through its clients")")
+        return ServerNode(process: placeholder, port: port, monitorPort: spec.monitor, logFile: logFile(name),
+                          host: address, attached: true,
+                          observer: spec.monitor.map { MonitorObserver(host: address, port: $0) } ?? ClientsOnlyObserver())
     }
 
     /// Steps that need the servers' processes cannot run against an attached network.

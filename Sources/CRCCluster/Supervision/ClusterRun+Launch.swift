@@ -113,7 +113,9 @@ extension ClusterRun {
             started.append((spec, driver, try driver.start(spec, port: port, in: self)))
         }
         for ((spec, driver, s), expected) in zip(started, expected) {
-            try driver.awaitReady(spec, s, refused: expected == .refused, in: self)
+            // The driver says how the run reaches it; the run alone records it (teardown stops every
+            // process started, recorded or not).
+            if let node = try driver.awaitReady(spec, s, refused: expected == .refused, in: self) { servers[spec.name] = node }
         }
     }
 

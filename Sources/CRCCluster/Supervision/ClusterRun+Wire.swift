@@ -17,21 +17,21 @@ extension ClusterRun {
 
     /// Ready when its port accepts connections (it announces nothing); refused when its upstream
     /// answers its registration with a duplicate-id status.
-    func awaitForeignServer(_ name: String, _ p: NodeProcess, port: Int, refused: Bool, portChosen: Bool = false, attempt: Int = 1) throws {
+    func awaitForeignServer(_ name: String, _ p: NodeProcess, port: Int, refused: Bool, portChosen: Bool = false, attempt: Int = 1) throws -> ServerNode {
         let timeout = options.settleTimeout
         if refused {
             let told = waitForWire(link: name, timeout: timeout, while: { p.isRunning }) { r in
                 guard r.direction == .down, let m = r.message, case .status(let s) = m else { return false }
                 return s.code == .duplicateID
             }
-            servers[name] = ServerNode(process: p, port: port, monitorPort: nil, logFile: logFile(name),
-                                       observer: UnobservableServer(reason: "it was refused"))
+            let node = ServerNode(process: p, port: port, monitorPort: nil, logFile: logFile(name),
+                                  observer: UnobservableServer(reason: "it was refused"))
             guard told else {
                 let why = p.exitStatus.map { "it ended with \($0) before" } ?? "within \(timeout) s"
                 throw ClusterError("server '\(name)' reuses an id and should have been refused, but no duplicate-id status reached it on its link \(why)\n\(tail(of: p))")
             }
             options.onProgress?("server \(name) refused, as expected (pid \(p.pid))")
-            return
+            return node
         }
         let deadline = Date().addingTimeInterval(timeout)
         var backoff = Backoff()
@@ -65,8 +65,8 @@ extension ClusterRun {
             }
             observer = CourseClassObserver(statePort: line.statePort)
         }
-        servers[name] = ServerNode(process: p, port: port, monitorPort: nil, logFile: logFile(name), observer: observer)
         options.onProgress?("server \(name) accepting on port \(port) (pid \(p.pid), another implementation)")
+        return ServerNode(process: p, port: port, monitorPort: nil, logFile: logFile(name), observer: observer)
     }
 
     /// Registered when its server's welcome crosses its link; refused on a duplicate-id status.

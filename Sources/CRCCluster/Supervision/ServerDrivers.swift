@@ -11,8 +11,8 @@ protocol ServerDriver {
     /// there is nothing to start (it runs elsewhere).
     func start(_ spec: ServerSpec, port: Int, in run: ClusterRun) throws -> StartedServer?
     /// Waits until it serves — or, when `refused`, until it is refused as the model expects — and
-    /// records it in the run with its observer.
-    func awaitReady(_ spec: ServerSpec, _ started: StartedServer?, refused: Bool, in run: ClusterRun) throws
+    /// says how the run reaches and observes it (nil: nothing was started).
+    func awaitReady(_ spec: ServerSpec, _ started: StartedServer?, refused: Bool, in run: ClusterRun) throws -> ClusterRun.ServerNode?
 }
 
 /// A server process that has been started and is not known to serve yet.
@@ -57,19 +57,18 @@ struct OurServerDriver: ServerDriver {
         return StartedServer(process: p, port: port, portChosen: false)
     }
 
-    func awaitReady(_ spec: ServerSpec, _ started: StartedServer?, refused: Bool, in run: ClusterRun) throws {
-        guard let p = started?.process else { return }
+    func awaitReady(_ spec: ServerSpec, _ started: StartedServer?, refused: Bool, in run: ClusterRun) throws -> ClusterRun.ServerNode? {
+        guard let p = started?.process else { return nil }
         let name = spec.name, timeout = run.options.settleTimeout
         if refused {
             guard let status = p.waitForExit(timeout: timeout) else {
                 throw ClusterError("server '\(name)' reuses an id and should have been refused, but it is still running")
             }
-            run.servers[name] = ClusterRun.ServerNode(process: p, port: 0, monitorPort: nil, logFile: run.logFile(name),
-                                           observer: UnobservableServer(reason: "it was refused"))
             guard status == .exited(2) else {
                 throw ClusterError("server '\(name)' should have been refused (exit 2), but ended with \(status)\n\(run.tail(of: p))")
             }
-            return
+            return ClusterRun.ServerNode(process: p, port: 0, monitorPort: nil, logFile: run.logFile(name),
+                                         observer: UnobservableServer(reason: "it was refused"))
         }
         guard let event = p.waitForEvent(.ready, timeout: timeout), let ready = event.decode(ReadyLine.self) else {
             // Its output ended or the deadline passed: if it is exiting, say how it ended.
@@ -79,8 +78,8 @@ struct OurServerDriver: ServerDriver {
         let observer: any ServerObserver = ready.monitorPort.map { MonitorObserver(host: "127.0.0.1", port: $0) }
             ?? (run.wire != nil ? WireServerObserver() as any ServerObserver
                 : UnobservableServer(reason: "this server has no /state endpoint (its ready line gave no monitor_port), so its hosts, links and status log cannot be read; tap its links (--tap) to check it from the wire"))
-        run.servers[name] = ClusterRun.ServerNode(process: p, port: ready.port, monitorPort: ready.monitorPort, logFile: run.logFile(name), observer: observer)
         run.options.onProgress?("server \(name) ready on port \(ready.port) (pid \(p.pid))")
+        return ClusterRun.ServerNode(process: p, port: ready.port, monitorPort: ready.monitorPort, logFile: run.logFile(name), observer: observer)
     }
 }
 
@@ -93,9 +92,9 @@ struct ProgramServerDriver: ServerDriver {
         return StartedServer(process: try run.launchForeign(spec.name, port: port), port: port, portChosen: chosen)
     }
 
-    func awaitReady(_ spec: ServerSpec, _ started: StartedServer?, refused: Bool, in run: ClusterRun) throws {
-        guard let started else { return }
-        try run.awaitForeignServer(spec.name, started.process, port: started.port, refused: refused, portChosen: started.portChosen)
+    func awaitReady(_ spec: ServerSpec, _ started: StartedServer?, refused: Bool, in run: ClusterRun) throws -> ClusterRun.ServerNode? {
+        guard let started else { return nil }
+        return try run.awaitForeignServer(spec.name, started.process, port: started.port, refused: refused, portChosen: started.portChosen)
     }
 }
 
@@ -103,7 +102,7 @@ struct ProgramServerDriver: ServerDriver {
 /// /state when it has a monitor, else through its clients.
 struct AttachedServerDriver: ServerDriver {
     func start(_ spec: ServerSpec, port: Int, in run: ClusterRun) throws -> StartedServer? { nil }
-    func awaitReady(_ spec: ServerSpec, _ started: StartedServer?, refused: Bool, in run: ClusterRun) throws {
+    func awaitReady(_ spec: ServerSpec, _ started: StartedServer?, refused: Bool, in run: ClusterRun) throws -> ClusterRun.ServerNode? {
         try run.attach(spec)
     }
 }
