@@ -158,8 +158,8 @@ struct Up: ParsableCommand {
                                      topology.servers.count, topology.clients.count, settled, Double(rss) / 1024, Double(pss) / 1024))
             } else {
                 if format != .json { printSummary(run, console: console, settled: settled) }
-                let busy = NSLock()
-                let executor = ConsoleExecutor(run: run, out: out, busy: busy)
+                let executor = ConsoleExecutor(run: run, out: out,
+                                               tapHint: "up taps them unless --no-tap, or for networks over \(Self.tapLimit) nodes unless --tap")
                 let commands = readsCommands
                 let playSteps = play ? topology.steps : []
                 let paceSeconds = pace
@@ -191,18 +191,14 @@ struct Up: ParsableCommand {
                 // Until asked to stop, say at once when a node dies on its own.
                 var reported = Set<String>()
                 while stopRequested.wait(timeout: .now() + .milliseconds(100)) == .timedOut {
-                    guard busy.try() else { continue }
-                    let dead = run.unexpectedExits()
-                    busy.unlock()
+                    guard let dead = executor.tryExclusive({ run.unexpectedExits() }) else { continue }
                     for (node, status) in dead where !reported.contains(node) {
                         reported.insert(node)
                         failed = true
                         console.error("crc-cluster: \(node) exited unexpectedly (\(status)); the network no longer matches the topology (exit status will be 1)")
                     }
                 }
-                busy.lock()  // a command still running finishes first
-                run.wire?.observe(nil)
-                busy.unlock()
+                executor.exclusive { run.wire?.observe(nil) }  // a command still running finishes first
             }
         }
 
@@ -240,9 +236,9 @@ struct Up: ParsableCommand {
                 let got = interactive ? LineEditor.shared.readLine(prompt: "\(title)  [Enter] ") : { out.line("\(title)  [Enter]"); return Swift.readLine() }()
                 if got == nil { return }
             }
-            executor.busy.lock()
-            do { try executor.run(step.action) } catch { out.line("  \(error)") }
-            executor.busy.unlock()
+            executor.exclusive {
+                do { try executor.run(step.action) } catch { out.line("  \(error)") }
+            }
         }
         out.line("all \(steps.count) steps played")
     }
@@ -282,7 +278,7 @@ struct Up: ParsableCommand {
         let t = run.topology
         console.plain("")
         console.plain("CRC network '\(t.displayName)': \(t.servers.count) servers, \(t.clients.count) clients, settled in \(String(format: "%.2f", settled)) s")
-        for line in treeLines(run) { console.plain(line) }
+        for line in run.treeLines() { console.plain(line) }
         console.plain("logs: \(run.runDir.path)/<node>.log\(run.wire != nil ? "; every message on every link: wire.jsonl" : "")")
         console.plain("")
     }

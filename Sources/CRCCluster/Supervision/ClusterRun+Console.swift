@@ -106,5 +106,8 @@ extension ClusterRun {
 }
 
 extension String {
-    var orNone: String { isEmpty ? "(none)" : self }
+    /// The text, or "(none)" when it is empty.
+    public var orNone: String { isEmpty ? "(none)" : self }
+    /// The text padded with spaces to `n` characters (a table's column).
+    public func padded(_ n: Int) -> String { count >= n ? self : padding(toLength: n, withPad: " ", startingAt: 0) }
 }
