@@ -37,7 +37,7 @@ extension ClusterRun {
     static func unlikelyFreePort() throws -> Int { try PortOwnership.pick() }
 
     func record(_ name: String, _ p: NodeProcess) {
-        processes.record(name, p)
+        nodes.record(name, p)
     }
 
     /// Nodes the model expects running that have exited, with how they ended.
@@ -55,7 +55,7 @@ extension ClusterRun {
     /// SIGKILL to every process of the run and its process group, at once. Safe from any thread
     /// (a second Ctrl-C).
     public func killAll() {
-        for p in processes.all where p.isRunning {
+        for p in nodes.all where p.isRunning {
             p.signal(SIGKILL)
             p.signalGroup(SIGKILL)
         }
@@ -115,7 +115,7 @@ extension ClusterRun {
         for ((spec, driver, s), expected) in zip(started, expected) {
             // The driver says how the run reaches it; the run alone records it (teardown stops every
             // process started, recorded or not).
-            if let node = try driver.awaitReady(spec, s, refused: expected == .refused, in: self) { servers[spec.name] = node }
+            if let node = try driver.awaitReady(spec, s, refused: expected == .refused, in: self) { nodes.set(server: spec.name, node) }
         }
     }
 
@@ -164,7 +164,7 @@ extension ClusterRun {
             try p.start()
             record(name, p)
             let endpoint = ClientEndpoint(name: name, process: p, hosted: false, observer: driver.observer(p), driver: driver)
-            clients[name] = endpoint
+            nodes.set(client: name, endpoint)
             started.append((name, endpoint))
         }
         try awaitRegistration(started, expected: expectation)
@@ -173,7 +173,7 @@ extension ClusterRun {
     /// Clients grouped into host processes of `clientsPerProcess` each.
     func startHostedClients(_ names: [String], expected: [String: NetworkModel.Status]) throws {
         var started: [(String, ClientEndpoint)] = []
-        var index = clientHosts.count
+        var index = nodes.hosts.count
         for chunk in stride(from: 0, to: names.count, by: options.clientsPerProcess).map({ Array(names[$0..<min($0 + options.clientsPerProcess, names.count)]) }) {
             var specs: [HostedClientSpec] = []
             for name in chunk {
@@ -195,11 +195,10 @@ extension ClusterRun {
                                 environment: nodeEnvironment, parentDeath: options.nodesArmParentDeath ? .selfArmed : .setpriv)
             if let sink = options.onOutput { p.onLine = { proc, stream, line in sink(proc.name, stream, line) } }
             try p.start()
-            clientHosts.append(p)
-            processes.recordHost(p, clients: chunk)
+            nodes.recordHost(p, clients: chunk)
             for name in chunk {
                 let endpoint = ClientEndpoint(name: name, process: p, hosted: true, observer: DigestObserver(), driver: .hosted)
-                clients[name] = endpoint
+                nodes.set(client: name, endpoint)
                 started.append((name, endpoint))
             }
         }

@@ -11,7 +11,7 @@ extension ClusterRun {
     /// leaves up to the root (the nodes of one level in parallel). SIGTERM (clients: end of input,
     /// which makes them quit), then SIGKILL after `grace`. Returns each node's exit, in launch order.
     public func teardown(grace: TimeInterval = 2, force: Bool = false) -> [ExitRecord] {
-        let order = processes.launchOrder
+        let order = nodes.launchOrder
         var names: [String] = []
         for n in order where !names.contains(n) { names.append(n) }
         let depths = topology.depths
@@ -19,7 +19,7 @@ extension ClusterRun {
         // Clients first: each leaves (hosts end their input, so all their clients quit).
         let own = names.compactMap { clients[$0] }.filter { !$0.hosted }.map(\.process)
         var waves: [[NodeProcess]] = [own + clientHosts]
-        let started = processes.latest
+        let started = nodes.latest
         let byDepth = Dictionary(grouping: names.filter { topology.server(named: $0) != nil }, by: depth)
         for d in byDepth.keys.sorted(by: >) { waves.append(byDepth[d]!.compactMap { started[$0] }) }
         var slowest = 0.0
@@ -118,7 +118,7 @@ extension ClusterRun {
 
     /// A line for each process whose output went past its sandbox's cap (the rest was dropped).
     public func outputNotes() -> [String] {
-        processes.all.compactMap { p in
+        nodes.all.compactMap { p in
             let d = p.droppedOutput
             guard d.stdout + d.stderr > 0 else { return nil }
             func size(_ b: Int) -> String { b >= 1 << 20 ? "\(b >> 20) MiB" : b >= 1 << 10 ? "\(b >> 10) KiB" : "\(b) bytes" }

@@ -57,7 +57,7 @@ public struct RunOptions: Sendable {
 
 /// A running network: the processes of one topology, the model of what they must know, and the
 /// checks that compare the two. Effects live here; the expectations come from `NetworkModel`.
-public final class ClusterRun: @unchecked Sendable {  // driven by one thread at a time (a scenario's, or up's console under its `busy` lock); what the signal path reads is in its ProcessRegistry, which locks itself
+public final class ClusterRun: @unchecked Sendable {  // driven by one thread at a time (a scenario's, or up's console under its `busy` lock); what the signal path reads is in its NodeRegistry, which locks itself
     public struct ServerNode {
         public var process: NodeProcess
         public var port: Int
@@ -82,14 +82,14 @@ public final class ClusterRun: @unchecked Sendable {  // driven by one thread at
     public let runDir: URL
     public let options: RunOptions
     public internal(set) var model: NetworkModel
-    public internal(set) var servers: [String: ServerNode] = [:]
-    public internal(set) var clients: [String: ClientEndpoint] = [:]
+    /// The nodes started and how each is reached: written by launching only, locked inside.
+    let nodes = NodeRegistry()
+    public var servers: [String: ServerNode] { nodes.servers }
+    public var clients: [String: ClientEndpoint] { nodes.clients }
     /// Processes that host many clients each (with `clientsPerProcess` > 1).
-    public internal(set) var clientHosts: [NodeProcess] = []
-    /// Every process started, in order: the part of a run other threads read, locked inside.
-    let processes = ProcessRegistry()
+    public var clientHosts: [NodeProcess] { nodes.hosts }
     /// Every node in the order it was started (teardown goes the other way).
-    public var launchOrder: [String] { processes.launchOrder }
+    public var launchOrder: [String] { nodes.launchOrder }
     /// What the run did, in order (steps, chats, quits): what the checks and the report read.
     public internal(set) var history = RunHistory()
     /// How the last teardown went: seconds in all, waves, and the slowest wave's seconds.
