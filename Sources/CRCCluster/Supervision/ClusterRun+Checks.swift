@@ -23,7 +23,7 @@ extension ClusterRun {
             round += 1
             options.onPhase?(String(format: "check round %d: %d differences (%.2f s)", round, diffs.count, Date().timeIntervalSince(t0)))
             if diffs.isEmpty {
-                history.converged(at: now)
+                noteConverged()
                 return []
             }
             // A crash will not heal, and what cannot be observed will not become observable.

@@ -19,6 +19,9 @@ extension ClusterRun: ScenarioNetwork {
         if let step { history.began(step, at: now) }
     }
 
+    /// The network matches the model again (the checks found no difference): the step's mark.
+    func noteConverged() { history.converged(at: now) }
+
     public func ended(_ step: Step?) throws {
         guard step == nil else { return }
         options.onPhase?("\(servers.count) servers ready, \(clients.count) clients registered")
