@@ -105,6 +105,16 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        // The live view: a web page of the running network (HTTP and WebSocket on SwiftNIO), and
+        // the replay of past runs.
+        .target(name: "CRCLive", dependencies: [
+            "CRCCluster", "CRCContract", "CRCProcess",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
         // Grading students' work: the course's class form hosted as a process, submissions.
         .target(name: "CRCGrading", dependencies: ["CRCCluster"]),
         .executableTarget(
@@ -125,7 +135,7 @@ let package = Package(
         .executableTarget(
             name: "crc-cluster",
             dependencies: [
-                "CRCCluster", "CRCGrading", "CRCContract", "CRCProcess", "CRCExamples", "CRCServer", "CRCClient", "CRCLineEditor",
+                "CRCCluster", "CRCGrading", "CRCLive", "CRCContract", "CRCProcess", "CRCExamples", "CRCServer", "CRCClient", "CRCLineEditor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]

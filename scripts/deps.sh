@@ -59,10 +59,10 @@ fi
 
 if [ "$level" = test ]; then
   if [ ! -x "$venv/bin/python" ] \
-     || ! "$venv/bin/python" -c 'import jsonschema, yaml' >/dev/null 2>&1 \
+     || ! "$venv/bin/python" -c 'import jsonschema, yaml, websocket' >/dev/null 2>&1 \
      || [ ! -x "$venv/bin/kubernetes-validate" ]; then
-    echo "deps: installing jsonschema, PyYAML and kubernetes-validate into $venv (pip)" >&2
+    echo "deps: installing jsonschema, PyYAML, kubernetes-validate and websocket-client into $venv (pip)" >&2
     [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-    "$venv/bin/pip" install -q jsonschema==4.23.0 PyYAML==6.0.2 kubernetes-validate==1.37.0 >&2
+    "$venv/bin/pip" install -q jsonschema==4.23.0 PyYAML==6.0.2 kubernetes-validate==1.37.0 websocket-client==1.9.2 >&2
   fi
 fi

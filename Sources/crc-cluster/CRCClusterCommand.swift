@@ -22,6 +22,8 @@ struct CRCClusterCommand: ParsableCommand {
         Scale:        crc-cluster simulate --sweep 100,300,1000
         Make a tree:  crc-cluster gen --servers 100 --clients 1000 --shape balanced > big.yaml
         Look back:    crc-cluster report logs/latest   (then open logs/latest/report.html)
+        Show a class: crc-cluster up topologies/tree.yaml --web   (then open http://127.0.0.1:8080/)
+        Replay runs:  crc-cluster serve logs/
 
         Every node is its own process. crc-server and crc-client are taken from the folder of \
         crc-cluster when they are there (after `swift build`), otherwise crc-cluster runs them \
@@ -30,12 +32,29 @@ struct CRCClusterCommand: ParsableCommand {
         report.html; logs/latest is the newest run.
         """,
         version: crcVersion,
-        subcommands: [Up.self, Test.self, Grade.self, GradescopeKitCommand.self, Check.self, Simulate.self, Report.self, Render.self, Validate.self, Gen.self, Graph.self, Scenarios.self, Schema.self, ServerCLI.self, ClientCLI.self, ClientHostCommand.self])
+        subcommands: [Up.self, Test.self, Grade.self, GradescopeKitCommand.self, Check.self, Simulate.self, Report.self, Serve.self, Render.self, Validate.self, Gen.self, Graph.self, Scenarios.self, Schema.self, ServerCLI.self, ClientCLI.self, ClientHostCommand.self])
 
     static func main() {
         dieWithParentIfAsked()  // when running as an embedded node of another crc-cluster
-        main(nil)
+        main(Array(webPortSpelling(CommandLine.arguments.dropFirst())))
     }
+}
+
+/// `--web PORT` is `--web --web-port PORT` (the port is optional, which swift-argument-parser's
+/// options cannot be), and `--web=PORT` too.
+func webPortSpelling<C: Collection<String>>(_ args: C) -> [String] {
+    var out: [String] = []
+    var it = Array(args)[...]
+    while let a = it.popFirst() {
+        if a == "--" { out.append(a); out += it; break }
+        if a.hasPrefix("--web="), Int(a.dropFirst(6)) != nil { out += ["--web", "--web-port", String(a.dropFirst(6))]; continue }
+        out.append(a)
+        if a == "--web", let next = it.first, Int(next) != nil {
+            out += ["--web-port", next]
+            it = it.dropFirst()
+        }
+    }
+    return out
 }
 
 /// Where node executables come from.

@@ -9,6 +9,7 @@ import CRCServer
 import Foundation
 import CRCProcess
 import CRCContract
+import CRCLive
 
 // MARK: - up
 
@@ -43,6 +44,14 @@ struct Up: ParsableCommand {
         servers, root); a second Ctrl-C kills them at once. No node outlives crc-cluster, even if \
         it is killed with SIGKILL.
 
+        LIVE VIEW. --web [PORT] serves a page of the running network (default port 8080; 0 picks a \
+        free one): the tree, every message as a dot travelling along the link it crosses (real \
+        time, slowed, or paused and stepped), the space-time diagram as it grows, each node's \
+        state on click, and the console's commands as buttons and a command box. It listens on \
+        loopback; --web-bind ADDRESS shares it with a room, where viewers are read-only unless \
+        their address carries the presenter token printed at start. The page works offline. \
+        Its "past runs" lists logs/ and replays any of them (as crc-cluster serve does).
+
         EXIT STATUS: 0 stopped by request (exit, Ctrl-C); 1 a node failed to start, crashed, or \
         the network did not converge; 2 the topology file is invalid.
         """)
@@ -61,6 +70,11 @@ struct Up: ParsableCommand {
     var pace: Double?
     @Flag(help: "No colours (also when NO_COLOR is set or output is not a terminal).") var noColor = false
     @Flag(help: "Do not prefix raw lines with the node's name.") var noPrefix = false
+    @Flag(help: ArgumentHelp("Serve the live view: the network in a browser, messages moving hop by hop (--web PORT, or --web-port; 8080 by default, 0 for any free port).", valueName: "port"))
+    var web = false
+    @Option(help: ArgumentHelp("The port of the live view (also written --web PORT).", valueName: "port")) var webPort = 8080
+    @Option(help: ArgumentHelp("The address the live view listens on (implies --web): 127.0.0.1 by default; 0.0.0.0 for a room, read-only without the presenter token.", valueName: "address"))
+    var webBind: String?
     @Flag(help: "Stop as soon as the network has settled; print launch-to-settled time and memory (a benchmark).")
     var exitWhenSettled = false
 
@@ -72,6 +86,7 @@ struct Up: ParsableCommand {
         }
         if let pace, !(pace >= 0) { throw ValidationError("--pace must be a number of seconds, 0 or more") }
         if pace != nil, !play { throw ValidationError("--pace goes with --play") }
+        if !(0...65535).contains(webPort) { throw ValidationError("--web: \(webPort) is not a port (0 picks a free one)") }
     }
 
     /// Whether stdin carries commands: a terminal, a pipe or a file (not /dev/null), or --console.
@@ -101,6 +116,10 @@ struct Up: ParsableCommand {
             Self.show(node: node, stream: stream, line: line, format: format, kinds: kinds, narrator: narrator, console: console, out: out)
         }
         let started = Date()
+        let serveWeb = web || webBind != nil
+        if serveWeb, !options.tap {
+            console.say("the live view shows messages only on tapped links: these are not (--tap taps them)")
+        }
         options.onPhase = { phase in
             // The tool's own polling is not part of the story.
             if format != .json, !phase.hasPrefix("check round") { console.say(String(format: "%.2f s: ", Date().timeIntervalSince(started)) + phase) }
@@ -126,6 +145,28 @@ struct Up: ParsableCommand {
             }
         }, counter: signals)
         ChildReaper.becomeSubreaper()
+
+        // The live view opens before the nodes start, so the page shows them joining.
+        var liveServer: LiveServer?
+        if serveWeb {
+            let session = LiveSession(run: run)
+            let server = LiveServer(options: .init(bind: webBind ?? "127.0.0.1", port: webPort, logsRoot: options.logRoot), session: session)
+            do {
+                let port = try server.start()
+                out.mirror(session)
+                liveServer = server
+                let host = server.options.bind == "0.0.0.0" || server.options.bind == "::" ? (ProcessInfo.processInfo.hostName) : server.options.bind
+                if server.options.everyoneDrives {
+                    console.say("live view: http://\(host):\(port)/")
+                } else {
+                    console.say("live view: http://\(host):\(port)/ (read-only); presenter: http://\(host):\(port)/?token=\(server.options.token)")
+                }
+            } catch {
+                console.error("crc-cluster: \(error)")
+                run.killAll()
+                throw ExitCode(1)
+            }
+        }
 
         let t0 = Date()
         var failed = false
@@ -160,6 +201,8 @@ struct Up: ParsableCommand {
                 if format != .json { printSummary(run, console: console, settled: settled) }
                 let executor = ConsoleExecutor(run: run, out: out,
                                                tapHint: "up taps them unless --no-tap, or for networks over \(Self.tapLimit) nodes unless --tap")
+                liveServer?.session?.attach(executor)
+                let live = liveServer?.session
                 let commands = readsCommands
                 let playSteps = play ? topology.steps : []
                 let paceSeconds = pace
@@ -182,6 +225,7 @@ struct Up: ParsableCommand {
                                 stopRequested.signal()
                                 return
                             }
+                            live?.networkChanged()
                         }
                     }
                     thread(reader)
@@ -195,6 +239,7 @@ struct Up: ParsableCommand {
                     for (node, status) in dead where !reported.contains(node) {
                         reported.insert(node)
                         failed = true
+                        live?.networkChanged()
                         console.error("crc-cluster: \(node) exited unexpectedly (\(status)); the network no longer matches the topology (exit status will be 1)")
                     }
                 }
@@ -202,6 +247,8 @@ struct Up: ParsableCommand {
             }
         }
 
+        liveServer?.session?.close()
+        liveServer?.close()
         let forced = signals.count > 1
         let records = run.teardown(grace: 3, force: forced)
         if run.leftoversKilled > 0 {

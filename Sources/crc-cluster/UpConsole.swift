@@ -2,6 +2,8 @@ import CRCCluster
 import CRCLineEditor
 import Foundation
 import CRCProcess
+import CRCLive
+import NIOConcurrencyHelpers
 
 /// How `up` shows what happens.
 enum OutputFormat: String, CaseIterable {
@@ -26,14 +28,20 @@ final class UpOutput: ConsoleOutput {
         color = console.color
     }
 
+    /// The live view's session, told everything the console says.
+    private let live = NIOLockedValueBox<LiveSession?>(nil)
+    func mirror(_ session: LiveSession) { live.withLockedValue { $0 = session } }
+
     func line(_ text: String) {
         if interactive { LineEditor.shared.printAbove(text) } else { console.plain(text) }
+        live.withLockedValue { $0 }?.said("line", text)
     }
 
     /// A narrated event, stamped with the seconds since `up` started and coloured by kind.
     func event(_ kind: Narration.Kind, _ text: String) {
         let stamp = String(format: "%8.3f  ", Date().timeIntervalSince(started))
-        guard color else { return line(stamp + text) }
+        live.withLockedValue { $0 }?.said(kind.rawValue, stamp + text)
+        guard color else { return show(stamp + text) }
         let code: String
         switch kind {
         case .joins: code = "32"
@@ -42,7 +50,11 @@ final class UpOutput: ConsoleOutput {
         case .faults: code = "31"
         case .convergence: code = "35"
         }
-        line("\u{1B}[2m\(stamp)\u{1B}[0m\u{1B}[\(code)m\(text)\u{1B}[0m")
+        show("\u{1B}[2m\(stamp)\u{1B}[0m\u{1B}[\(code)m\(text)\u{1B}[0m")
+    }
+
+    private func show(_ text: String) {
+        if interactive { LineEditor.shared.printAbove(text) } else { console.plain(text) }
     }
 }
 

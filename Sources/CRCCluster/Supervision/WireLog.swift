@@ -12,19 +12,32 @@ public final class WireLog: Sendable {
     /// `start`: the run's clock origin (`DispatchTime.now().uptimeNanoseconds` when it began).
     public init(start: UInt64 = DispatchTime.now().uptimeNanoseconds) { self.start = start }
 
-    private let observer = NIOLockedValueBox<(@Sendable (WireRecord) -> Void)?>(nil)
+    /// Who is told of every record as it is seen: `up`'s `watch` (key 0) and subscribers (the live view).
+    private let observers = NIOLockedValueBox<(next: Int, all: [Int: @Sendable (WireRecord) -> Void])>((1, [:]))
 
     public func append(link: String, connection: Int, direction: WireDirection, _ event: WireRecord.Event) {
         let record = WireRecord(time: now, link: link, connection: connection, direction: direction, event: event)
         records.withLockedValue { $0.append(record) }
-        observer.withLockedValue { $0 }?(record)
+        let told = observers.withLockedValue { $0.all }
+        for f in told.values { f(record) }
     }
 
     /// Seconds since the run started, on the clock the records use.
     public var now: Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
 
     /// Called with every record as it is seen (`up`'s `watch on`); nil stops it.
-    public func observe(_ f: (@Sendable (WireRecord) -> Void)?) { observer.withLockedValue { $0 = f } }
+    public func observe(_ f: (@Sendable (WireRecord) -> Void)?) { observers.withLockedValue { $0.all[0] = f } }
+
+    /// Calls `f` with every record from now on, until `unsubscribe` with the key returned.
+    public func subscribe(_ f: @escaping @Sendable (WireRecord) -> Void) -> Int {
+        observers.withLockedValue { o in
+            defer { o.next += 1 }
+            o.all[o.next] = f
+            return o.next
+        }
+    }
+
+    public func unsubscribe(_ key: Int) { observers.withLockedValue { $0.all[key] = nil } }
 
     /// The records from position `index` on.
     public func records(from index: Int) -> [WireRecord] {
