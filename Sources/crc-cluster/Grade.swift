@@ -94,10 +94,13 @@ struct Grade: ParsableCommand {
     var timeLimit: Double = 180
     @Option(help: ArgumentHelp("Scenarios run at once (default 4, or 12 for a class: a failing submission's scenarios mostly wait out the settle timeout).", valueName: "n"))
     var jobs: Int?
+    @Option(name: .customLong("repeat"), help: ArgumentHelp("Run each scenario this many times: a scenario counts as passed only if every run passes; a table gives each one's pass rate. Only failing runs' logs are kept.", valueName: "n"))
+    var repeats = 1
     @Flag(name: .shortAndLong, help: "Print each launch and step as it happens, with times.") var verbose = false
 
     func validate() throws {
         guard (jobs ?? 1) >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        guard repeats >= 1 else { throw ValidationError("--repeat must be at least 1") }
         switch (server, coursePython.first) {
         case (nil, nil): throw ValidationError("say what to grade: --server 'python3 server.py' (a program), or --course-python DIR (the course's ChatServer.py class)")
         case (.some, .some): throw ValidationError("--server and --course-python both name a server to grade: give one")
@@ -262,7 +265,12 @@ struct Grade: ParsableCommand {
                     v.clientArgs = clientTemplate
                 }
                 if batch { v.name = "\(g.student): \(v.displayName)" }
-                topologies.append(v)
+                if repeats == 1 { topologies.append(v); continue }
+                for k in 1...repeats {
+                    var r = v
+                    r.name = "\(v.displayName) #\(k)"
+                    topologies.append(r)
+                }
             }
         }
         let scenarioNames = scenarios.map { Self.graded($0.topology, command: [], template: nil, mix: $0.mix).displayName }
@@ -275,7 +283,10 @@ struct Grade: ParsableCommand {
         console.plain(sandbox.map { "sandbox: \($0.summary); \(Int(timeLimit)) s a scenario" } ?? "sandbox: none (--no-sandbox)")
         let done = NIOLockedValueBox(0)
         let total = topologies.count
+        let repeats = self.repeats
+        if repeats > 1 { console.plain("each scenario runs \(repeats) times; it passes only if every run does (logs kept of failing runs only)") }
         let (box, interrupted) = runScenarios(topologies, common: common, jobs: parallel, verbose: verbose, console: console,
+                                              keepPassingLogs: repeats == 1,
                                               configure: { options, _ in
                                                   options.foreignChat = chatLine
                                                   options.foreignQuit = quitLine
@@ -284,7 +295,7 @@ struct Grade: ParsableCommand {
                                                   options.sandbox = sandbox
                                                   options.timeLimit = limit
                                               }) { r in
-            if batch {
+            if batch || repeats > 1 {
                 let n = done.withLockedValue { $0 += 1; return $0 }
                 let why = r.passed ? "" : ": " + String((r.error ?? r.differences.first.map { "\(r.failedAt ?? ""): \($0)" } ?? "")
                     .split(separator: "\n").first ?? "").prefix(110)
@@ -295,9 +306,29 @@ struct Grade: ParsableCommand {
             }
         }
         let elapsed = Date().timeIntervalSince(t0)
+        // Repeated, a scenario's result is its first failing run, else its first run.
+        func result(_ k: Int, _ s: Int) -> ScenarioResult? {
+            let runs = (0..<repeats).compactMap { box.at((k * scenarios.count + s) * repeats + $0) }
+            guard var r = runs.first(where: { !$0.passed }) ?? runs.first else { return nil }
+            if repeats > 1 {
+                r.name = batch ? "\(graded[k].student): \(scenarioNames[s])" : scenarioNames[s]
+                if !r.passed { r.notes.append("failed \(runs.filter { !$0.passed }.count) of \(runs.count) runs") }
+            }
+            return r
+        }
         let students = graded.enumerated().map { (k, g) in
-            StudentResults(student: g.student, submission: g.submission,
-                           results: scenarios.indices.map { box.at(k * scenarios.count + $0) })
+            StudentResults(student: g.student, submission: g.submission, results: scenarios.indices.map { result(k, $0) })
+        }
+        if repeats > 1 {
+            var rows: [RepeatSummary] = []
+            for k in graded.indices {
+                for s in scenarios.indices {
+                    let runs = (0..<repeats).compactMap { box.at((k * scenarios.count + s) * repeats + $0) }
+                    rows.append(RepeatSummary(name: batch ? "\(graded[k].student): \(scenarioNames[s])" : scenarioNames[s], results: runs))
+                }
+            }
+            console.plain("")
+            console.plain(String(RepeatSummary.table(rows).dropLast()))
         }
         console.plain("")
         if batch {
@@ -315,12 +346,13 @@ struct Grade: ParsableCommand {
             }
             console.plain("summary: \(folder.path)/summary.csv and summary.html")
         } else {
-            console.plain(Self.table(box.all))
+            console.plain(Self.table(students[0].results.compactMap { $0 }))
         }
-        let results = box.all
+        let results = students.flatMap { $0.results.compactMap { $0 } }
         let passed = results.filter(\.passed).count
-        console.plain(String(format: "score: %d/%d scenarios passed (%.0f%%) in %.1f s", passed, topologies.count,
-                             topologies.isEmpty ? 0 : 100 * Double(passed) / Double(topologies.count), elapsed))
+        let runsGraded = students.count * scenarios.count
+        console.plain(String(format: "score: %d/%d scenarios passed (%.0f%%) in %.1f s", passed, runsGraded,
+                             runsGraded == 0 ? 0 : 100 * Double(passed) / Double(runsGraded), elapsed))
         if let junit { try ScenarioRunner.junit(results, seconds: elapsed).write(toFile: junit, atomically: true, encoding: .utf8) }
         if let gradescope {
             let out = GradescopeResults(scenarios: scenarioNames, results: students[0].results, weights: scoring)
@@ -331,7 +363,7 @@ struct Grade: ParsableCommand {
             console.plain("gradescope: \(gradescope) (\(ClassReport.points(out.score)) points)")
         }
         if interrupted { throw ExitCode(130) }
-        if passed < topologies.count { throw ExitCode(1) }
+        if passed < runsGraded { throw ExitCode(1) }
     }
 
     enum Mix { case theirsAtRoot, oursAtRoot }

@@ -41,7 +41,7 @@ struct Serve: ParsableCommand {
             throw ExitCode(1)
         }
         let runs = RunArchive(root: root).list()
-        print("serving \(runs.count) run\(runs.count == 1 ? "" : "s") from \(root.path) at http://\(bind):\(bound)/ (Ctrl-C stops)")
+        FileHandle.standardOutput.write(Data("serving \(runs.count) run\(runs.count == 1 ? "" : "s") from \(root.path) at http://\(bind):\(bound)/ (Ctrl-C stops)\n".utf8))
         let stop = DispatchSemaphore(value: 0)
         var sources: [DispatchSourceSignal] = []
         for sig in [SIGINT, SIGTERM, SIGHUP] {

@@ -25,6 +25,10 @@ struct Test: ParsableCommand {
         Any step may add `within: SECONDS` to tighten the settle deadline after it. Servers rejoin \
         a lost upstream by themselves, so a restarted server gets its subtree back.
 
+        --repeat N runs each scenario N times (--jobs at once) and prints a table of its pass rate \
+        and mean ± sd time, so an order-dependent bug shows as 3/50 instead of a lucky pass; only \
+        the logs of failing runs are kept.
+
         Ctrl-C (or SIGTERM/SIGHUP) stops the run: scenarios running at that moment fail as \
         "interrupted", their networks are torn down as usual (logs and timeline kept), scenarios \
         not yet started are skipped, and the results so far are printed.
@@ -37,10 +41,13 @@ struct Test: ParsableCommand {
     @OptionGroup var common: CommonOptions
     @Option(help: "Write JUnit XML results to this file.") var junit: String?
     @Option(help: "Scenarios run at once.") var jobs = 4
+    @Option(name: .customLong("repeat"), help: ArgumentHelp("Run each scenario this many times; print its pass rate and time, keep the logs of failing runs only.", valueName: "n"))
+    var repeats = 1
     @Flag(name: .shortAndLong, help: "Print each launch and step as it happens, with times.") var verbose = false
 
     func validate() throws {
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        guard repeats >= 1 else { throw ValidationError("--repeat must be at least 1") }
     }
 
     func run() throws {
@@ -67,10 +74,29 @@ struct Test: ParsableCommand {
 
         let console = Console(color: nil, prefix: false)
         let t0 = Date()
-        let (results, interrupted) = runScenarios(topologies, common: common, jobs: jobs, verbose: verbose, console: console) { r in
-            console.plain(Self.line(r, color: console.color))
+        let repeats = self.repeats
+        let scenarios = topologies
+        if repeats > 1 {
+            topologies = scenarios.flatMap { t in (1...repeats).map { k in var v = t; v.name = "\(t.displayName) #\(k)"; return v } }
+            console.plain("running \(scenarios.count) scenario\(scenarios.count == 1 ? "" : "s") \(repeats) times each (\(topologies.count) runs, \(jobs) at a time); keeping the logs of failing runs only")
+        }
+        let done = NIOLockedValueBox(0)
+        let total = topologies.count
+        let (results, interrupted) = runScenarios(topologies, common: common, jobs: jobs, verbose: verbose, console: console,
+                                                  keepPassingLogs: repeats == 1) { r in
+            if repeats == 1 { return console.plain(Self.line(r, color: console.color)) }
+            // Repeated: a line per run, the details of failures only.
+            let n = done.withLockedValue { $0 += 1; return $0 }
+            console.plain(String(format: "[%d/%d] ", n, total) + (r.passed ? "PASS \(r.name) (\(String(format: "%.2f", r.seconds)) s)" : Self.line(r, color: console.color)))
         }
         let elapsed = Date().timeIntervalSince(t0)
+        if repeats > 1 {
+            let summaries = scenarios.indices.map { i in
+                RepeatSummary(name: scenarios[i].displayName, results: (0..<repeats).compactMap { results.at(i * repeats + $0) })
+            }
+            console.plain("")
+            console.plain(String(RepeatSummary.table(summaries).dropLast()))
+        }
         let ran = results.all
         let failed = ran.filter { !$0.passed }
         console.plain("")
@@ -117,6 +143,7 @@ struct Test: ParsableCommand {
 /// Runs scenarios with this command line's options (see `ScenarioSuite.run`): tapped unless
 /// --no-tap (or networks over Up.tapLimit nodes unless --tap), progress when verbose.
 func runScenarios(_ topologies: [Topology], common: CommonOptions, jobs: Int, verbose: Bool, console: Console,
+                  keepPassingLogs: Bool = true,
                   configure: (inout RunOptions, Topology) -> Void = { _, _ in },
                   onResult: @escaping @Sendable (ScenarioResult) -> Void) -> (results: ResultsBox, interrupted: Bool) {
     var options = common.runOptions(nodes: 0)
@@ -132,5 +159,18 @@ func runScenarios(_ topologies: [Topology], common: CommonOptions, jobs: Int, ve
         configure(&scenarioOptions, t)
     }, onInterrupt: { n in
         if n == 1 { console.plain("interrupted: stopping the running scenarios (their logs are kept)") }
-    }, onResult: onResult)
+    }, onResult: { r in
+        if !keepPassingLogs, r.passed, !r.logDir.isEmpty { removeRunLogs(r.logDir) }
+        onResult(r)
+    })
+}
+
+/// Removes a passing run's folder (repeated runs keep the failing ones), and `latest` with it when it pointed there.
+func removeRunLogs(_ dir: String) {
+    let url = URL(fileURLWithPath: dir)
+    try? FileManager.default.removeItem(at: url)
+    let latest = url.deletingLastPathComponent().appendingPathComponent("latest")
+    if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: latest.path), target == url.lastPathComponent {
+        try? FileManager.default.removeItem(at: latest)
+    }
 }
