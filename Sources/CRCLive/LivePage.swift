@@ -5,7 +5,8 @@
 /// What a test can read: `window.crc` holds `log` (every message animated, in the order its dot
 /// set off: seq, type, from, to, text), `errors` (script errors), `latency` (ms from a message
 /// crossing a tap to its event reaching the page), `coalesced` (messages that reached the page as
-/// counts only), and `replay` (cursor, total) when replaying.
+/// counts only), `undrawn` (messages the page heard of but had no time to draw), and `replay`
+/// (cursor, total) when replaying.
 enum LivePage {
     static let html = #"""
 <!DOCTYPE html>
@@ -107,7 +108,7 @@ svg text{font-size:12px;text-anchor:middle;pointer-events:none}
 <section id="runs" class="hidden" style="margin:12px 16px"><h2>Runs <small id="runsroot"></small></h2><table><thead><tr><th>verdict</th><th>scenario</th><th>started</th><th>seconds</th><th>chats</th><th>run</th></tr></thead><tbody id="runsbody"></tbody></table></section>
 <script>
 "use strict";
-const crc = window.crc = {log: [], errors: [], latency: [], coalesced: 0, mode: null, replay: null, parts: 0, received: 0};
+const crc = window.crc = {log: [], errors: [], latency: [], coalesced: 0, undrawn: 0, mode: null, replay: null, parts: 0, received: 0};
 window.addEventListener("error", e => crc.errors.push(String(e.message || e)));
 window.addEventListener("unhandledrejection", e => crc.errors.push("promise: " + String(e.reason)));
 const $ = id => document.getElementById(id);
@@ -246,7 +247,14 @@ function launch(m, backwards) {
   highlight(m.seq);
 }
 
+// Messages wait in the inbox for the next frame, which draws at most DRAW_PER_FRAME of them: the
+// socket's handler stays cheap, so a busy network delays no event, it only draws fewer.
+const inbox = [];
+const DRAW_PER_FRAME = 120, MAX_INBOX = 3000;
 function tick(now) {
+  let drawn = 0;
+  while (inbox.length && drawn < DRAW_PER_FRAME) { arrived(inbox.shift()); drawn += 1; }
+  if (drawn) grew();
   for (let i = dots.length - 1; i >= 0; i--) {
     const d = dots[i], f = Math.min(1, (now - d.t0) / d.span);
     d.c.setAttribute("cx", d.a[0] + (d.b[0] - d.a[0]) * f);
@@ -265,7 +273,7 @@ requestAnimationFrame(tick);
 function arrived(m) {
   addRow(m);
   if (pace === "real") {
-    if (dots.length < MAX_DOTS) launch(m); else crc.coalesced += 1;
+    if (dots.length < MAX_DOTS) launch(m); else crc.undrawn += 1;
   } else {
     queue.push(m);
     if (queue.length > 5000) { queue.splice(0, queue.length - 5000); }
@@ -308,7 +316,11 @@ function addRow(m) {
   const t = el("title", {}, line); t.textContent = (m.t !== undefined ? m.t.toFixed(3) + " s: " : "") + m.from + " → " + m.to + ": " + label(m);
   rowOf[m.seq] = line;
   rows += 1;
-  if (g.childNodes.length > MAX_ROWS) g.removeChild(g.firstChild);
+  if (g.childNodes.length > MAX_ROWS) { const old = g.firstChild; delete rowOf[old.dataset.seq]; g.removeChild(old); }
+  if (crc.mode !== "live") grew();
+}
+/** The diagram's height after rows were added, and in a live view its newest row in sight. */
+function grew() {
   $("spacetime").setAttribute("height", TOP + rows * ROWH + 20);
   const box = $("st");
   if (crc.mode === "live") box.scrollTop = box.scrollHeight;
@@ -406,10 +418,13 @@ function live() {
     } else if (e.k === "msgs") {
       for (const m of e.m) {
         crc.received += 1;
-        if (!e.backlog) crc.latency.push(now - m.w);
-        if (crc.latency.length > 100000) crc.latency.splice(0, 50000);
-        if (e.backlog) addRow(m); else arrived(m);
+        if (e.backlog) { addRow(m); continue; }
+        crc.latency.push(now - m.w);
+        inbox.push(m);
       }
+      if (e.backlog) grew();
+      if (crc.latency.length > 100000) crc.latency.splice(0, 50000);
+      if (inbox.length > MAX_INBOX) crc.undrawn += inbox.splice(0, inbox.length - MAX_INBOX).length;
     } else if (e.k === "coalesced") {
       let n = 0;
       for (const l of e.links) n += l.n;
@@ -439,6 +454,7 @@ function network(e) {
 function quiet() {
   if (socket) { socket.onclose = null; socket.close(); socket = null; }
   queue.length = 0;
+  inbox.length = 0;
 }
 
 async function archive() {
