@@ -174,6 +174,6 @@ let package = Package(
         // The cluster tool's pure parts: topology, model, checkers, narration; no processes.
         .testTarget(name: "CRCClusterModelTests", dependencies: ["CRCCluster", "CRCContract", "CRCCore", "CRCProtocol", "CRCTesting"]),
         // crc-cluster as users run it: processes, files, browsers.
-        .testTarget(name: "CRCClusterTests", dependencies: ["CRCCluster", "CRCGrading", "CRCProcess", "CRCContract", "CRCTesting", "crc-cluster", "crc-server", "crc-client"]),
+        .testTarget(name: "CRCClusterTests", dependencies: ["CRCCluster", "CRCGrading", "CRCLive", "CRCProcess", "CRCContract", "CRCTesting", "crc-cluster", "crc-server", "crc-client"]),
     ]
 )

@@ -501,6 +501,7 @@ async function replay(id) {
   const rows = text.split("\n").filter(l => l.trim()).map(JSON.parse).filter(m => m.type !== "closed");
   rows.forEach((m, i) => { m.seq = i + 1; });
   begin(record);
+  appliedSteps = -1;
   crc.replay = {id, rows, cursor: 0, total: rows.length, playing: false};
   const verdict = record.passed === true ? "PASS" : record.passed === false ? "FAIL" : "up session";
   $("status").textContent = "replay of " + id + ": " + verdict + (record.failed_at ? " at " + record.failed_at : "") + ", " + rows.length + " messages";
@@ -561,13 +562,36 @@ function back() {
 }
 function seek(k) {
   const r = crc.replay;
+  for (const d of dots) d.c.remove();
+  dots.length = 0;
   drawColumns();
   r.cursor = 0;
   while (r.cursor < k) { const m = r.rows[r.cursor]; r.cursor += 1; addRow(m); }
   showCursor();
 }
+/** In a replay, the tree as the run's steps had left it when the message at the cursor crossed:
+    stopped and killed servers, quit clients, cut links. */
+let appliedSteps = -1;
+function replayState(t) {
+  const steps = (run.steps || []).filter(s => s.start <= t);
+  if (steps.length === appliedSteps) return;
+  appliedSteps = steps.length;
+  status = {}; cut = new Set();
+  for (const s of steps) {
+    const w = s.summary.split(" "), node = (w[1] || "").replace(/:$/, "").replace(/'s$/, "");
+    if (w[0] === "stop" || w[0] === "kill") status[node] = w[0] === "stop" ? "stopped" : "killed";
+    else if (w[0] === "start" || w[0] === "restart") delete status[node];
+    else if (w[0] === "quit") status[node] = "quit";
+    else if (w[0] === "cut") cut.add(node);
+    else if (w[0] === "heal") cut.delete(node);
+  }
+  drawTree();
+}
+
 function showCursor() {
   const r = crc.replay;
+  const at = r.cursor > 0 ? r.rows[r.cursor - 1] : null;
+  replayState(at && at.t !== undefined ? at.t : -1);
   $("rpos").textContent = r.cursor + " / " + r.total;
   $("rslider").value = r.cursor;
   const m = r.cursor > 0 ? r.rows[r.cursor - 1] : null;

@@ -28,8 +28,7 @@ public final class LiveSession: Sendable {
         var viewers: [ObjectIdentifier: Viewer] = [:]
         var pending: [(json: String, from: String, to: String)] = []
         var flushScheduled = false
-        var tokens = LiveSession.burst
-        var refilled = DispatchTime.now().uptimeNanoseconds
+        var budget = StreamBudget(rate: LiveSession.rate, burst: LiveSession.burst, now: DispatchTime.now().uptimeNanoseconds)
         var seq = 0
         var sent = 0
         var coalesced = 0
@@ -82,11 +81,7 @@ public final class LiveSession: Sendable {
     private func flush() {
         let (viewers, individual, surplus) = stream.withLockedValue { s -> ([Viewer], [(json: String, from: String, to: String)], [String: Int]) in
             s.flushScheduled = false
-            let now = DispatchTime.now().uptimeNanoseconds
-            s.tokens = min(Self.burst, s.tokens + Double(now - s.refilled) / 1e9 * Self.rate)
-            s.refilled = now
-            let take = min(s.pending.count, Int(s.tokens))
-            s.tokens -= Double(take)
+            let take = s.budget.take(s.pending.count, now: DispatchTime.now().uptimeNanoseconds)
             var surplus: [String: Int] = [:]
             for p in s.pending[take...] { surplus["\(p.from)\u{1}\(p.to)", default: 0] += 1 }
             let individual = Array(s.pending.prefix(take))
@@ -212,4 +207,29 @@ extension JSONValue {
     static func parse(_ text: String) -> JSONValue? { parse(Data(text.utf8)) }
     static func parse(_ data: Data) -> JSONValue? { try? JSONDecoder().decode(JSONValue.self, from: data) }
     subscript(key: String) -> JSONValue? { if case .object(let o) = self { o[key] } else { nil } }
+}
+
+/// How many messages a batch may stream one by one: a token bucket of `rate` a second holding at
+/// most `burst`. Pure: the caller gives the time.
+public struct StreamBudget: Sendable, Equatable {
+    public let rate: Double
+    public let burst: Double
+    private var tokens: Double
+    private var last: UInt64
+
+    public init(rate: Double, burst: Double, now: UInt64) {
+        self.rate = rate
+        self.burst = burst
+        tokens = burst
+        last = now
+    }
+
+    /// Of `wanted` messages at `now` (nanoseconds), how many go one by one; the rest go as counts.
+    public mutating func take(_ wanted: Int, now: UInt64) -> Int {
+        if now > last { tokens = min(burst, tokens + Double(now - last) / 1e9 * rate) }
+        last = max(last, now)
+        let n = min(wanted, Int(tokens))
+        tokens -= Double(n)
+        return n
+    }
 }

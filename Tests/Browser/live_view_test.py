@@ -101,8 +101,10 @@ try:
             raise AssertionError("stepping back 3 from %d gave %s" % (at_end, back))
         seen["stepped_back_to"] = back[0]
         if args.screenshot:
-            b.eval("crc.seek(Math.floor(crc.replay.total / 2)); true")
-            time.sleep(0.3)
+            # For the picture: the first chat's expected path drawn, its second hop in flight.
+            b.eval("const i = crc.replay.rows.findIndex(m => m.type === 'chat'); crc.seek(Math.max(0, i + 1));"
+                   "document.querySelector('#chats li').click(); crc.forward(); true")
+            time.sleep(0.35)
             b.screenshot(args.screenshot.replace(".png", "-replay.png"))
 
     errors = b.errors + (b.eval("crc.errors") or [])

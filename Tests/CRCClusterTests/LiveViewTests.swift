@@ -1,4 +1,5 @@
 import CRCCluster
+import CRCLive
 import CRCProcess
 import CRCTesting
 import Foundation
@@ -92,6 +93,22 @@ final class LiveViewTests: ClusterTestCase {
         g.waitForEndOfOutput()
         XCTAssertTrue(output(g).contains("score: 0/1"), output(g))
         XCTAssertTrue(g.stdoutLines.contains { $0.contains("/10 ") && $0.contains("FLAKY: fails") }, output(g))
+    }
+
+    /// The stream's budget: a burst of 200 at once, then 2,000 a second; what is over goes as counts,
+    /// so a page is never sent more than it can be shown.
+    func testTheStreamSendsMessagesOneByOneUpToItsRateAndCountsTheRest() {
+        var b = StreamBudget(rate: 2000, burst: 200, now: 0)
+        XCTAssertEqual(b.take(500, now: 0), 200)           // the burst
+        XCTAssertEqual(b.take(500, now: 0), 0)             // nothing left at the same instant
+        XCTAssertEqual(b.take(500, now: 50_000_000), 100)  // 50 ms later: 2,000/s × 0.05 s
+        XCTAssertEqual(b.take(30, now: 60_000_000), 20)    // 10 ms: 20 more
+        XCTAssertEqual(b.take(10, now: 10_000_000_000), 10) // after a quiet spell the bucket is full again…
+        XCTAssertEqual(b.take(1000, now: 10_000_000_000), 190) // …but never holds more than the burst
+        // 5,000 messages a second in 5 ms batches for one second: 2,000 one by one, plus the first burst.
+        var c = StreamBudget(rate: 2000, burst: 200, now: 0)
+        let sent = (1...200).map { c.take(25, now: UInt64($0) * 5_000_000) }.reduce(0, +)
+        XCTAssertEqual(sent, 2000 + 200, accuracy: 25)
     }
 
     struct RunList: Decodable {
