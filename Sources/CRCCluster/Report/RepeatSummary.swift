@@ -44,7 +44,7 @@ public struct RepeatSummary: Sendable, Equatable {
                 + "\(r.passed)/\(r.runs)".padding(toLength: 7, withPad: " ", startingAt: 0) + "  "
                 + String(format: "%5.1f%%", rate) + "  " + String(format: "%6.2f ± %.2f s", r.mean, r.sd).padding(toLength: 16, withPad: " ", startingAt: 0)
                 + "  " + verdict + "\n"
-            if let f = r.firstFailure { out += "".padding(toLength: width, withPad: " ", startingAt: 0) + "  first failure: \(f.prefix(140))\n" }
+            if let f = r.firstFailure { out += "".padding(toLength: width, withPad: " ", startingAt: 0) + "  first failure: \(f.prefix(240))\n" }
         }
         return out
     }
