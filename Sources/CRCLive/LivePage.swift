@@ -51,7 +51,7 @@ svg text{font-size:12px;text-anchor:middle;pointer-events:none}
 .key.status{background:#ea580c}.key.client_quit{background:#7c3aed}.key.server_quit{background:#4b5563}
 #log{height:220px;overflow:auto;font:12px/1.4 ui-monospace,monospace;background:#fff;border:1px solid var(--line);padding:6px;white-space:pre-wrap}
 #log .convergence{color:#a21caf}#log .faults{color:#b91c1c}#log .joins{color:#15803d}#log .chats{color:#0e7490}
-#log .command{font-weight:bold}#log .error{color:#b91c1c;font-weight:bold}
+#log .command{font-weight:bold}#log .line{color:#1d2330}#log .error{color:#b91c1c;font-weight:bold}
 #st{height:300px;overflow:auto;background:#fff;border:1px solid var(--line)}
 #st line.msg{stroke-width:1.6}
 #st line.life{stroke:#d1d5db}
@@ -122,7 +122,7 @@ function el(tag, attrs, parent) {
 function say(kind, text) {
   const log = $("log");
   const line = document.createElement("div");
-  line.className = kind;
+  line.className = /^(web|crc)> /.test(text) ? "command" : kind;
   line.textContent = text;
   log.appendChild(line);
   while (log.childNodes.length > 600) log.removeChild(log.firstChild);

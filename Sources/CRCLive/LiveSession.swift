@@ -47,8 +47,13 @@ public final class LiveSession: Sendable {
         }
     }
 
-    /// The executor pages' commands go to (the terminal's own).
-    public func attach(_ executor: ConsoleExecutor) { self.executor.withLockedValue { $0 = executor } }
+    /// The executor pages' commands go to (the terminal's own), and how a page's command is echoed
+    /// before it runs (by default to the pages only; `up` prints it at the terminal, which mirrors it).
+    public func attach(_ executor: ConsoleExecutor, echo: (@Sendable (String) -> Void)? = nil) {
+        self.executor.withLockedValue { $0 = executor }
+        self.echo.withLockedValue { $0 = echo }
+    }
+    private let echo = NIOLockedValueBox<(@Sendable (String) -> Void)?>(nil)
 
     public func close() {
         if let key = subscription.withLockedValue({ $0 }) { run.wire?.unsubscribe(key) }
@@ -192,7 +197,7 @@ public final class LiveSession: Sendable {
         }
         commands.async {
             guard let executor = self.executor.withLockedValue({ $0 }) else { return }
-            self.said("command", "crc> \(line)")
+            if let echo = self.echo.withLockedValue({ $0 }) { echo("web> \(line)") } else { self.said("command", "web> \(line)") }
             _ = executor.execute(line)
             self.broadcast(self.network().text)
             self.said("done", line)

@@ -201,7 +201,7 @@ struct Up: ParsableCommand {
                 if format != .json { printSummary(run, console: console, settled: settled) }
                 let executor = ConsoleExecutor(run: run, out: out,
                                                tapHint: "up taps them unless --no-tap, or for networks over \(Self.tapLimit) nodes unless --tap")
-                liveServer?.session?.attach(executor)
+                liveServer?.session?.attach(executor, echo: { out.line($0) })
                 let live = liveServer?.session
                 let commands = readsCommands
                 let playSteps = play ? topology.steps : []

@@ -111,6 +111,68 @@ final class LiveViewTests: ClusterTestCase {
         XCTAssertEqual(sent, 2000 + 200, accuracy: 25)
     }
 
+    /// Shared with a room (`--web-bind`), the page is read-only without the presenter token: a
+    /// command without it is refused and changes nothing; with it, it runs. The page fetches
+    /// nothing from elsewhere (it works offline).
+    func testARoomWatchesReadOnlyWithoutThePresenterToken() throws {
+        try requireTool(FileManager.default.isExecutableFile(atPath: Self.python), "the Python venv (/opt/crc-venv)")
+        let up = try cluster(["up", "topologies/line.yaml", "--web", "0", "--web-bind", "127.0.0.2", "--console",
+                              "--logs", tmp.appendingPathComponent("logs").path])
+        let said = try XCTUnwrap(up.waitForLine(timeout: 60) { $0.contains("presenter: http://") }, output(up))
+        XCTAssertTrue(said.line.contains("(read-only)"), said.line)
+        let presenter = String(said.line[said.line.range(of: "presenter: ")!.upperBound...])
+        let token = try XCTUnwrap(presenter.components(separatedBy: "token=").last)
+        let port = try XCTUnwrap(Int(presenter.split(separator: ":")[2].prefix { $0.isNumber }))
+        XCTAssertNotNil(up.waitForLine(timeout: 60) { $0.contains("network settled") }, output(up))
+
+        let page = String(decoding: try MonitorClient.get(host: "127.0.0.2", port: port, path: "/", timeout: 5), as: UTF8.self)
+        XCTAssertTrue(page.contains("<script>") && page.contains("</html>"))
+        for external in ["<script src", "<link rel=\"stylesheet\"", "https://", "@import", "url(http"] {
+            XCTAssertFalse(page.contains(external), "the page loads something from elsewhere (\(external)): it must work offline")
+        }
+
+        // A viewer without the token, then the presenter, each sending `kill s3`.
+        let script = """
+        import json, sys, websocket
+        def ask(query):
+            ws = websocket.create_connection("ws://127.0.0.2:%d/stream%s" % (\(port), query), timeout=20)
+            hello = json.loads(ws.recv())
+            ws.send(json.dumps({"cmd": "kill s3"}))
+            while True:
+                e = json.loads(ws.recv())
+                if e["k"] == "console" and e["kind"] == "error":
+                    return hello["presenter"], "refused: " + e["text"]
+                if e["k"] == "network":
+                    return hello["presenter"], "status of s3: " + e["status"]["s3"]
+        print(json.dumps([ask(""), ask("?token=wrong"), ask("?token=\(token)")]))
+        """
+        let py = NodeProcess(name: "viewer", executable: Self.python, arguments: ["-c", script])
+        processes.append(py)
+        try py.start()
+        XCTAssertEqual(py.waitForExit(timeout: 60), .exited(0), output(py))
+        py.waitForEndOfOutput()
+        let answers = try JSONDecoder().decode([[JSONish]].self, from: Data((py.stdoutLines.last ?? "").utf8))
+        XCTAssertEqual(answers.count, 3, output(py))
+        XCTAssertEqual(answers[0][0], .bool(false))
+        XCTAssertTrue(answers[0][1].text.hasPrefix("refused: this page is read-only"), "\(answers[0])")
+        XCTAssertEqual(answers[1][0], .bool(false))
+        XCTAssertTrue(answers[1][1].text.hasPrefix("refused:"), "\(answers[1])")
+        XCTAssertEqual(answers[2][0], .bool(true))
+        XCTAssertEqual(answers[2][1].text, "status of s3: killed", "\(answers[2])")
+        XCTAssertEqual(up.stdoutLines.filter { $0.contains("web> kill s3") }.count, 1, "the terminal shows the presenter's command once")
+        up.send(line: "exit")
+        XCTAssertEqual(up.waitForExit(timeout: 30), .exited(0), String(output(up).suffix(2000)))
+    }
+
+    enum JSONish: Decodable, Equatable {
+        case bool(Bool), string(String)
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let b = try? c.decode(Bool.self) { self = .bool(b) } else { self = .string(try c.decode(String.self)) }
+        }
+        var text: String { if case .string(let s) = self { s } else { "" } }
+    }
+
     struct RunList: Decodable {
         struct Run: Decodable { var id: String; var name: String; var passed: Bool? }
         var runs: [Run]
