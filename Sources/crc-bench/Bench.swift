@@ -28,6 +28,12 @@ struct Relay: ParsableCommand {
         Prints messages per second and loss for N pipelined chats (median of --runs), latency p50/p99 \
         with one message in flight, and each idle server's resident memory and CPU use.
 
+        LATENCY CLIENTS. By default the client sleeps between round trips (--gap-us, in poll), as \
+        people's clients do: every message finds the servers idle and pays for waking them. The \
+        back-to-back figure (the next round trip sent as soon as the last arrives) is printed beside \
+        it. --generator python drives the same network with scripts/pyload.py instead: a plain \
+        Python client (blocking sendall, selectors, no TCP_NODELAY), a second opinion on both peers.
+
         Build in release mode first: swift build -c release && .build/release/crc-bench relay
         """)
 
@@ -37,9 +43,15 @@ struct Relay: ParsableCommand {
     @Option(help: "Chats pipelined per run.") var messages = 1_000_000
     @Option(help: "Throughput runs; the median is reported.") var runs = 5
     @Option(help: "Round trips for the latency measurement.") var pings = 20_000
+    @Option(help: ArgumentHelp("How long the latency client sleeps (in poll) between round trips, µs; 0 sends back to back.", valueName: "µs"))
+    var gapUs = 1000
+    @Option(help: "Who generates the load: bench (crc-bench's own blocking-socket client) or python (scripts/pyload.py).")
+    var generator: Generator = .bench
+    @Option(help: ArgumentHelp("The Python generator's script.", valueName: "path")) var pythonScript = "scripts/pyload.py"
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     enum Peer: String, CaseIterable, ExpressibleByArgument { case crc, nats }
+    enum Generator: String, CaseIterable, ExpressibleByArgument { case bench, python }
 
     var servers: Int { network.servers }
     var size: Int { network.size }
@@ -47,6 +59,10 @@ struct Relay: ParsableCommand {
 
     func validate() throws {
         guard messages >= 1, runs >= 1, pings >= 1 else { throw ValidationError("--messages, --runs and --pings must be positive") }
+        guard gapUs >= 0 else { throw ValidationError("--gap-us must be 0 or more") }
+        if generator == .python, !FileManager.default.fileExists(atPath: pythonScript) {
+            throw ValidationError("--generator python: no \(pythonScript) (run from the repository's root, or give --python-script)")
+        }
     }
 
     func run() throws {
@@ -55,32 +71,46 @@ struct Relay: ParsableCommand {
         let (nodes, sender, receiver, encode) = (network.nodes, network.sender, network.receiver, network.encode)
         let freshRSS = nodes.map { residentKiB(pid: $0.pid) }
 
-        // Throughput.
         var rates: [Double] = []
         var lost = 0, misordered = 0
-        for run in 1...runs {
-            progress("run \(run)/\(runs): \(messages) chats of \(size) bytes through \(servers) servers")
-            let payload = encode(messages)
-            let box = ResultBox()
-            let count = messages
-            let receiverThread = Thread { box.set(receiver.receive(count: count, timeout: 60)) }
-            let start = monotonicNanos()
-            receiverThread.start()
-            try sender.writeAll(payload)
-            let result = box.wait()
-            let elapsed = Double(result.finishedAt - start) / 1e9
-            lost += messages - result.received
-            misordered += result.outOfOrder
-            rates.append(Double(result.received) / elapsed)
+        var samples: [Double] = [], backToBack: [Double] = []
+        switch generator {
+        case .bench:
+            // Throughput.
+            for run in 1...runs {
+                progress("run \(run)/\(runs): \(messages) chats of \(size) bytes through \(servers) servers")
+                let payload = encode(messages)
+                let box = ResultBox()
+                let count = messages
+                let receiverThread = Thread { box.set(receiver.receive(count: count, timeout: 60)) }
+                let start = monotonicNanos()
+                receiverThread.start()
+                try sender.writeAll(payload)
+                let result = box.wait()
+                let elapsed = Double(result.finishedAt - start) / 1e9
+                lost += messages - result.received
+                misordered += result.outOfOrder
+                rates.append(Double(result.received) / elapsed)
+            }
+            // Latency with one message in flight: a sleeping client, then back to back.
+            let one = encode(1)
+            progress("latency: \(pings) round trips, one in flight, \(gapUs) µs asleep between them")
+            for _ in 0..<pings { samples.append(try network.ping(one, gapUs: gapUs)) }
+            progress("latency: \(pings) round trips back to back")
+            for _ in 0..<pings { backToBack.append(try network.ping(one, gapUs: 0)) }
+        case .python:
+            for run in 1...runs {
+                progress("run \(run)/\(runs): scripts/pyload.py, \(messages) messages through \(servers) servers")
+                let out = try pyload(network, pings: run == runs ? pings : 1)
+                rates.append(out["rate"]?.doubleValue ?? 0)
+                if run == runs {
+                    samples = [out["latency_p50_us"]?.doubleValue ?? 0]
+                    backToBack = [out["latency_p99_us"]?.doubleValue ?? 0]
+                }
+            }
         }
-
-        // Latency with one message in flight.
-        progress("latency: \(pings) round trips, one in flight")
-        var samples: [Double] = []
-        samples.reserveCapacity(pings)
-        let one = encode(1)
-        for _ in 0..<pings { samples.append(try network.ping(one)) }
         samples.sort()
+        backToBack.sort()
 
         // Idle servers: resident memory, and CPU over one second of idleness.
         progress("idle servers: memory and CPU over 1 s, after 1.5 s of rest")
@@ -93,13 +123,17 @@ struct Relay: ParsableCommand {
         let rss = nodes.map { residentKiB(pid: $0.pid) }
 
         let median = rates.sorted()[rates.count / 2]
-        let p50 = percentile(samples, 50), p99 = percentile(samples, 99)
+        // The Python generator reports its own percentiles (p50 and p99 of its round trips).
+        let p50 = generator == .python ? samples[0] : percentile(samples, 50)
+        let p99 = generator == .python ? backToBack[0] : percentile(samples, 99)
+        let b2b: Double? = generator == .python ? nil : percentile(backToBack, 50)
         if json {
             let obj: JSONValue = [
                 "peer": .string(peer.rawValue), "topology": .string(peer == .crc ? "chain" : natsTopology.rawValue), "servers": .int(servers),
                 "messages": .int(messages), "size": .int(size), "runs": .int(runs),
                 "rate_median": .double(median.rounded()), "rates": .array(rates.map { .double($0.rounded()) }), "lost": .int(lost),
                 "out_of_order": .int(misordered), "latency_p50_us": .double(p50), "latency_p99_us": .double(p99),
+                "latency_b2b_p50_us": b2b.map { .double($0) } ?? .null, "generator": .string(generator.rawValue), "gap_us": .int(gapUs),
                 "idle_rss_kib": .array(rss.map { .int($0) }), "fresh_rss_kib": .array(freshRSS.map { .int($0) }),
                 "idle_cpu_percent": .array(idleCPU.map { .double($0) }),
             ]
@@ -109,12 +143,32 @@ struct Relay: ParsableCommand {
             print(String(format: "  throughput   median %.0f msg/s   (runs: %@)", median,
                          rates.map { String(format: "%.0f", $0) }.joined(separator: ", ")))
             print("  loss         \(lost) lost, \(misordered) out of order")
-            print(String(format: "  latency      p50 %.1f µs   p99 %.1f µs   (%d round trips, one in flight)", p50, p99, pings))
+            print(String(format: "  latency      p50 %.1f µs   p99 %.1f µs   (%d round trips, one in flight, %d µs asleep between them; %@)", p50, p99, pings, gapUs, generator.rawValue))
+            if let b2b { print(String(format: "  latency      p50 %.1f µs back to back", b2b)) }
             print("  fresh server RSS " + freshRSS.map { String(format: "%.1f MiB", Double($0) / 1024) }.joined(separator: ", "))
             print("  idle server  RSS " + rss.map { String(format: "%.1f MiB", Double($0) / 1024) }.joined(separator: ", ")
                   + " after the runs   CPU " + idleCPU.map { String(format: "%.1f%%", $0) }.joined(separator: ", "))
         }
         if lost > 0 || misordered > 0 { throw ExitCode(1) }
+    }
+
+    /// One run of scripts/pyload.py against the network's two ends.
+    func pyload(_ network: BenchNetwork, pings: Int) throws -> [String: JSONValue] {
+        let p = NodeProcess(name: "pyload", executable: "/usr/bin/env", arguments: [
+            "python3", pythonScript, "--protocol", peer.rawValue, "--send-port", "\(network.ports.first!)", "--recv-port", "\(network.ports.last!)",
+            "--messages", "\(messages)", "--pings", "\(pings)", "--size", "\(size)", "--gap-us", "\(gapUs)",
+        ])
+        try p.start()
+        guard p.waitForExit(timeout: 600) == .exited(0) else {
+            p.stop(grace: 1)
+            throw ClusterError("scripts/pyload.py failed: \(p.stderrLines.suffix(3).joined(separator: " | "))")
+        }
+        p.waitForEndOfOutput()
+        guard let line = p.stdoutLines.last, let data = line.data(using: .utf8),
+              let fields = try? JSONDecoder().decode([String: JSONValue].self, from: data) else {
+            throw ClusterError("scripts/pyload.py printed no result: \(p.stdoutLines.suffix(2))")
+        }
+        return fields
     }
 
 }
@@ -125,6 +179,8 @@ struct BenchNetwork {
     let nodes: [NodeProcess]
     let sender: BenchLink
     let receiver: BenchLink
+    /// The client ports of the first node and the last.
+    let ports: [Int]
     /// The bytes of `count` messages from the sender to the receiver.
     let encode: (Int) -> [UInt8]
 
@@ -158,21 +214,27 @@ struct BenchNetwork {
                 let receiver = try RawClient(port: ports.last!, id: receiverID)
                 let sender = try RawClient(port: ports.first!, id: senderID)
                 try sender.waitForUser(receiverID)
-                return BenchNetwork(nodes: nodes, sender: sender, receiver: receiver,
+                return BenchNetwork(nodes: nodes, sender: sender, receiver: receiver, ports: [ports.first!, ports.last!],
                                     encode: { Relay.encodeChats(count: $0, size: size, from: senderID, to: receiverID) })
             } catch {
                 for n in nodes.reversed() { n.stop(grace: 2) }
                 throw error
             }
         case .nats:
-            let (nodes, sender, receiver) = try NATSClient.network(servers, topology: natsTopology, size: size)
-            return BenchNetwork(nodes: nodes, sender: sender, receiver: receiver,
+            let (nodes, sender, receiver, ports) = try NATSClient.network(servers, topology: natsTopology, size: size)
+            return BenchNetwork(nodes: nodes, sender: sender, receiver: receiver, ports: [ports.first!, ports.last!],
                                 encode: { NATSClient.encodePublishes(count: $0, size: size) })
         }
     }
 
-    /// One message from the sender to the receiver: how long it took, in µs.
-    func ping(_ one: [UInt8]) throws -> Double {
+    /// One message from the sender to the receiver: how long it took, in µs. With a gap, the client
+    /// first sleeps that long in poll on its receiving socket (nothing is due), as a person's client
+    /// is asleep between the messages it sends.
+    func ping(_ one: [UInt8], gapUs: Int = 0) throws -> Double {
+        if gapUs > 0 {
+            var p = pollfd(fd: receiver.fd, events: Int16(POLLIN), revents: 0)
+            _ = poll(&p, 1, Int32(max(1, gapUs / 1000)))
+        }
         let t0 = monotonicNanos()
         try sender.writeAll(one)
         let r = receiver.receive(count: 1, timeout: 5)
@@ -228,6 +290,7 @@ func cpuTicks(pid: Int32) -> Int {
 /// A blocking-socket CRC client for measurements: no event loop between the bench and the wire.
 /// One end of a benchmark: writes a pipelined load, or counts messages as they arrive.
 protocol BenchLink: AnyObject, Sendable {
+    var fd: Int32 { get }
     func writeAll(_ bytes: [UInt8]) throws
     func receive(count: Int, timeout: Double) -> RawClient.ReceiveResult
 }

@@ -123,7 +123,7 @@ final class NATSClient: BenchLink, @unchecked Sendable {  // used by one thread 
 
     /// `n` nats-server nodes, a publisher on the first and a subscriber on the last, interest
     /// propagated before returning.
-    static func network(_ n: Int, topology: Topology, size: Int) throws -> ([NodeProcess], BenchLink, BenchLink) {
+    static func network(_ n: Int, topology: Topology, size: Int) throws -> ([NodeProcess], BenchLink, BenchLink, [Int]) {
         guard let exe = ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw ClusterError("nats-server not found (apt-get install nats-server; scripts/bench.sh installs it)")
         }
@@ -187,6 +187,6 @@ final class NATSClient: BenchLink, @unchecked Sendable {  // used by one thread 
         // Drain stragglers of the probes.
         while receiver.receive(count: 1, timeout: 0.1).received == 1 {}
         started = true
-        return (nodes, sender, receiver)
+        return (nodes, sender, receiver, ports)
     }
 }
