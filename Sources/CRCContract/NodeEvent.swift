@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// One event a node wrote: a line of a server's log (JSON in its log file, readable text on its
 /// stderr) or of a client's `--json` output. Servers and clients write their events by `Kind`, and
