@@ -65,7 +65,23 @@ for dirpath, _, names in os.walk(os.path.join(root, "Sources")):
             if "[String: Any]" in line:
                 problems.append(f"{rel}:{n} uses [String: Any]: decode into a type of the contract (NodeEvent, Codable)")
 
+# crc-server links FoundationEssentials only: a plain `import Foundation` on its path maps
+# libFoundation and ICU into every server of the default (dynamic) build (+6 MiB idle RSS each).
+server_path = ["CRCServer", "CRCCore", "CRCProtocol", "CRCContract", "CRCTerminal", "crc-server"]
+for target in server_path:
+    folder = os.path.join(root, "Sources", target)
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith(".swift"):
+            continue
+        previous = ""
+        for n, line in enumerate(open(os.path.join(folder, name), encoding="utf-8"), 1):
+            fallback = previous.strip() == "#else"  # `#if canImport(FoundationEssentials) … #else import Foundation`
+            previous = line
+            if re.match(r"\s*import\s+Foundation\s*$", line) and not fallback:
+                problems.append(f"Sources/{target}/{name}:{n} imports Foundation: crc-server's path uses FoundationEssentials "
+                                "(#if canImport(FoundationEssentials)), or the default build maps libFoundation and ICU")
+
 if problems:
     print("check-architecture: docs/architecture.md disagrees with Package.swift:", *problems, sep="\n  ")
     sys.exit(1)
-print(f"check-architecture: the module table matches Package.swift ({len(actual)} targets); CRCProtocol and CRCCore are pure; events are typed")
+print(f"check-architecture: the module table matches Package.swift ({len(actual)} targets); CRCProtocol and CRCCore are pure; events are typed; crc-server's path imports no Foundation")
