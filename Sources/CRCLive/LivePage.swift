@@ -32,6 +32,8 @@ section h2{font-size:15px;margin:0 0 6px}
 svg text{font-size:12px;text-anchor:middle;pointer-events:none}
 .edge{stroke:#8b93a1;stroke-width:2}
 .edge.cut{stroke:#dc2626;stroke-dasharray:6 4}
+.edge.delayed{stroke:#d97706;stroke-dasharray:2 3;stroke-width:3}
+.delaylabel{fill:#b45309;font-size:11px}
 .edge.hl{stroke:#f59e0b;stroke-width:5}
 .node rect{fill:#dbeafe;stroke:#1d4ed8;stroke-width:1.5}
 .node circle{fill:#dcfce7;stroke:#15803d;stroke-width:1.5}
@@ -133,6 +135,7 @@ function say(kind, text) {
 let run = null;            // the run record: servers, clients, chats
 let status = {};           // node → status
 let cut = new Set();
+let delayed = {};          // link (the node below) → ms
 let pos = {};              // node → [x, y]
 let selected = null;
 const DX = 96, DY = 80, PAD = 46;
@@ -198,7 +201,11 @@ function drawTree() {
     if (!b || !isLive(a) || !isLive(b) || part[a] !== part[b] && !cut.has(a)) continue;
     const p = xy(a), q = xy(b);
     if (!p || !q) continue;
-    el("line", {class: "edge" + (cut.has(a) ? " cut" : ""), "data-a": a, "data-b": b, x1: p[0], y1: p[1], x2: q[0], y2: q[1]}, edges);
+    el("line", {class: "edge" + (cut.has(a) ? " cut" : delayed[a] ? " delayed" : ""), "data-a": a, "data-b": b, x1: p[0], y1: p[1], x2: q[0], y2: q[1]}, edges);
+    if (delayed[a] && !cut.has(a)) {
+      const t = el("text", {class: "delaylabel", x: (p[0] + q[0]) / 2 + 6, y: (p[1] + q[1]) / 2}, edges);
+      t.textContent = "+" + delayed[a] + " ms";
+    }
   }
   for (const s of run.servers) node(svg, s.name, s.id, false, s.foreign);
   for (const c of run.clients) node(svg, c.name, c.id, true, false);
@@ -443,6 +450,7 @@ function live() {
 function network(e) {
   status = e.status || {};
   cut = new Set(e.cut || []);
+  delayed = e.delayed || {};
   drawTree();
   crc.parts = (e.parts || []).length || crc.parts;
   $("tree").dataset.parts = crc.parts;
@@ -493,7 +501,7 @@ async function replay(id) {
   $("drive").classList.add("hidden");
   $("replaybar").classList.remove("hidden");
   // A replay starts from the run's tree as it was launched, whatever the live network is now.
-  status = {}; cut = new Set(); selected = null;
+  status = {}; cut = new Set(); delayed = {}; selected = null;
   $("nodebtns").innerHTML = ""; $("log").innerHTML = ""; $("dtitle").textContent = "Click a node";
   $("detail").textContent = "what it had learned at this point of the run";
   const record = await (await fetch("/api/runs/" + encodeURIComponent(id) + "/run.json")).json();
@@ -576,14 +584,15 @@ function replayState(t) {
   const steps = (run.steps || []).filter(s => s.start <= t);
   if (steps.length === appliedSteps) return;
   appliedSteps = steps.length;
-  status = {}; cut = new Set();
+  status = {}; cut = new Set(); delayed = {};
   for (const s of steps) {
     const w = s.summary.split(" "), node = (w[1] || "").replace(/:$/, "").replace(/'s$/, "");
     if (w[0] === "stop" || w[0] === "kill") status[node] = w[0] === "stop" ? "stopped" : "killed";
     else if (w[0] === "start" || w[0] === "restart") delete status[node];
     else if (w[0] === "quit") status[node] = "quit";
     else if (w[0] === "cut") cut.add(node);
-    else if (w[0] === "heal") cut.delete(node);
+    else if (w[0] === "heal") { cut.delete(node); delete delayed[node]; }
+    else if (w[0] === "delay") { const ms = /by (\d+) ms/.exec(s.summary); if (ms) delayed[node] = Number(ms[1]); }
   }
   drawTree();
 }

@@ -154,7 +154,7 @@ public final class LiveSession: Sendable {
                                     "w": .double(Date().timeIntervalSince1970 * 1000)]).text)
     }
 
-    /// Every node's status, the cut links and the parts the tree is in now.
+    /// Every node's status, the cut and delayed links, and the parts the tree is in now.
     func network() -> JSONValue {
         let read = { () -> JSONValue in
             let model = self.run.model
@@ -162,7 +162,8 @@ public final class LiveSession: Sendable {
             for s in self.run.topology.servers { status[s.name] = .string(model.status[s.name].map { "\($0)" } ?? "notStarted") }
             for c in self.run.topology.clients { status[c.name] = .string(model.status[c.name].map { "\($0)" } ?? "notStarted") }
             let parts = self.run.components().map { JSONValue.array($0.map { .string($0) }) }
-            return .object(["k": .string("network"), "status": .object(status),
+            let delayed = self.run.delayedLinks.mapValues { JSONValue.int($0) }
+            return .object(["k": .string("network"), "status": .object(status), "delayed": .object(delayed),
                             "cut": .array(model.cutLinks.sorted().map { .string($0) }), "parts": .array(parts)])
         }
         // While the nodes start, the launch writes the model: the page draws the whole tree meanwhile.

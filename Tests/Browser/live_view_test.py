@@ -14,6 +14,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--url", required=True)
 ap.add_argument("--chat", nargs=3, metavar=("FROM", "TO", "TEXT"))
 ap.add_argument("--path", help="the tree's path of the chat, comma-separated, client to client")
+ap.add_argument("--delay", help="a server whose link to delay from the command box, then heal")
 ap.add_argument("--kill", help="a server to kill from the page")
 ap.add_argument("--parts", type=int, help="how many parts the tree is in after the kill")
 ap.add_argument("--replay", help="a run id under the logs folder to replay")
@@ -53,6 +54,18 @@ try:
             raise AssertionError("the chat's dots set off out of the order the taps saw them: %s" % seqs)
         b.wait("[...document.querySelectorAll('#log div')].some(d => /converged .* after the chat/.test(d.textContent))", 20,
                "the convergence line after the chat")
+
+    if args.delay:
+        def run(line):
+            b.eval("document.getElementById('cmd').value = %s; document.getElementById('cmdgo').click(); true" % json.dumps(line))
+        run("delay %s 150" % args.delay)
+        b.wait("!!document.querySelector('#tree .edge.delayed[data-a=%s]')" % json.dumps(args.delay), 20, "the delayed link drawn")
+        seen["delay_label"] = b.eval("[...document.querySelectorAll('#tree .delaylabel')].map(t => t.textContent)")
+        if seen["delay_label"] != ["+150 ms"]:
+            raise AssertionError("the delayed link is labelled %s" % seen["delay_label"])
+        run("heal %s" % args.delay)
+        b.wait("!document.querySelector('#tree .edge.delayed') && [...document.querySelectorAll('#log div')].some(d => /after heal %s/.test(d.textContent))"
+               % args.delay, 20, "the healed link drawn plain again")
 
     if args.kill:
         b.eval("document.querySelector('#tree [data-node=%s]').dispatchEvent(new MouseEvent('click', {bubbles: true})); true" % json.dumps(args.kill))

@@ -179,7 +179,7 @@ final class LiveViewTests: ClusterTestCase {
     }
 
     /// The page in headless Chromium: a chat sent from it animates hop by hop along the tree's path,
-    /// in order; kill from it splits the drawing; the list shows a past run with its verdict, and
+    /// in order; a delayed link is drawn as delayed until healed; kill from it splits the drawing; the list shows a past run with its verdict, and
     /// its replay steps through every message of its wire.jsonl in order, and back. No script errors.
     func testTheLiveViewInHeadlessChromium() throws {
         try requireTool(TeachingTests.chromium() != nil, "chromium")
@@ -199,6 +199,7 @@ final class LiveViewTests: ClusterTestCase {
             Self.browserTests.appendingPathComponent("live_view_test.py").path, "--url", address,
             "--chat", "frodo", "aragorn", "hello from the page",
             "--path", "frodo,theshire,grey_havens,minastirith,aragorn",
+            "--delay", "grey_havens",
             "--kill", "rivendale", "--parts", "3",
             "--runs", "\(runID)=PASS",
             "--replay", runID, "--wire", logs.appendingPathComponent(runID).appendingPathComponent("wire.jsonl").path,

@@ -78,4 +78,6 @@ extension ClusterRun: ScenarioNetwork {
     public func cut(_ link: String) throws { try faults.cut(link) }
     public func heal(_ link: String) throws { try faults.heal(link) }
     public func delay(_ link: String, ms: Int) throws { try faults.delay(link, ms: ms) }
+    /// The links a step delays now, with the delay in ms (read under the console's lock).
+    public var delayedLinks: [String: Int] { faults.delays }
 }

@@ -39,9 +39,18 @@ final class FaultController {
         return relay
     }
 
+    /// The links held back now, and by how long (ms): set by `delay`, cleared by `heal`.
+    private(set) var delays: [String: Int] = [:]
+
     func cut(_ link: String) throws { try relay(link).cut() }
-    func heal(_ link: String) throws { try relay(link).heal() }
-    func delay(_ link: String, ms: Int) throws { try relay(link).setDelay(.milliseconds(Int64(ms))) }
+    func heal(_ link: String) throws {
+        try relay(link).heal()
+        delays[link] = nil
+    }
+    func delay(_ link: String, ms: Int) throws {
+        try relay(link).setDelay(.milliseconds(Int64(ms)))
+        delays[link] = ms > 0 ? ms : nil
+    }
 
     /// Closes every relay and their event loop.
     func close() {
