@@ -477,8 +477,24 @@ public struct Simulation: Sendable {
     @inline(__always)
     private mutating func enqueue(_ message: Message, from l: Int) {
         guard linkOpen[l] else { return }
+        if !recordsEvents { Self.pin(message) }
         if sent != nil, case .server = linkOwner[l] { sent!.append(message) }
         queue.append((to: Self.otherEnd(l), message: message))
+    }
+
+    /// A registration a node makes of itself (last hop 0) carries the name and info that every
+    /// table entry for that host, and every forwarded copy, will share. In a large network
+    /// (`recordsEvents` off) that object is made immortal, so the hundreds of millions of entries and
+    /// copies that refer to it no longer write to its reference count: with two cores retaining
+    /// the same 20,000 objects 10,000 times each, `swift_retain` was 18 % of a run. The objects
+    /// then live as long as the process (a few MiB for 20,000 hosts).
+    private static func pin(_ message: Message) {
+        switch message {
+        case .serverRegistration(let r), .clientRegistration(let r):
+            if r.lastHopID == 0 { immortalize(r.details) }
+        default:
+            break
+        }
     }
 
     private mutating func deliver(_ message: Message, to l: Int) {
@@ -573,4 +589,13 @@ public struct Simulation: Sendable {
         }
         settle()
     }
+}
+
+/// The Swift runtime's own way to make an object immortal (as its statically allocated objects
+/// are): retains and releases of it read its header and write nothing.
+@_silgen_name("_swift_stdlib_immortalize")
+private func swiftStdlibImmortalize(_ object: UnsafeMutableRawPointer)
+
+private func immortalize(_ object: AnyObject) {
+    swiftStdlibImmortalize(Unmanaged.passUnretained(object).toOpaque())
 }
