@@ -123,7 +123,7 @@ public final class LiveServer: Sendable {
             return .json(RunArchive(root: options.logsRoot).listJSON())
         }
         let parts = path.split(separator: "/").map(String.init)
-        if parts.count == 4, parts[0] == "api", parts[1] == "runs", ["run.json", "wire.jsonl"].contains(parts[3]) {
+        if parts.count == 4, parts[0] == "api", parts[1] == "runs" {  // which names may be read is RunArchive's to say
             guard let data = RunArchive(root: options.logsRoot).file(run: parts[2], name: parts[3]) else {
                 return .notFound("no run '\(parts[2])' with \(parts[3]) under \(options.logsRoot.path)")
             }

@@ -152,25 +152,6 @@ struct Relay: ParsableCommand {
         if lost > 0 || misordered > 0 { throw ExitCode(1) }
     }
 
-    /// One run of scripts/pyload.py against the network's two ends.
-    func pyload(_ network: BenchNetwork, pings: Int) throws -> [String: JSONValue] {
-        let p = NodeProcess(name: "pyload", executable: "/usr/bin/env", arguments: [
-            "python3", pythonScript, "--protocol", peer.rawValue, "--send-port", "\(network.ports.first!)", "--recv-port", "\(network.ports.last!)",
-            "--messages", "\(messages)", "--pings", "\(pings)", "--size", "\(size)", "--gap-us", "\(gapUs)",
-        ])
-        try p.start()
-        guard p.waitForExit(timeout: 600) == .exited(0) else {
-            p.stop(grace: 1)
-            throw ClusterError("scripts/pyload.py failed: \(p.stderrLines.suffix(3).joined(separator: " | "))")
-        }
-        p.waitForEndOfOutput()
-        guard let line = p.stdoutLines.last, let data = line.data(using: .utf8),
-              let fields = try? JSONDecoder().decode([String: JSONValue].self, from: data) else {
-            throw ClusterError("scripts/pyload.py printed no result: \(p.stdoutLines.suffix(2))")
-        }
-        return fields
-    }
-
 }
 
 /// The processes of one benchmarked network and its two ends: a sender on the first node and a
@@ -285,83 +266,6 @@ func cpuTicks(pid: Int32) -> Int {
     let fields = s[s.index(after: close)...].split(separator: " ")
     // After the command: state is field 3; utime and stime are fields 14 and 15.
     return (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)
-}
-
-/// A blocking-socket CRC client for measurements: no event loop between the bench and the wire.
-/// One end of a benchmark: writes a pipelined load, or counts messages as they arrive.
-protocol BenchLink: AnyObject, Sendable {
-    var fd: Int32 { get }
-    func writeAll(_ bytes: [UInt8]) throws
-    func receive(count: Int, timeout: Double) -> RawClient.ReceiveResult
-}
-
-final class RawClient: BenchLink, @unchecked Sendable {  // used by one thread at a time: the bench hands each client to a single worker
-    let fd: Int32
-    let id: UInt32
-    var pending = ByteBuffer()
-    let parser = MessageParser(limits: Limits(maxTextLength: 1 << 20))
-    var chunk = [UInt8](repeating: 0, count: 1 << 20)
-
-    init(port: Int, id: UInt32) throws {
-        self.id = id
-        fd = try BlockingSocket.connect(port: port, noDelay: true)
-        try writeAll(Array(Message.clientRegistration(Registration(sourceID: id, lastHopID: 0, name: "bench\(id)", info: "")).encoded.readableBytesView))
-        _ = try readUntil(timeout: 10) { if case .status(let s) = $0, s.code == .welcome { return true }; return false }
-    }
-
-    deinit { close(fd) }
-
-    func writeAll(_ bytes: [UInt8]) throws { try writeAllBytes(fd, bytes) }
-
-    func waitForUser(_ user: UInt32) throws {
-        _ = try readUntil(timeout: 10) { if case .clientRegistration(let r) = $0, r.sourceID == user { return true }; return false }
-    }
-
-    private func readUntil(timeout: Double, _ match: (Message) -> Bool) throws -> Message {
-        let deadline = monotonicNanos() + UInt64(timeout * 1e9)
-        while monotonicNanos() < deadline {
-            while let m = try parser.parse(&pending) { if match(m) { return m } }
-            let n = read(fd, &chunk, chunk.count)
-            guard n > 0 else { throw ClusterError("connection closed") }
-            pending.writeBytes(chunk[0..<n])
-        }
-        throw ClusterError("timed out")
-    }
-
-    struct ReceiveResult {
-        var received = 0
-        var outOfOrder = 0
-        var finishedAt: UInt64 = 0
-        var done = false
-    }
-
-    func receive(count: Int, timeout: Double) -> ReceiveResult { receiveChats(count: count, timeout: timeout) }
-
-    /// Reads `count` chats, checking that their sequence numbers arrive in order.
-    func receiveChats(count: Int, timeout: Double) -> ReceiveResult {
-        var r = ReceiveResult()
-        var expected: UInt64? = nil
-        let deadline = monotonicNanos() + UInt64(timeout * 1e9)
-        outer: while r.received < count {
-            while let m = try? parser.parse(&pending) {
-                if case .clientChat(let c) = m {
-                    let seq = c.text.getInteger(at: c.text.readerIndex, as: UInt64.self) ?? 0
-                    if let e = expected, seq != e { r.outOfOrder += 1 }
-                    expected = seq + 1
-                    r.received += 1
-                    if r.received == count { break outer }
-                }
-            }
-            if monotonicNanos() > deadline { break }
-            pending.discardReadBytes()
-            let n = read(fd, &chunk, chunk.count)
-            if n <= 0 { break }
-            pending.writeBytes(chunk[0..<n])
-        }
-        r.finishedAt = monotonicNanos()
-        r.done = true
-        return r
-    }
 }
 
 /// What shapes a benchmarked network, shared by `relay` and `latency`.

@@ -27,7 +27,7 @@ class Browser:
         while not os.path.exists(port_file) or not open(port_file).read().strip():
             if self.proc.poll() is not None or time.time() > deadline:
                 raise SystemExit("cdp: chromium did not open its DevTools port")
-            time.sleep(0.05)
+            time.sleep(0.05)  # the poll interval of a wait with a deadline
         self.port = int(open(port_file).read().split()[0])
         self.ws = None
         self.next_id = 0
@@ -81,7 +81,7 @@ class Browser:
                 return v
             if time.time() > deadline:
                 raise AssertionError("waited %.0f s for %s" % (timeout, what or expression))
-            time.sleep(0.05)
+            time.sleep(0.05)  # the poll interval of a wait with a deadline
 
     def screenshot(self, path):
         data = self.call("Page.captureScreenshot", format="png")["data"]

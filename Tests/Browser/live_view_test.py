@@ -116,8 +116,11 @@ try:
         if args.screenshot:
             # For the picture: the first chat's expected path drawn, its second hop in flight.
             b.eval("const i = crc.replay.rows.findIndex(m => m.type === 'chat'); crc.seek(Math.max(0, i + 1));"
-                   "document.querySelector('#chats li').click(); crc.forward(); true")
-            time.sleep(0.35)
+                   "document.querySelector('#chats li').click(); crc.forward();"
+                   "window.dotStart = document.querySelector('#dots circle').getAttribute('cx'); true")
+            # The picture once the dot is on its way, not still at its start.
+            b.wait("(() => { const c = document.querySelector('#dots circle');"
+                   " return c && Math.abs(c.getAttribute('cx') - window.dotStart) > 15 })()", 10, "the chat's dot to move")
             b.screenshot(args.screenshot.replace(".png", "-replay.png"))
 
     errors = b.errors + (b.eval("crc.errors") or [])
