@@ -115,6 +115,12 @@ let package = Package(
             .product(name: "NIOWebSocket", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
+        // Exploring message orders: a scheduler on the relays' held messages, strategies (random,
+        // PCT, exhaustive with partial-order reduction), shrinking a failing schedule.
+        .target(name: "CRCExplore", dependencies: [
+            "CRCCluster",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         // Grading students' work: the course's class form hosted as a process, submissions.
         .target(name: "CRCGrading", dependencies: ["CRCCluster"]),
         .executableTarget(
@@ -135,7 +141,7 @@ let package = Package(
         .executableTarget(
             name: "crc-cluster",
             dependencies: [
-                "CRCCluster", "CRCGrading", "CRCLive", "CRCContract", "CRCProcess", "CRCExamples", "CRCServer", "CRCClient", "CRCLineEditor",
+                "CRCCluster", "CRCExplore", "CRCGrading", "CRCLive", "CRCContract", "CRCProcess", "CRCExamples", "CRCServer", "CRCClient", "CRCLineEditor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
@@ -172,8 +178,8 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         // The cluster tool's pure parts: topology, model, checkers, narration; no processes.
-        .testTarget(name: "CRCClusterModelTests", dependencies: ["CRCCluster", "CRCContract", "CRCCore", "CRCProtocol", "CRCTesting"]),
+        .testTarget(name: "CRCClusterModelTests", dependencies: ["CRCCluster", "CRCExplore", "CRCContract", "CRCCore", "CRCProtocol", "CRCTesting"]),
         // crc-cluster as users run it: processes, files, browsers.
-        .testTarget(name: "CRCClusterTests", dependencies: ["CRCCluster", "CRCGrading", "CRCLive", "CRCProcess", "CRCContract", "CRCTesting", "crc-cluster", "crc-server", "crc-client"]),
+        .testTarget(name: "CRCClusterTests", dependencies: ["CRCCluster", "CRCExplore", "CRCGrading", "CRCLive", "CRCProcess", "CRCContract", "CRCTesting", "crc-cluster", "crc-server", "crc-client"]),
     ]
 )

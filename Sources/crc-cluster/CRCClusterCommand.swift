@@ -17,6 +17,7 @@ struct CRCClusterCommand: ParsableCommand {
         Check files:  crc-cluster validate topologies/*.yaml
         Run tests:    crc-cluster test topologies/seed --junit results.xml
         Grade:        crc-cluster grade --server 'python3 student/server.py'
+        Find races:   crc-cluster explore topologies/seed/3_3_ThreeServers_FourClients.yaml --budget 2m
         Teach:        crc-cluster up topologies/demo.yaml --play
         A lab:        crc-cluster check lab.yaml --attach
         Scale:        crc-cluster simulate --sweep 100,300,1000
@@ -32,7 +33,7 @@ struct CRCClusterCommand: ParsableCommand {
         report.html; logs/latest is the newest run.
         """,
         version: crcVersion,
-        subcommands: [Up.self, Test.self, Grade.self, GradescopeKitCommand.self, Check.self, Simulate.self, Report.self, Serve.self, Render.self, Validate.self, Gen.self, Graph.self, Scenarios.self, Schema.self, ServerCLI.self, ClientCLI.self, ClientHostCommand.self])
+        subcommands: [Up.self, Test.self, Explore.self, Grade.self, GradescopeKitCommand.self, Check.self, Simulate.self, Report.self, Serve.self, Render.self, Validate.self, Gen.self, Graph.self, Scenarios.self, Schema.self, ServerCLI.self, ClientCLI.self, ClientHostCommand.self])
 
     static func main() {
         dieWithParentIfAsked()  // when running as an embedded node of another crc-cluster

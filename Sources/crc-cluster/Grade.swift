@@ -171,28 +171,14 @@ struct Grade: ParsableCommand {
         let classHosted = !coursePython.isEmpty
         var graded: [Graded] = []
         if classHosted {
-            let host = URL(fileURLWithPath: common.logs).appendingPathComponent(ClassHost.fileName)
-            do {
-                try FileManager.default.createDirectory(atPath: common.logs, withIntermediateDirectories: true)
-                try ClassHost.source.write(to: host, atomically: true, encoding: .utf8)
-            } catch {
-                throw ValidationError("cannot write the class host into \(common.logs): \(describeFileError(error)) (choose another folder with --logs)")
-            }
-            // Each submission (and the starter files) is copied next to the logs, readable by the
-            // sandbox's unprivileged user, and graded from there: the original is never run or changed.
-            let python = Sandbox.othersCanReach("/usr/bin/python3", execute: true) ? "/usr/bin/python3" : "python3"
-            let copies = URL(fileURLWithPath: common.logs).appendingPathComponent("submissions")
-            let starterCopy = try starter.map { try CourseSubmission.copyReadable(URL(fileURLWithPath: $0), to: URL(fileURLWithPath: common.logs).appendingPathComponent("starter")) }
+            let setup = try ClassHostSetup(logs: common.logs, starter: starter)
             var seen: [String: Int] = [:]
             for path in split.submissions {
-                let original = try CourseSubmission(path: path, starter: starter)
-                var student = original.server.deletingLastPathComponent().lastPathComponent
+                var student = try ClassHostSetup.student(of: path, starter: starter)
                 seen[student, default: 0] += 1
                 if seen[student]! > 1 { student += "-\(seen[student]!)" }
-                let folder = try CourseSubmission.copyReadable(original.server.deletingLastPathComponent(), to: copies.appendingPathComponent(student))
-                let submission = try CourseSubmission(path: folder.path, starter: starterCopy?.path)
-                graded.append(Graded(student: student, submission: original.server.path,
-                                     command: [python, host.path] + submission.hostArguments))
+                let (original, command) = try setup.prepare(path, as: student)
+                graded.append(Graded(student: student, submission: original.path, command: command))
             }
         } else {
             let command = try shellWords(server ?? "")

@@ -27,13 +27,16 @@ public struct WireRecord: Sendable {
     public var connection: Int
     public var direction: WireDirection
     public var event: Event
+    /// Passed on out of the default order (`explore`'s scheduler chose it over an older message).
+    public var reordered = false
 
-    public init(time: Double, link: String, connection: Int, direction: WireDirection, event: Event) {
+    public init(time: Double, link: String, connection: Int, direction: WireDirection, event: Event, reordered: Bool = false) {
         self.time = time
         self.link = link
         self.connection = connection
         self.direction = direction
         self.event = event
+        self.reordered = reordered
     }
 
     public var message: Message? {
@@ -56,6 +59,7 @@ public struct WireRecord: Sendable {
             fields += Self.fields(of: m)
             fields.append(("hex", .string(m.hex)))
         }
+        if reordered { fields.append(("reordered", .bool(true))) }
         return JSONValue.object(Dictionary(fields, uniquingKeysWith: { a, _ in a })).text
     }
 
@@ -63,6 +67,7 @@ public struct WireRecord: Sendable {
     public func row(from: String, to: String) -> WireRow? {
         var row = WireRow(t: time, link: link, conn: connection, dir: direction.rawValue, from: from, to: to, type: "closed")
         guard case .message(let m) = event else { return nil }
+        if reordered { row.reordered = true }
         switch m {
         case .serverRegistration(let r), .clientRegistration(let r):
             row.type = m.type == .serverRegistration ? "server_registration" : "client_registration"

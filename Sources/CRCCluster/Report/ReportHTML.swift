@@ -184,10 +184,11 @@ public enum ReportHTML {
             guard let a = column[m.from], let b = column[m.to] else { continue }
             let y = top + Double(row) * rowH
             let x1 = left + Double(a) * colW, x2 = left + Double(b) * colW
-            var attrs = "class=\"msg \(m.type)\""
+            var attrs = "class=\"msg \(m.type)\(m.reordered == true ? " reordered" : "")\""
             if m.type == "chat", let i = chatIndex["\(m.source ?? 0)|\(m.destination ?? 0)|\(m.text ?? "")"] { attrs += " data-chat=\"\(i)\"" }
             let label = [m.type.replacingOccurrences(of: "_", with: " "), m.source.map { "from \($0)" }, m.destination.map { "to \($0)" },
-                         m.lastHop.map { "last hop \($0)" }, m.text.map { quote($0) }].compactMap { $0 }.joined(separator: " ")
+                         m.lastHop.map { "last hop \($0)" }, m.text.map { quote($0) },
+                         m.reordered == true ? "(reordered: delivered before an older message)" : nil].compactMap { $0 }.joined(separator: " ")
             svg += "<line \(attrs) x1=\"\(x1)\" y1=\"\(y)\" x2=\"\(x2 + (x2 > x1 ? -4 : 4))\" y2=\"\(y + rowH - 4)\" marker-end=\"url(#m-\(m.type))\"><title>\(String(format: "%.3f", m.t)) s: \(esc(m.from)) → \(esc(m.to)): \(esc(label))</title></line>"
         }
         return (svg + "</svg>", drawn.count)
@@ -214,7 +215,7 @@ public enum ReportHTML {
     #spacetime .life{stroke:#4a6fa5;stroke-width:1}#spacetime .life.client{stroke:#3d8b37;stroke-dasharray:3 3}
     #spacetime .colname{font-size:11px}#spacetime .steplabel{font-size:11px;fill:#555}
     #spacetime .band{fill:#f4f4f8}#spacetime .band.fault{fill:#fbeaea}
-    #spacetime .msg{stroke-width:1.4}#spacetime .msg.dim{opacity:.15}#spacetime .msg.hl{stroke-width:4;opacity:1}
+    #spacetime .msg{stroke-width:1.4}#spacetime .msg.reordered{stroke-width:3;stroke-dasharray:6 2}#spacetime .msg.dim{opacity:.15}#spacetime .msg.hl{stroke-width:4;opacity:1}
     .server_registration{stroke:#4a6fa5;fill:#4a6fa5}.client_registration{stroke:#3d8b37;fill:#3d8b37}
     .chat{stroke:#e67e22;fill:#e67e22}.status{stroke:#8e44ad;fill:#8e44ad}.client_quit{stroke:#8d6e63;fill:#8d6e63}
     .server_quit{stroke:#222;fill:#222}li.chat{stroke:none;fill:none}

@@ -73,9 +73,11 @@ public struct WireRow: Codable, Sendable {
     public var code: Int?
     public var text: String?
     public var name: String?
+    /// Delivered out of the default order by `explore`'s scheduler.
+    public var reordered: Bool?
 
     enum CodingKeys: String, CodingKey {
-        case t, link, conn, dir, from, to, type, source, destination, lastHop = "last_hop", code, text, name
+        case t, link, conn, dir, from, to, type, source, destination, lastHop = "last_hop", code, text, name, reordered
     }
 
     public init(t: Double, link: String, conn: Int?, dir: String, from: String, to: String, type: String) {

@@ -12,6 +12,16 @@ extension ClusterRun {
     /// Polls until the network matches the model (and, with `final`, the hand-written
     /// expectations), or the deadline passes; returns what still differs.
     public func check(final: Bool = false, within: TimeInterval? = nil) -> [Difference] {
+        guard let gate = options.gate else { return checkConverging(final: final, within: within) }
+        // Under a gate, the state is compared once the gate has passed everything on and the
+        // network is quiet: what the schedule led to, not a moment on the way.
+        return gate.whileWaiting {
+            _ = gate.awaitIdle(until: Date().addingTimeInterval(within ?? options.settleTimeout))
+            return checkConverging(final: final, within: within)
+        }
+    }
+
+    private func checkConverging(final: Bool, within: TimeInterval?) -> [Difference] {
         let started = Date()
         let deadline = started.addingTimeInterval(within ?? options.settleTimeout)
         var diffs: [Difference] = []

@@ -110,12 +110,18 @@ extension ClusterRun {
             let driver = serverDriver(for: spec)
             // A server that comes back takes its old port, where its downstream servers look for it.
             let port = spec.port ?? servers[name].flatMap { $0.port > 0 ? $0.port : nil } ?? 0
-            started.append((spec, driver, try driver.start(spec, port: port, in: self)))
+            options.gate?.awaitStart(name)
+            let s = try driver.start(spec, port: port, in: self)
+            if let s { options.gate?.started(name, pid: s.process.pid) }
+            started.append((spec, driver, s))
         }
-        for ((spec, driver, s), expected) in zip(started, expected) {
-            // The driver says how the run reaches it; the run alone records it (teardown stops every
-            // process started, recorded or not).
-            if let node = try driver.awaitReady(spec, s, refused: expected == .refused, in: self) { nodes.set(server: spec.name, node) }
+        // Under a gate, a server may need its upstream's answer to be ready: the gate decides while it waits.
+        try waitingOnNetwork {
+            for ((spec, driver, s), expected) in zip(started, expected) {
+                // The driver says how the run reaches it; the run alone records it (teardown stops every
+                // process started, recorded or not).
+                if let node = try driver.awaitReady(spec, s, refused: expected == .refused, in: self) { nodes.set(server: spec.name, node) }
+            }
         }
     }
 
@@ -161,13 +167,15 @@ extension ClusterRun {
             let args = try ArgumentTemplate.expand(driver.arguments(spec.args ?? topology.clientArgs), values: values,
                                                    known: ArgumentTemplate.clientPlaceholders)
             let p = makeProcess(name, command: driver.command, arguments: args)
+            options.gate?.awaitStart(name)
             try p.start()
+            options.gate?.started(name, pid: p.pid)
             record(name, p)
             let endpoint = ClientEndpoint(name: name, process: p, hosted: false, observer: driver.observer(p), driver: driver)
             nodes.set(client: name, endpoint)
             started.append((name, endpoint))
         }
-        try awaitRegistration(started, expected: expectation)
+        try waitingOnNetwork { try awaitRegistration(started, expected: expectation) }
     }
 
     /// Clients grouped into host processes of `clientsPerProcess` each.

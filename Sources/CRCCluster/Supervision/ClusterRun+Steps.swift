@@ -7,7 +7,15 @@ import CRCProcess
 extension ClusterRun: ScenarioNetwork {
     public func perform(_ step: Step) throws {
         try requireProcessControl(step)
-        try ScenarioInterpreter.perform(step, on: self)
+        // Under a gate, a step's own waits (a node stopping, its clients leaving) need the
+        // network to move: the gate decides while they last.
+        try waitingOnNetwork { try ScenarioInterpreter.perform(step, on: self) }
+    }
+
+    /// Runs `body`, a wait on the network, with the gate (if any) told the launcher waits.
+    func waitingOnNetwork<T>(_ body: () throws -> T) rethrows -> T {
+        guard let gate = options.gate else { return try body() }
+        return try gate.whileWaiting(body)
     }
 
     /// Starts every node that starts with the network (see `ScenarioInterpreter.launch`).

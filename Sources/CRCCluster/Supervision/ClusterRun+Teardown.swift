@@ -11,6 +11,7 @@ extension ClusterRun {
     /// leaves up to the root (the nodes of one level in parallel). SIGTERM (clients: end of input,
     /// which makes them quit), then SIGKILL after `grace`. Returns each node's exit, in launch order.
     public func teardown(grace: TimeInterval = 2, force: Bool = false) -> [ExitRecord] {
+        options.gate?.release()
         let order = nodes.launchOrder
         var names: [String] = []
         for n in order where !names.contains(n) { names.append(n) }

@@ -47,6 +47,9 @@ public struct RunOptions: Sendable {
     public var sandbox: Sandbox?
     /// Wall-clock seconds a scenario may take in all; past it, it fails saying so.
     public var timeLimit: TimeInterval?
+    /// Controlled delivery (`explore`): every link is relayed and tapped, and this gate decides
+    /// when each message passes and when each node starts. One run's: give each run its own.
+    public var gate: (any DeliveryGate)?
 
     public init(serverCommand: [String], clientCommand: [String], logRoot: URL) {
         self.serverCommand = serverCommand
@@ -115,7 +118,7 @@ public final class ClusterRun: @unchecked Sendable {  // driven by one thread at
         self.options = options
         self.model = NetworkModel(topology: topology)
         self.runID = runID
-        let tapped = options.tap || topology.hasForeignNodes
+        let tapped = options.tap || topology.hasForeignNodes || options.gate != nil
         wire = tapped ? WireLog(start: clockStart) : nil
         links = WireChecker.Links(topology: topology)
         if options.attach {
@@ -123,7 +126,7 @@ public final class ClusterRun: @unchecked Sendable {  // driven by one thread at
             faults = FaultController(relayedLinks: tapped ? Set(topology.clients.filter { $0.external != true }.map(\.name)) : [], tap: wire)
         } else {
             faults = FaultController(relayedLinks: tapped ? Set(topology.servers.filter { $0.upstream != nil }.map(\.name) + topology.clients.map(\.name))
-                                  : Set(topology.steps.compactMap(\.action.faultedLink)), tap: wire)
+                                  : Set(topology.steps.compactMap(\.action.faultedLink)), tap: wire, gate: options.gate)
         }
         runDir = options.logRoot.appendingPathComponent(runID)
         try Self.makeFreshDirectory(runDir)

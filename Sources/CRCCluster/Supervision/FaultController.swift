@@ -9,12 +9,14 @@ final class FaultController {
     /// The links that go through a relay, by the node below them.
     let relayedLinks: Set<String>
     private let tap: WireLog?
+    private let gate: (any DeliveryGate)?
     private var relays: [String: LinkRelay] = [:]
     private var group: MultiThreadedEventLoopGroup?
 
-    init(relayedLinks: Set<String>, tap: WireLog?) {
+    init(relayedLinks: Set<String>, tap: WireLog?, gate: (any DeliveryGate)? = nil) {
         self.relayedLinks = relayedLinks
         self.tap = tap
+        self.gate = gate
     }
 
     func isRelayed(_ link: String) -> Bool { relayedLinks.contains(link) }
@@ -26,7 +28,7 @@ final class FaultController {
         if let relay = relays[link] { return relay.port }
         let group = self.group ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)
         self.group = group
-        let relay = LinkRelay(name: link, targetHost: upstreamHost, targetPort: upstreamPort, loop: group.next(), tap: tap)
+        let relay = LinkRelay(name: link, targetHost: upstreamHost, targetPort: upstreamPort, loop: group.next(), tap: tap, gate: gate)
         do { try relay.start() } catch {
             throw ClusterError("cannot open a relay for the link of '\(link)': \(error)")
         }

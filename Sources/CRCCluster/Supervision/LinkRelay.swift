@@ -12,13 +12,15 @@ import NIOPosix
 /// - `heal()` undoes both.
 ///
 /// With a `tap`, the relay also frames the CRC messages that pass, both ways, and records them
-/// (`WireLog`): crc-cluster's black-box view of a link.
+/// (`WireLog`): crc-cluster's black-box view of a link. With a `gate` (`crc-cluster explore`), it
+/// holds each framed message until the gate passes it on, and records it then.
 ///
 /// Every connection and all of the relay's state live on one event loop (`NIOLoopBoundBox`: an
 /// access from anywhere else stops the program).
 public final class LinkRelay: Sendable {
     public let name: String
     let tap: WireLog?
+    let gate: (any DeliveryGate)?
     private let loop: EventLoop
     private let targetHost: String
     private let targetPort: Int
@@ -40,9 +42,11 @@ public final class LinkRelay: Sendable {
     /// How long each chunk is held (read on the loop).
     fileprivate var delay: TimeAmount { state.value.delay }
 
-    public init(name: String, targetHost: String = "127.0.0.1", targetPort: Int, loop: EventLoop, tap: WireLog? = nil) {
+    public init(name: String, targetHost: String = "127.0.0.1", targetPort: Int, loop: EventLoop, tap: WireLog? = nil,
+                gate: (any DeliveryGate)? = nil) {
         self.name = name
         self.tap = tap
+        self.gate = gate
         self.loop = loop
         self.targetHost = targetHost
         self.targetPort = targetPort
@@ -95,6 +99,7 @@ public final class LinkRelay: Sendable {
             inbound.close(promise: nil)
             return
         }
+        gate?.relayActivity()
         state.value.connections += 1
         let connection = state.value.connections
         let toUpstream = Forwarder(relay: self, connection: connection, direction: .up)
@@ -111,6 +116,7 @@ public final class LinkRelay: Sendable {
             }
             .connect(host: targetHost, port: targetPort)
             .whenComplete { [self] result in
+                gate?.relayActivity()
                 switch result {
                 case .success(let outbound):
                     track(outbound)
@@ -154,6 +160,7 @@ private final class Forwarder: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = unwrapInboundIn(data)
+        if let gate = relay.gate { return hold(bytes, gate: gate, loop: context.eventLoop) }
         if let tap = relay.tap {
             for event in framer.feed(bytes) {
                 tap.append(link: relay.name, connection: connection, direction: direction, event)
@@ -168,6 +175,13 @@ private final class Forwarder: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        if let gate = relay.gate {
+            let this = NIOLoopBound(self, eventLoop: context.eventLoop), loop = context.eventLoop
+            gate.hold(HeldMessage(link: relay.name, connection: connection, direction: direction, event: .closed)) {
+_ in loop.submit { this.value.passClose() }
+            }
+            return context.fireChannelInactive()
+        }
         if direction == .up { relay.tap?.append(link: relay.name, connection: connection, direction: .up, .closed) }
         if queue.isEmpty { partner?.close(promise: nil) } else { closeWhenDrained = true }
         context.fireChannelInactive()
@@ -175,6 +189,37 @@ private final class Forwarder: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         context.close(promise: nil)
+    }
+
+    // MARK: Held for a gate
+
+    /// Hands each whole message in `bytes` to the gate, to be written (and recorded) when it says.
+    private func hold(_ bytes: ByteBuffer, gate: any DeliveryGate, loop: EventLoop) {
+        gate.relayActivity()
+        let this = NIOLoopBound(self, eventLoop: loop)
+        for (event, raw) in framer.split(bytes) {
+            gate.hold(HeldMessage(link: relay.name, connection: connection, direction: direction, event: event)) {
+reordered in loop.flatSubmit { this.value.pass(event, raw, reordered: reordered, loop: loop) }
+            }
+        }
+    }
+
+    private var reportedUndecodable = false
+
+    private func pass(_ event: WireRecord.Event, _ raw: ByteBuffer, reordered: Bool, loop: EventLoop) -> EventLoopFuture<Void> {
+        relay.gate?.relayActivity()
+        if case .undecodable = event, reportedUndecodable {} else {
+            if case .undecodable = event { reportedUndecodable = true }
+            relay.tap?.append(link: relay.name, connection: connection, direction: direction, event, reordered: reordered)
+        }
+        guard let partner else { return loop.makeSucceededVoidFuture() }
+        return partner.writeAndFlush(raw).recover { _ in }
+    }
+
+    private func passClose() {
+        relay.gate?.relayActivity()
+        if direction == .up { relay.tap?.append(link: relay.name, connection: connection, direction: .up, .closed) }
+        partner?.close(promise: nil)
     }
 
     private func arm(_ loop: EventLoop) {

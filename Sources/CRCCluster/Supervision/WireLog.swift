@@ -15,8 +15,8 @@ public final class WireLog: Sendable {
     /// Who is told of every record as it is seen: `up`'s `watch` (key 0) and subscribers (the live view).
     private let observers = NIOLockedValueBox<(next: Int, all: [Int: @Sendable (WireRecord) -> Void])>((1, [:]))
 
-    public func append(link: String, connection: Int, direction: WireDirection, _ event: WireRecord.Event) {
-        let record = WireRecord(time: now, link: link, connection: connection, direction: direction, event: event)
+    public func append(link: String, connection: Int, direction: WireDirection, _ event: WireRecord.Event, reordered: Bool = false) {
+        let record = WireRecord(time: now, link: link, connection: connection, direction: direction, event: event, reordered: reordered)
         records.withLockedValue { $0.append(record) }
         let told = observers.withLockedValue { $0.all }
         for f in told.values { f(record) }
@@ -66,6 +66,30 @@ struct WireFramer {
         } catch {
             failed = true
             out.append(.undecodable("\(error)"))
+        }
+        pending.discardReadBytes()
+        return out
+    }
+
+    /// Splits `bytes` into whole messages, each with its own bytes, for a relay that holds them one
+    /// by one (`DeliveryGate`). Once the stream stops being CRC, the rest passes as it comes.
+    mutating func split(_ bytes: ByteBuffer) -> [(WireRecord.Event, ByteBuffer)] {
+        var chunk = bytes
+        if failed { return [(.undecodable("not CRC"), chunk)] }
+        pending.writeBuffer(&chunk)
+        var out: [(WireRecord.Event, ByteBuffer)] = []
+        do {
+            while true {
+                let start = pending.readerIndex
+                guard let m = try parser.parse(&pending) else { break }
+                // The bytes it came in: back to its start, and read them (getters only reach readable bytes).
+                let length = pending.readerIndex - start
+                pending.moveReaderIndex(to: start)
+                out.append((.message(m), pending.readSlice(length: length)!))
+            }
+        } catch {
+            failed = true
+            out.append((.undecodable("\(error)"), pending.readSlice(length: pending.readableBytes)!))
         }
         pending.discardReadBytes()
         return out

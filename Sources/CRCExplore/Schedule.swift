@@ -1,0 +1,327 @@
+import Foundation
+
+/// One thing the scheduler may do next: pass on the oldest message held on one connection (a
+/// FIFO: TCP's order on a connection is never changed), or start a node the launcher asks to.
+public struct Choice: Hashable, Sendable {
+    public enum Kind: String, Codable, Sendable { case deliver, start }
+    public var kind: Kind
+    /// The connection's queue (`s2#1↑`: link of s2, first connection, upward) or the node started.
+    public var key: String
+    /// The node it acts on: the receiver of the message, or the node started. Two choices on
+    /// different nodes commute (partial-order reduction); a start commutes with nothing.
+    public var node: String
+    /// Order of arrival of the message at the relay (the default order delivers oldest first);
+    /// starts come after every message.
+    public var age: Int
+    /// "server registration of 2 (last hop 0)": what it is, for people.
+    public var what: String
+    /// The same thing in every run of the scenario: `s2#1↑ 3` (the third message on that queue),
+    /// `start s2`. Reorderings are constraints between events (`Constraint`).
+    public var event: String
+
+    public init(kind: Kind, key: String, node: String, age: Int, what: String, ordinal: Int = 0) {
+        self.kind = kind
+        self.key = key
+        self.node = node
+        self.age = age
+        self.what = what
+        self.event = kind == .start ? "start \(key)" : "\(key) \(ordinal)"
+    }
+
+    public var id: String { "\(kind.rawValue) \(key)" }
+
+    func commutes(with other: Choice) -> Bool {
+        kind == .deliver && other.kind == .deliver && node != other.node
+    }
+}
+
+/// The default order: the oldest held message first, and a node started only when nothing can
+/// be delivered: the order a patient launcher and an unloaded machine produce.
+func defaultIndex(_ enabled: [Choice]) -> Int {
+    enabled.indices.min { enabled[$0].age < enabled[$1].age } ?? 0
+}
+
+/// One decision the scheduler took.
+public struct Decision: Codable, Equatable, Sendable {
+    public var kind: Choice.Kind
+    public var key: String
+    public var what: String
+    /// Not what the default order would have done here.
+    public var reordered: Bool
+    /// How many choices there were.
+    public var choices: Int
+    public var event: String
+    /// Reordered: the older events it went before (the default order would have taken the
+    /// oldest), and what they are.
+    public var passed: [String]?
+    public var passedWhat: [String]?
+
+    public var id: String { "\(kind.rawValue) \(key)" }
+
+    /// The reordering as a constraint: its older rivals wait for it.
+    public var constraint: Constraint? {
+        reordered ? Constraint(first: event, what: what, then: passed ?? [], thenWhat: passedWhat ?? []) : nil
+    }
+}
+
+/// One reordering: `then` (older events) wait until `first` has happened.
+public struct Constraint: Codable, Equatable, Sendable {
+    public var first: String
+    public var what: String
+    public var then: [String]
+    public var thenWhat: [String]
+
+    /// "start s3 before: server registration of 2 (last hop 0) up the link of s2"
+    public var description: String {
+        "\(what), before " + (thenWhat.count <= 2 ? thenWhat.joined(separator: " and ") : "\(thenWhat[0]) and \(thenWhat.count - 1) more")
+    }
+}
+
+/// A run's schedule as written to `schedule.json`: enough to replay it (`test --replay`).
+public struct Schedule: Codable, Sendable {
+    public var scenario: String
+    public var strategy: String
+    public var seed: UInt64
+    /// The command every server ran (another implementation's), or nil for the scenario's own
+    /// programs: a replay runs the same.
+    public var command: [String]?
+    public var decisions: [Decision]
+    /// The reorderings that make the schedule (shrunk: the fewest that still fail); a replay
+    /// takes the default order under these constraints.
+    public var constraints: [Constraint]
+    /// Why the run failed, when it did.
+    public var failure: String?
+
+    public init(scenario: String, strategy: String, seed: UInt64, command: [String]?, decisions: [Decision], failure: String? = nil) {
+        self.scenario = scenario
+        self.strategy = strategy
+        self.seed = seed
+        self.command = command
+        self.decisions = decisions
+        self.constraints = decisions.compactMap(\.constraint)
+        self.failure = failure
+    }
+
+    public var reorderings: Int { constraints.count }
+
+    /// The same schedule up to its last reordering: past it, it is the default order anyway.
+    public var trimmed: [Decision] {
+        guard let last = decisions.lastIndex(where: \.reordered) else { return [] }
+        return Array(decisions[...last])
+    }
+
+    public func json() throws -> Data {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try e.encode(self)
+    }
+
+    public static func load(_ path: String) throws -> Schedule {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw ExploreError("cannot read the schedule \(path): \(error.localizedDescription)")
+        }
+        do { return try JSONDecoder().decode(Schedule.self, from: data) } catch {
+            throw ExploreError("\(path) is not a schedule written by crc-cluster explore: \(error)")
+        }
+    }
+
+    /// A digest of the decisions taken: schedules with the same digest are the same schedule.
+    public static func digest(_ decisions: [Decision]) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
+        for d in decisions {
+            for b in d.id.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+            h = (h ^ 0xff) &* 0x100_0000_01b3
+        }
+        return h
+    }
+}
+
+public struct ExploreError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+// MARK: - Strategies
+
+/// Picks the next choice. Pure: given the same choices in the same order, the same pick.
+public protocol Strategy {
+    mutating func choose(_ enabled: [Choice], step: Int) -> Int
+}
+
+/// The default order.
+public struct DefaultOrder: Strategy {
+    public init() {}
+    public func choose(_ enabled: [Choice], step: Int) -> Int { defaultIndex(enabled) }
+}
+
+/// SplitMix64: small, seedable, the same numbers on every machine.
+public struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+}
+
+/// A random walk: every enabled choice equally likely at every step.
+public struct RandomWalk: Strategy {
+    var rng: SeededRandom
+    public init(seed: UInt64) { rng = SeededRandom(seed: seed) }
+    public mutating func choose(_ enabled: [Choice], step: Int) -> Int { Int.random(in: 0..<enabled.count, using: &rng) }
+}
+
+/// PCT (Burckhardt et al., ASPLOS 2010), with connections for threads: each queue (and each
+/// start) gets a random priority when first seen, the highest enabled one goes next, and at
+/// `depth - 1` random steps the one chosen drops below all others. A bug that needs `depth`
+/// orderings in a run of `length` steps is found with probability at least 1/(n·length^(depth-1)).
+public struct PCT: Strategy {
+    var rng: SeededRandom
+    var priorities: [String: Double] = [:]
+    let changePoints: Set<Int>
+    var lowered = 0.0
+
+    public init(seed: UInt64, depth: Int, length: Int) {
+        rng = SeededRandom(seed: seed)
+        var points = Set<Int>()
+        for _ in 0..<max(0, depth - 1) { points.insert(Int.random(in: 0..<max(1, length), using: &rng)) }
+        changePoints = points
+    }
+
+    public mutating func choose(_ enabled: [Choice], step: Int) -> Int {
+        for c in enabled where priorities[c.id] == nil { priorities[c.id] = Double.random(in: 1..<2, using: &rng) }
+        let best = enabled.indices.max { priorities[enabled[$0].id]! < priorities[enabled[$1].id]! }!
+        if changePoints.contains(step) {
+            lowered -= 1
+            priorities[enabled[best].id] = lowered
+        }
+        return best
+    }
+}
+
+/// The default order under constraints: an event waits while a constraint says it comes after
+/// one that has not happened yet; among the rest, the oldest goes. Replays a run exactly (each
+/// reordered step's older rivals wait for the one chosen) and survives shrinking: constraints
+/// name events, not steps, so removing one does not shift the others.
+public struct Constrained: Strategy {
+    let constraints: [Constraint]
+    var happened = Set<String>()
+    public init(_ constraints: [Constraint]) { self.constraints = constraints }
+
+    public mutating func choose(_ enabled: [Choice], step: Int) -> Int {
+        let free = enabled.indices.filter { i in
+            !constraints.contains { !happened.contains($0.first) && $0.then.contains(enabled[i].event) }
+        }
+        let pick = free.min { enabled[$0].age < enabled[$1].age } ?? defaultIndex(enabled)
+        happened.insert(enabled[pick].event)
+        return pick
+    }
+}
+
+/// Zeller's ddmin: a smallest subset of `items` for which `fails` holds (1-minimal: removing
+/// any one item makes it pass), given that it holds for all of them. `fails` returns nil when
+/// it may not be asked any more (a budget): the smallest found so far is returned.
+public func ddmin<T>(_ items: [T], fails: ([T]) -> Bool?) -> [T] {
+    var c = items, n = 2
+    while c.count >= 2 {
+        let size = (c.count + n - 1) / n
+        let chunks = stride(from: 0, to: c.count, by: size).map { Array(c[$0..<min($0 + size, c.count)]) }
+        var reduced = false
+        for chunk in chunks {
+            guard let f = fails(chunk) else { return c }
+            if f { c = chunk; n = 2; reduced = true; break }
+        }
+        if !reduced, chunks.count > 2 {
+            for k in chunks.indices {
+                let rest = chunks.indices.filter { $0 != k }.flatMap { chunks[$0] }
+                guard let f = fails(rest) else { return c }
+                if f { c = rest; n = max(n - 1, 2); reduced = true; break }
+            }
+        }
+        if !reduced {
+            if n >= c.count { break }
+            n = min(c.count, n * 2)
+        }
+    }
+    return c
+}
+
+/// Follows a recorded schedule: at step i, decision i when it is enabled, else the default order
+/// (and the replay counts as diverged). A nil decision is the default order's (shrinking puts
+/// them where reorderings are tried away).
+public struct Replay: Strategy {
+    let decisions: [Decision?]
+    public private(set) var diverged: Int?
+    public init(_ decisions: [Decision]) { self.decisions = decisions }
+    public init(pinned: [Decision?]) { self.decisions = pinned }
+
+    public mutating func choose(_ enabled: [Choice], step: Int) -> Int {
+        guard step < decisions.count, let d = decisions[step] else { return defaultIndex(enabled) }
+        if let i = enabled.firstIndex(where: { $0.kind == d.kind && $0.key == d.key }) { return i }
+        if diverged == nil { diverged = step }
+        return defaultIndex(enabled)
+    }
+}
+
+/// One run of the exhaustive search: a forced prefix of choices, then the default order; at each
+/// step it notes the choices worth trying there. Partial-order reduction: two adjacent
+/// deliveries to different nodes commute, so of their two orders only the one with the smaller
+/// key first is explored (the other leads to the same states).
+public struct PrefixThenDefault: Strategy {
+    let prefix: [String]
+    var previous: (chosen: Choice, enabled: [Choice])?
+    /// Per step: the choices worth exploring there, default first.
+    public private(set) var options: [[String]] = []
+    public private(set) var chosen: [String] = []
+
+    public init(prefix: [String]) { self.prefix = prefix }
+
+    public mutating func choose(_ enabled: [Choice], step: Int) -> Int {
+        var worth = enabled.indices.filter { !redundant(enabled[$0]) }
+        if worth.isEmpty { worth = Array(enabled.indices) }
+        worth.sort { enabled[$0].age < enabled[$1].age }
+        options.append(worth.map { enabled[$0].id })
+        var pick = worth[0]
+        if step < prefix.count, let i = enabled.firstIndex(where: { $0.id == prefix[step] }) { pick = i }
+        previous = (enabled[pick], enabled)
+        chosen.append(enabled[pick].id)
+        return pick
+    }
+
+    /// `c` commutes with the previous decision, sorts before it, and could have gone first.
+    func redundant(_ c: Choice) -> Bool {
+        guard let (p, before) = previous, c.commutes(with: p), c.id < p.id else { return false }
+        return before.contains { $0.id == c.id && $0.age == c.age }
+    }
+}
+
+/// Depth-first search over runs: after each run, the deepest step with a choice not yet tried
+/// becomes the next run's forced prefix.
+public struct DepthFirst {
+    var stack: [(options: [String], tried: Set<String>, chosen: String)] = []
+    var prefixLength = 0
+    public init() {}
+
+    public mutating func record(_ run: PrefixThenDefault) {
+        stack = Array(stack.prefix(prefixLength))
+        for i in prefixLength..<run.chosen.count { stack.append((run.options[i], [run.chosen[i]], run.chosen[i])) }
+    }
+
+    /// The next prefix to force, or nil when every schedule (up to reduction) has been run.
+    public mutating func next() -> [String]? {
+        while let last = stack.last {
+            if let alternative = last.options.first(where: { !last.tried.contains($0) }) {
+                stack[stack.count - 1].tried.insert(alternative)
+                stack[stack.count - 1].chosen = alternative
+                prefixLength = stack.count
+                return stack.map(\.chosen)
+            }
+            stack.removeLast()
+        }
+        return nil
+    }
+}

@@ -1,0 +1,270 @@
+import CRCCluster
+import Foundation
+import NIOCore
+
+/// The `DeliveryGate` of one explored run: the relays hold every message, and a scheduler thread
+/// waits for the network to be quiet (`Quiescence`), lists what could happen next (the head of
+/// each connection's queue, a node the launcher asks to start), lets the strategy pick one, and
+/// does it. Every decision is recorded, with whether it departs from the default order.
+///
+/// One rule shapes what is enabled: messages on a server's link wait until the server above it
+/// has joined (its own link has carried a message and holds nothing): the course's networks are
+/// built top-down, each server joining a tree that has settled above it.
+public final class ScheduledGate: DeliveryGate, @unchecked Sendable {  // all state under `lock`
+    public struct Options: Sendable {
+        /// How long nothing may move before a decision (ms).
+        public var quietMilliseconds = 3.0
+        public init() {}
+    }
+
+    private struct Held {
+        var seq: Int
+        var message: HeldMessage
+        var deliver: @Sendable (Bool) -> EventLoopFuture<Void>
+    }
+
+    private let lock = NSCondition()
+    private var queues: [String: [Held]] = [:]
+    private var seq = 0
+    private var activity = 0
+    private var pids: [String: Int32] = [:]
+    private var waiting = 0
+    private var asking: String?
+    private var spawning = false
+    private var released = false
+    private var idle = false
+    private var joined: Set<String> = []
+    private var deliveredOn: [String: Int] = [:]
+    private var deliveredFrom: [String: Int] = [:]
+    private var strategyBox: any Strategy
+    private var taken: [Decision] = []
+    private var thread: Thread?
+    private var finished = false
+
+    /// The node above each link (its server, or its upstream); servers without one are roots.
+    private let above: [String: String]
+    private let servers: Set<String>
+    let options: Options
+    /// Seconds spent waiting for quiet, over all decisions.
+    private var quietSeconds = 0.0
+
+    public init(topology: Topology, strategy: any Strategy, options: Options = Options()) {
+        var above: [String: String] = [:]
+        for s in topology.servers { if let up = s.upstream { above[s.name] = up } }
+        for c in topology.clients { above[c.name] = c.server }
+        self.above = above
+        self.servers = Set(topology.servers.map(\.name))
+        self.strategyBox = strategy
+        self.options = options
+        let thread = Thread { [unowned self] in self.schedule() }
+        thread.name = "crc-explore-scheduler"
+        self.thread = thread
+        thread.start()
+    }
+
+    /// The decisions taken so far, and the strategy as it ended (a replay says if it diverged).
+    public var decisions: [Decision] { lock.withLock { taken } }
+    public var strategy: any Strategy { lock.withLock { strategyBox } }
+    public var secondsWaitingForQuiet: Double { lock.withLock { quietSeconds } }
+
+    // MARK: DeliveryGate
+
+    public func hold(_ message: HeldMessage, deliver: @escaping @Sendable (Bool) -> EventLoopFuture<Void>) {
+        lock.lock()
+        if released {
+            lock.unlock()
+            _ = deliver(false)
+            return
+        }
+        seq += 1
+        activity += 1
+        idle = false
+        queues[message.queue, default: []].append(Held(seq: seq, message: message, deliver: deliver))
+        lock.broadcast()
+        lock.unlock()
+    }
+
+    public func relayActivity() { lock.withLock { activity += 1 } }
+
+    public func awaitStart(_ node: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !released else { return }
+        asking = node
+        idle = false
+        lock.broadcast()
+        while asking == node, !released { lock.wait() }
+        asking = nil
+    }
+
+    public func started(_ node: String, pid: Int32) {
+        lock.withLock {
+            pids[node] = pid
+            spawning = false
+            activity += 1
+            lock.broadcast()
+        }
+    }
+
+    public func launcher(waiting: Bool) {
+        lock.withLock {
+            self.waiting += waiting ? 1 : -1
+            activity += 1
+            lock.broadcast()
+        }
+    }
+
+    public func awaitIdle(until deadline: Date) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        while !idle, !released {
+            if !lock.wait(until: deadline) { return idle }
+        }
+        return true
+    }
+
+    public func release() {
+        lock.lock()
+        released = true
+        let rest = queues.values.flatMap { $0 }.sorted { $0.seq < $1.seq }
+        queues = [:]
+        for h in rest { _ = h.deliver(false) }
+        lock.broadcast()
+        while !finished { lock.wait() }
+        lock.unlock()
+    }
+
+    // MARK: Scheduling
+
+    /// True while the launcher is doing something of its own (not asking, not waiting on the network).
+    private var launcherBusy: Bool { spawning || (waiting == 0 && asking == nil) }
+
+    private func schedule() {
+        var step = 0
+        while waitForQuiet() {
+            lock.lock()
+            let enabled = enabledChoices()
+            if enabled.isEmpty {
+                if queues.values.allSatisfy(\.isEmpty) { idle = true }
+                lock.broadcast()
+                // Nothing to do until something is held or asked for.
+                _ = lock.wait(until: Date().addingTimeInterval(0.05))
+                lock.unlock()
+                continue
+            }
+            let pick = strategyBox.choose(enabled, step: step)
+            let choice = enabled[pick]
+            let fallback = enabled[defaultIndex(enabled)]
+            let reordered = choice.id != fallback.id
+            let older = reordered ? enabled.filter { $0.age < choice.age } : []
+            taken.append(Decision(kind: choice.kind, key: choice.key, what: choice.what, reordered: reordered, choices: enabled.count,
+                                  event: choice.event, passed: reordered ? older.map(\.event) : nil,
+                                  passedWhat: reordered ? older.map(\.what) : nil))
+            step += 1
+            idle = false
+            switch choice.kind {
+            case .start:
+                asking = nil
+                spawning = true
+                lock.broadcast()
+                lock.unlock()
+            case .deliver:
+                let held = queues[choice.key]!.removeFirst()
+                deliveredOn[held.message.link, default: 0] += 1
+                deliveredFrom[choice.key, default: 0] += 1
+                activity += 1
+                lock.unlock()
+                _ = try? held.deliver(reordered).wait()
+            }
+        }
+        lock.withLock {
+            finished = true
+            lock.broadcast()
+        }
+    }
+
+    /// What may happen now (under the lock): the head of every queue whose link may carry
+    /// messages, and the start the launcher asks for.
+    private func enabledChoices() -> [Choice] {
+        var out: [Choice] = []
+        for (key, held) in queues.sorted(by: { $0.key < $1.key }) {
+            guard let head = held.first, mayCarry(head.message.link) else { continue }
+            let m = head.message
+            let receiver = m.direction == .up ? (above[m.link] ?? m.link) : m.link
+            out.append(Choice(kind: .deliver, key: key, node: receiver, age: head.seq, what: Self.describe(m),
+                              ordinal: deliveredFrom[key, default: 0] + 1))
+        }
+        if let node = asking, !spawning { out.append(Choice(kind: .start, key: node, node: node, age: Int.max, what: "start \(node)")) }
+        return out
+    }
+
+    private func mayCarry(_ link: String) -> Bool {
+        guard servers.contains(link), let up = above[link] else { return true }
+        return hasJoined(up)
+    }
+
+    /// `server` is a root, or its link has carried a message, holds nothing, and the server above has joined.
+    private func hasJoined(_ server: String) -> Bool {
+        if joined.contains(server) { return true }
+        if let up = above[server] {
+            guard hasJoined(up), deliveredOn[server, default: 0] > 0,
+                  !queues.contains(where: { $0.value.first?.message.link == server }) else { return false }
+        }
+        joined.insert(server)
+        return true
+    }
+
+    static func describe(_ m: HeldMessage) -> String {
+        let arrow = m.direction == .up ? "up" : "down"
+        switch m.event {
+        case .message(let message): return "\(CRCCluster.describe(message)) \(arrow) the link of \(m.link)"
+        case .undecodable: return "bytes that are not CRC \(arrow) the link of \(m.link)"
+        case .closed: return "the close of the link of \(m.link) (\(arrow))"
+        }
+    }
+
+    /// Waits until the launcher asks or waits, every node's threads sleep, and nothing has moved
+    /// on the relays for the quiet window; false once released.
+    private func waitForQuiet() -> Bool {
+        let window = options.quietMilliseconds / 1000
+        let t0 = Date()
+        defer { lock.withLock { quietSeconds += Date().timeIntervalSince(t0) } }
+        while true {
+            lock.lock()
+            if released { lock.unlock(); return false }
+            let before = activity, busy = launcherBusy, watched = Array(pids.values)
+            lock.unlock()
+            if busy || !Quiescence.allAsleep(watched) {
+                Thread.sleep(forTimeInterval: 0.0005)
+                continue
+            }
+            Thread.sleep(forTimeInterval: window)
+            lock.lock()
+            let moved = activity != before || launcherBusy || released
+            lock.unlock()
+            if !moved, Quiescence.allAsleep(watched) { return !released }
+        }
+    }
+}
+
+/// Whether processes are idle, from /proc: every thread of each is asleep (state S, or gone),
+/// none running or in an uninterruptible wait — the state of a process blocked in poll,
+/// epoll_wait or select with nothing to do.
+enum Quiescence {
+    static func allAsleep(_ pids: [Int32]) -> Bool {
+        for pid in pids where !asleep(pid) { return false }
+        return true
+    }
+
+    static func asleep(_ pid: Int32) -> Bool {
+        let dir = "/proc/\(pid)/task"
+        guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return true }  // gone
+        for t in tasks {
+            guard let stat = try? String(contentsOfFile: "\(dir)/\(t)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            let state = stat[stat.index(close, offsetBy: 2)...].first
+            if state == "R" || state == "D" { return false }
+        }
+        return true
+    }
+}

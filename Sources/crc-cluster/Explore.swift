@@ -1,0 +1,142 @@
+import ArgumentParser
+import CRCCluster
+import CRCExplore
+import CRCProcess
+import Foundation
+
+// MARK: - explore
+
+struct Explore: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a scenario under many message orders, to find the bugs only some orders show; shrink the first failure to a minimal schedule.",
+        discussion: """
+        Every node runs as its own process, as in `test`, and every link goes through a relay of \
+        crc-cluster's that holds each message it frames. A scheduler decides what happens next: \
+        which held message is passed on (the oldest on its connection: TCP's order on one \
+        connection is kept, only the interleaving across connections changes) or whether the next \
+        node starts now. It decides only when the network is quiet: nothing moved on the relays for \
+        --quiet-ms and every thread of every node asleep (/proc), the launcher waiting. Each run is \
+        checked as `test` checks (the model after launch, after each step, at the end; the wire).
+
+        STRATEGIES: random (each choice equally likely), pct (random priorities per connection, \
+        --depth - 1 priority changes: finds a bug needing d orderings with a known probability), \
+        exhaustive (every order, depth first, with partial-order reduction: two deliveries to \
+        different nodes are not tried both ways round; for small scenarios). The first run of \
+        random and pct is the default order (oldest message first, a node started only when \
+        nothing can be delivered), which must pass as `test` does.
+
+        On the first failure, the schedule is shrunk by delta debugging over its reorderings \
+        (re-running the real processes) to the fewest departures from the default order that still \
+        fail, and written as schedule.json in that run's folder, whose report.html marks the \
+        reordered messages (thick dashed arrows). `crc-cluster test --replay FILE` runs it again.
+
+        Messages on a server's link wait until the server above it has joined (its own link has \
+        carried a message and holds nothing): the course's trees are built top-down.
+
+        Examples:
+          crc-cluster explore topologies/seed/3_3_ThreeServers_FourClients.yaml --budget 2m
+          crc-cluster explore 3_3_ThreeServers_FourClients.yaml --server 'python3 student/server.py' --strategy pct
+          crc-cluster explore tiny.yaml --strategy exhaustive --budget 500
+
+        EXIT STATUS: 0 when no run failed; 1 when one did (its schedule is written); 2 on bad input.
+        """)
+
+    @Argument(help: "The scenario file (or the name of a built-in one).") var file: String
+    @Option(help: ArgumentHelp("Every server runs this command (another implementation), given the seed's options.", valueName: "command"))
+    var server: String?
+    @Option(help: ArgumentHelp("Every server runs this submission in the course's class form (a ChatServer.py, or its folder).", valueName: "path"))
+    var coursePython: String?
+    @Option(help: ArgumentHelp("The folder of the course's starter files, when not beside ChatServer.py.", valueName: "dir"))
+    var starter: String?
+    @Option(help: "How orders are chosen.") var strategy: StrategyKind = .random
+    @Option(help: ArgumentHelp("Runs (200) or time (30s, 2m) to explore for.", valueName: "n|time")) var budget = "100"
+    @Option(help: "Seed of the random choices: the same seed, the same schedules.") var seed: UInt64 = 1
+    @Option(help: "PCT's bound on the orderings a bug needs.") var depth = 3
+    @Option(help: ArgumentHelp("Runs the shrinking may take.", valueName: "n")) var shrinkRuns = 30
+    @Option(help: ArgumentHelp("How long nothing may move before each decision, ms.", valueName: "ms")) var quietMs = 3.0
+    @OptionGroup var common: CommonOptions
+    @Flag(name: .shortAndLong, help: "Print every run.") var verbose = false
+
+    func validate() throws {
+        guard Budget(budget) != nil else { throw ValidationError("--budget takes a number of runs (200) or a time (30s, 2m, 1m30s), not '\(budget)'") }
+        guard depth >= 1 else { throw ValidationError("--depth must be at least 1") }
+        guard quietMs > 0 else { throw ValidationError("--quiet-ms must be positive") }
+        if server != nil, coursePython != nil { throw ValidationError("--server and --course-python both name a server: give one") }
+    }
+
+    func run() throws {
+        var topology = try loadOrExit(file)
+        var command: [String]?
+        if let server { command = try shellWords(server) }
+        if let coursePython {
+            let setup = try ClassHostSetup(logs: common.logs, starter: starter)
+            command = try setup.prepare(coursePython, as: ClassHostSetup.student(of: coursePython, starter: starter)).command
+        }
+        if let command { topology = Grade.graded(topology, command: command, template: nil, mix: nil) }
+        var options = Explorer.Options()
+        options.strategy = strategy
+        options.budget = Budget(budget)!
+        options.seed = seed
+        options.depth = depth
+        options.shrinkRuns = shrinkRuns
+        options.gate.quietMilliseconds = quietMs
+        options.command = command
+        var runOptions = common.runOptions(nodes: topology.servers.count + topology.clients.count)
+        runOptions.classHostedServers = coursePython != nil
+        let stop = SignalCounter()
+        runOptions.interrupted = { stop.count > 0 }
+        let console0 = Console(color: nil, prefix: false)
+        let sources = installSignalHandlers({ n in
+            if n == 1 { console0.plain("interrupted: ending the run in progress (its logs are kept)") }
+        }, counter: stop)
+        defer { sources.forEach { $0.cancel() } }
+        ChildReaper.becomeSubreaper()
+        let console = Console(color: nil, prefix: false)
+        let who = server ?? coursePython.map { "the class in \($0)" } ?? "the scenario's own servers"
+        console.plain("exploring \(topology.displayName) (\(who)): \(strategy.rawValue) schedules, seed \(seed), budget \(options.budget)")
+        let report = Exploration.run(topology, runOptions: runOptions, options: options, console: console, verbose: verbose)
+        console.plain(Exploration.summary(report))
+        if stop.count > 0 { throw ExitCode(130) }
+        if report.failure != nil { throw ExitCode(1) }
+    }
+}
+
+/// Running an exploration with progress on a console: `explore`, and `grade --explore`.
+enum Exploration {
+    static func run(_ topology: Topology, runOptions: RunOptions, options: Explorer.Options, console: Console?, verbose: Bool) -> ExploreReport {
+        let explorer = Explorer(topology: topology, runOptions: runOptions, options: options)
+        let t0 = Date()
+        var distinct = Set<UInt64>()
+        explorer.onRun = { n, r, decisions in
+            distinct.insert(Schedule.digest(decisions))
+            let reordered = decisions.filter(\.reordered).count
+            if verbose || !r.passed || n == 1 {
+                console?.plain(String(format: "[%d] %@ %.2f s, %d decisions, %d reordered%@", n, r.passed ? "PASS" : "FAIL", r.seconds,
+                                      decisions.count, reordered, n == 1 && options.strategy != .exhaustive ? " (the default order)" : ""))
+            } else if n % 10 == 0 {
+                let s = Date().timeIntervalSince(t0)
+                console?.plain(String(format: "[%d] all passed so far; %d distinct schedules, %.2f schedules/s", n, distinct.count, Double(n) / s))
+            }
+        }
+        explorer.onShrink = { reorderings, k, failed in
+            console?.plain("  shrinking, run \(k): \(reorderings) reorderings \(failed ? "still fail" : "pass")")
+        }
+        return explorer.explore()
+    }
+
+    static func summary(_ r: ExploreReport) -> String {
+        var out = String(format: "explored %d schedules (%d distinct) in %.1f s: %.2f schedules/s, %.0f decisions a run",
+                         r.runs, r.distinct, r.seconds, r.schedulesPerSecond, r.decisionsPerRun)
+        if r.complete { out += "; every schedule there is (up to reduction) was run" }
+        guard let f = r.failure else { return out + "\nno failure" }
+        out += String(format: "\nFAIL in run %d, after %.1f s: %@", f.run, f.secondsToFind, Explorer.why(f.result))
+        out += String(format: "\nshrunk from %d reorderings to %d in %d runs (%.1f s): %@", f.schedule.reorderings, f.shrunk.reorderings,
+                      f.shrinkRuns, r.shrinkSeconds, Explorer.why(f.shrunkResult))
+        for c in f.shrunk.constraints { out += "\n  reordered: \(c.description)" }
+        out += "\nschedule: \(f.path)\nreport:   \((f.shrunkResult.logDir as NSString).appendingPathComponent("report.html"))"
+        out += "\nreplay:   crc-cluster test --replay \(f.path)"
+        return out
+    }
+}
+
+extension StrategyKind: ExpressibleByArgument {}
