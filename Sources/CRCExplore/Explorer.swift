@@ -149,8 +149,11 @@ public final class Explorer {
             if !result.passed {
                 if runOptions.interrupted?() == true { break }
                 let found = Date().timeIntervalSince(start)
-                let schedule = Schedule(scenario: topology.file, strategy: options.strategy.rawValue, seed: options.seed &+ UInt64(k),
+                let scenario = FileManager.default.fileExists(atPath: topology.file)
+                    ? URL(fileURLWithPath: topology.file).standardizedFileURL.path : topology.file
+                var schedule = Schedule(scenario: scenario, strategy: options.strategy.rawValue, seed: options.seed &+ UInt64(k),
                                         command: options.command, decisions: decisions, failure: Self.why(result))
+                schedule.classHosted = runOptions.classHostedServers ? true : nil
                 write(schedule, into: result.logDir)
                 report.seconds = Date().timeIntervalSince(start)
                 let (shrunk, shrunkResult, reruns) = shrink(schedule, result)
@@ -192,6 +195,7 @@ public final class Explorer {
         var shrunk = Schedule(scenario: failing.scenario, strategy: failing.strategy, seed: failing.seed, command: failing.command,
                               decisions: kept.decisions, failure: Self.why(kept.result))
         shrunk.constraints = kept.constraints
+        shrunk.classHosted = failing.classHosted
         return (shrunk, kept.result, reruns)
     }
 

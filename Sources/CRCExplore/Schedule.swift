@@ -85,6 +85,8 @@ public struct Schedule: Codable, Sendable {
     /// The command every server ran (another implementation's), or nil for the scenario's own
     /// programs: a replay runs the same.
     public var command: [String]?
+    /// That command is crc-cluster's class host (a course class, `--course-python`).
+    public var classHosted: Bool?
     public var decisions: [Decision]
     /// The reorderings that make the schedule (shrunk: the fewest that still fail); a replay
     /// takes the default order under these constraints.

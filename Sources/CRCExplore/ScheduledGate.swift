@@ -109,6 +109,8 @@ public final class ScheduledGate: DeliveryGate, @unchecked Sendable {  // all st
     public func launcher(waiting: Bool) {
         lock.withLock {
             self.waiting += waiting ? 1 : -1
+            // The launcher goes on to act (a step, a start): what was idle may not be any more.
+            if !waiting { idle = false }
             activity += 1
             lock.broadcast()
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CRCCluster
+import CRCExplore
 import CRCGrading
 import CRCProcess
 import Foundation
@@ -28,6 +29,12 @@ struct Grade: ParsableCommand {
         hop, that each chat crosses exactly the links of its tree path in order, that unknown ids \
         are answered back to the sender, and that quits reach everyone once without echoes. Every \
         message is recorded in logs/<run>/wire.jsonl.
+
+        With --explore BUDGET, each scenario of three nodes or more is also run under other message \
+        orders (crc-cluster explore: the relays hold every message and a scheduler picks which \
+        passes next) for that many runs or that long, and counts as one more test, \
+        '<scenario> [orders]', failed with the fewest reorderings that break it and the command \
+        that replays them.
 
         With --mixed, each scenario with more than one server also runs twice in mixed trees, every \
         other server being crc-server (in its course profile): the graded server first, then ours \
@@ -97,8 +104,13 @@ struct Grade: ParsableCommand {
     @Option(name: .customLong("repeat"), help: ArgumentHelp("Run each scenario this many times: a scenario counts as passed only if every run passes; a table gives each one's pass rate. Only failing runs' logs are kept.", valueName: "n"))
     var repeats = 1
     @Flag(name: .shortAndLong, help: "Print each launch and step as it happens, with times.") var verbose = false
+    @Option(help: ArgumentHelp("Also explore other message orders (see `crc-cluster explore`): each scenario of three nodes or more, for this many runs (20) or this long (30s), counts as one more test, '<scenario> [orders]'.", valueName: "budget"))
+    var explore: String?
+    @Option(help: "How --explore chooses orders.") var exploreStrategy: StrategyKind = .pct
+    @Option(help: "Seed of --explore's random choices.") var exploreSeed: UInt64 = 1
 
     func validate() throws {
+        if let explore, Budget(explore) == nil { throw ValidationError("--explore takes a number of runs (20) or a time (30s, 2m), not '\(explore)'") }
         guard (jobs ?? 1) >= 1 else { throw ValidationError("--jobs must be at least 1") }
         guard repeats >= 1 else { throw ValidationError("--repeat must be at least 1") }
         switch (server, coursePython.first) {
@@ -259,7 +271,7 @@ struct Grade: ParsableCommand {
                 }
             }
         }
-        let scenarioNames = scenarios.map { Self.graded($0.topology, command: [], template: nil, mix: $0.mix).displayName }
+        var scenarioNames = scenarios.map { Self.graded($0.topology, command: [], template: nil, mix: $0.mix).displayName }
         let console = Console(color: nil, prefix: false)
         let what = classHosted ? (batch ? "\(graded.count) class submissions" : "the class in \(split.submissions[0])") : graded[0].student
         console.plain("grading \(what)\(clientCommand.map { " and the client " + $0.joined(separator: " ") } ?? "") on \(scenarios.count) scenarios"
@@ -271,16 +283,17 @@ struct Grade: ParsableCommand {
         let total = topologies.count
         let repeats = self.repeats
         if repeats > 1 { console.plain("each scenario runs \(repeats) times; it passes only if every run does (logs kept of failing runs only)") }
+        let configure: (inout RunOptions) -> Void = { options in
+            options.foreignChat = chatLine
+            options.foreignQuit = quitLine
+            options.classHostedServers = classHosted
+            options.classHostedClients = classClients
+            options.sandbox = sandbox
+            options.timeLimit = limit
+        }
         let (box, interrupted) = runScenarios(topologies, common: common, jobs: parallel, verbose: verbose, console: console,
                                               keepPassingLogs: repeats == 1,
-                                              configure: { options, _ in
-                                                  options.foreignChat = chatLine
-                                                  options.foreignQuit = quitLine
-                                                  options.classHostedServers = classHosted
-                                                  options.classHostedClients = classClients
-                                                  options.sandbox = sandbox
-                                                  options.timeLimit = limit
-                                              }) { r in
+                                              configure: { options, _ in configure(&options) }) { r in
             if batch || repeats > 1 {
                 let n = done.withLockedValue { $0 += 1; return $0 }
                 let why = r.passed ? "" : ": " + String((r.error ?? r.differences.first.map { "\(r.failedAt ?? ""): \($0)" } ?? "")
@@ -291,7 +304,7 @@ struct Grade: ParsableCommand {
                 console.plain(Test.line(r, color: console.color))
             }
         }
-        let elapsed = Date().timeIntervalSince(t0)
+        var elapsed = Date().timeIntervalSince(t0)
         // Repeated, a scenario's result is its first failing run, else its first run.
         func result(_ k: Int, _ s: Int) -> ScenarioResult? {
             let runs = (0..<repeats).compactMap { box.at((k * scenarios.count + s) * repeats + $0) }
@@ -302,8 +315,21 @@ struct Grade: ParsableCommand {
             }
             return r
         }
-        let students = graded.enumerated().map { (k, g) in
+        var students = graded.enumerated().map { (k, g) in
             StudentResults(student: g.student, submission: g.submission, results: scenarios.indices.map { result(k, $0) })
+        }
+        if let explore, !interrupted {
+            let explorable = scenarios.filter { $0.mix == nil && GradeExploration.explorable($0.topology) }.map(\.topology)
+            let exploration = GradeExploration(budget: Budget(explore)!, strategy: exploreStrategy, seed: exploreSeed, jobs: parallel)
+            let common = self.common
+            let found = exploration.run(graded.map { ($0.student, $0.command) }, scenarios: explorable, batch: batch, options: { t in
+                var o = common.runOptions(nodes: t.servers.count + t.clients.count)
+                configure(&o)
+                return o
+            }, console: console)
+            scenarioNames += explorable.map { GradeExploration.name($0.displayName) }
+            for k in students.indices { students[k].results += found[k].map { Optional($0) } }
+            elapsed = Date().timeIntervalSince(t0)
         }
         if repeats > 1 {
             var rows: [RepeatSummary] = []
@@ -336,7 +362,7 @@ struct Grade: ParsableCommand {
         }
         let results = students.flatMap { $0.results.compactMap { $0 } }
         let passed = results.filter(\.passed).count
-        let runsGraded = students.count * scenarios.count
+        let runsGraded = students.count * scenarioNames.count
         console.plain(String(format: "score: %d/%d scenarios passed (%.0f%%) in %.1f s", passed, runsGraded,
                              runsGraded == 0 ? 0 : 100 * Double(passed) / Double(runsGraded), elapsed))
         if let junit { try ScenarioRunner.junit(results, seconds: elapsed).write(toFile: junit, atomically: true, encoding: .utf8) }

@@ -3,6 +3,7 @@ import ArgumentParser
 import CRCClient
 import CRCCluster
 import CRCCore
+import CRCExplore
 import CRCProtocol
 import CRCServer
 import Foundation
@@ -25,6 +26,10 @@ struct Test: ParsableCommand {
         Any step may add `within: SECONDS` to tighten the settle deadline after it. Servers rejoin \
         a lost upstream by themselves, so a restarted server gets its subtree back.
 
+        --replay FILE runs the scenario of a schedule that `explore` wrote (schedule.json), under \
+        that schedule: the same reorderings of the same messages, every other choice in the default \
+        order, with the servers it ran; it says whether the run took the recorded decisions exactly.
+
         --repeat N runs each scenario N times (--jobs at once) and prints a table of its pass rate \
         and mean ± sd time, so an order-dependent bug shows as 3/50 instead of a lucky pass; only \
         the logs of failing runs are kept.
@@ -37,20 +42,25 @@ struct Test: ParsableCommand {
         130 when interrupted.
         """)
 
-    @Argument(help: "Scenario files or folders of them.") var paths: [String]
+    @Argument(help: "Scenario files or folders of them.") var paths: [String] = []
     @OptionGroup var common: CommonOptions
     @Option(help: "Write JUnit XML results to this file.") var junit: String?
     @Option(help: "Scenarios run at once.") var jobs = 4
     @Option(name: .customLong("repeat"), help: ArgumentHelp("Run each scenario this many times; print its pass rate and time, keep the logs of failing runs only.", valueName: "n"))
     var repeats = 1
     @Flag(name: .shortAndLong, help: "Print each launch and step as it happens, with times.") var verbose = false
+    @Option(help: ArgumentHelp("Run a schedule.json written by explore: its scenario (or the one file given) under its reorderings.", valueName: "file"))
+    var replay: String?
 
     func validate() throws {
+        if replay == nil, paths.isEmpty { throw ValidationError("name scenario files or folders to run (or --replay schedule.json)") }
+        if replay != nil, paths.count > 1 { throw ValidationError("--replay runs one scenario: give at most one file") }
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
         guard repeats >= 1 else { throw ValidationError("--repeat must be at least 1") }
     }
 
     func run() throws {
+        if let replay { return try runReplay(replay) }
         let files: [String]
         do { files = try ScenarioRunner.expand(paths) } catch {
             FileHandle.standardError.write(Data("crc-cluster: \(error)\n".utf8))
@@ -114,6 +124,37 @@ struct Test: ParsableCommand {
         if interrupted { throw ExitCode(130) }
         if !invalidResults.isEmpty { throw ExitCode(2) }
         if !failed.isEmpty { throw ExitCode(1) }
+    }
+
+    /// One scenario under a schedule `explore` wrote; exits as a test does.
+    func runReplay(_ path: String) throws {
+        let schedule: Schedule
+        do { schedule = try Schedule.load(path) } catch {
+            FileHandle.standardError.write(Data("crc-cluster: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        var topology = try loadOrExit(paths.first ?? schedule.scenario)
+        if let command = schedule.command { topology = Grade.graded(topology, command: command, template: nil, mix: nil) }
+        let gate = ScheduledGate(topology: topology, strategy: Constrained(schedule.constraints))
+        var options = common.runOptions(nodes: topology.servers.count + topology.clients.count)
+        options.gate = gate
+        options.classHostedServers = schedule.classHosted ?? false
+        let console = Console(color: nil, prefix: false)
+        console.plain("replaying \(path): \(topology.displayName) with \(schedule.reorderings) reordering\(schedule.reorderings == 1 ? "" : "s")"
+                      + (schedule.command.map { " (servers: \($0.joined(separator: " ")))" } ?? ""))
+        for c in schedule.constraints { console.plain("  \(c.description)") }
+        let r = ScenarioRunner.run(topology, options: options)
+        console.plain(Self.line(r, color: console.color))
+        let taken = gate.decisions.map(\.event), recorded = schedule.decisions.map(\.event)
+        if let k = zip(taken, recorded).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
+            console.plain("the run left the recorded schedule at decision \(k + 1) of \(recorded.count): it took \(gate.decisions[k].what), the recording \(schedule.decisions[k].what)")
+        } else if taken.count != recorded.count {
+            console.plain("the run took \(taken.count) decisions, the recording \(recorded.count); the first \(min(taken.count, recorded.count)) are the same")
+        } else {
+            console.plain("the run took the recorded \(recorded.count) decisions exactly")
+        }
+        if let failure = schedule.failure { console.plain("recorded failure: \(failure)") }
+        if !r.passed { throw ExitCode(1) }
     }
 
     /// Fails early, with a plain message, when the JUnit file cannot be written.

@@ -16,8 +16,12 @@ extension ClusterRun {
         // Under a gate, the state is compared once the gate has passed everything on and the
         // network is quiet: what the schedule led to, not a moment on the way.
         return gate.whileWaiting {
-            _ = gate.awaitIdle(until: Date().addingTimeInterval(within ?? options.settleTimeout))
-            return checkConverging(final: final, within: within)
+            let t0 = Date(), limit = within ?? options.settleTimeout
+            let quiet = gate.awaitIdle(until: t0.addingTimeInterval(limit))
+            // Quiet, the network will not move again before the next step: a second is enough
+            // for what the nodes report (their output) to catch up.
+            let left = limit - Date().timeIntervalSince(t0)
+            return checkConverging(final: final, within: quiet ? min(1, max(left, 0.1)) : max(left, 0.1))
         }
     }
 
