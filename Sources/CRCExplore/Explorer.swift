@@ -48,6 +48,8 @@ public struct ExploreReport: Sendable {
     /// The first failure: its run and schedule, then the shrunk ones.
     public var failure: Found?
     public var decisionsPerRun = 0.0
+    /// Exhaustive: every schedule with fewer reorderings than this has been run.
+    public var reorderingsExplored = 0
     /// Seconds the shrinking took (not counted in `seconds`).
     public var shrinkSeconds = 0.0
 
@@ -79,6 +81,10 @@ public final class Explorer {
         /// Runs the shrinking may take.
         public var shrinkRuns = 30
         public var gate = ScheduledGate.Options()
+        /// Partial-order reduction in the exhaustive search.
+        public var reduce = true
+        /// Keep every run's folder, each with its schedule.json (by default only failing runs').
+        public var keepAll = false
         /// The command every server runs (recorded in `schedule.json`), nil for the scenario's own.
         public var command: [String]?
         public init() {}
@@ -112,8 +118,8 @@ public final class Explorer {
         var report = ExploreReport()
         let start = Date()
         var seen = Set<UInt64>()
-        var dfs = DepthFirst()
-        var prefix: [String]? = []
+        var search = FewestReorderingsFirst()
+        var forced = search.nextPrefix()
         var length = 0
         var decisionsTotal = 0
         func out() -> Bool {
@@ -126,8 +132,8 @@ public final class Explorer {
             let k = report.runs
             let strategy: any Strategy
             if options.strategy == .exhaustive {
-                guard let p = prefix else { report.complete = true; break }
-                strategy = PrefixThenDefault(prefix: p)
+                guard let f = forced else { report.complete = true; break }
+                strategy = PrefixThenDefault(prefix: f.prefix, reduce: options.reduce)
             } else if k == 0 {
                 // The first run is the default order: the usual order must pass first.
                 strategy = DefaultOrder()
@@ -142,9 +148,10 @@ public final class Explorer {
             if k == 0 { length = decisions.count }
             seen.insert(Schedule.digest(decisions))
             onRun?(report.runs, result, decisions)
-            if options.strategy == .exhaustive, let e = ended as? PrefixThenDefault {
-                dfs.record(e)
-                prefix = dfs.next()
+            if options.strategy == .exhaustive, let e = ended as? PrefixThenDefault, let f = forced {
+                search.record(e, reorderings: f.reorderings)
+                forced = search.nextPrefix()
+                report.reorderingsExplored = f.reorderings
             }
             if !result.passed {
                 if runOptions.interrupted?() == true { break }
@@ -164,8 +171,13 @@ public final class Explorer {
                 report.shrinkSeconds = Date().timeIntervalSince(start) - report.seconds
                 break
             }
-            try? FileManager.default.removeItem(atPath: result.logDir)
-            if options.strategy == .exhaustive, prefix == nil { report.complete = true }
+            if options.keepAll {
+                write(Schedule(scenario: topology.file, strategy: options.strategy.rawValue, seed: options.seed &+ UInt64(k),
+                               command: options.command, decisions: decisions), into: result.logDir)
+            } else {
+                try? FileManager.default.removeItem(atPath: result.logDir)
+            }
+            if options.strategy == .exhaustive, forced == nil { report.complete = true }
         }
         report.distinct = seen.count
         if report.failure == nil { report.seconds = Date().timeIntervalSince(start) }

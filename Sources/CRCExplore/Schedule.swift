@@ -56,6 +56,12 @@ public struct Decision: Codable, Equatable, Sendable {
     public var passed: [String]?
     public var passedWhat: [String]?
 
+    public init(kind: Choice.Kind, key: String, what: String, reordered: Bool, choices: Int, event: String,
+                passed: [String]? = nil, passedWhat: [String]? = nil) {
+        (self.kind, self.key, self.what, self.reordered, self.choices, self.event) = (kind, key, what, reordered, choices, event)
+        (self.passed, self.passedWhat) = (passed, passedWhat)
+    }
+
     public var id: String { "\(kind.rawValue) \(key)" }
 
     /// The reordering as a constraint: its older rivals wait for it.
@@ -70,6 +76,10 @@ public struct Constraint: Codable, Equatable, Sendable {
     public var what: String
     public var then: [String]
     public var thenWhat: [String]
+
+    public init(first: String, what: String, then: [String], thenWhat: [String]) {
+        (self.first, self.what, self.then, self.thenWhat) = (first, what, then, thenWhat)
+    }
 
     /// "start s3 before: server registration of 2 (last hop 0) up the link of s2"
     public var description: String {
@@ -274,13 +284,18 @@ public struct Replay: Strategy {
 /// deliveries to different nodes commute, so of their two orders only the one with the smaller
 /// key first is explored (the other leads to the same states).
 public struct PrefixThenDefault: Strategy {
-    let prefix: [String]
+    public let prefix: [String]
+    let reduce: Bool
     var previous: (chosen: Choice, enabled: [Choice])?
     /// Per step: the choices worth exploring there, default first.
     public private(set) var options: [[String]] = []
     public private(set) var chosen: [String] = []
 
-    public init(prefix: [String]) { self.prefix = prefix }
+    /// `reduce: false` tries both orders of commuting deliveries too (to measure what the reduction saves).
+    public init(prefix: [String], reduce: Bool = true) {
+        self.prefix = prefix
+        self.reduce = reduce
+    }
 
     public mutating func choose(_ enabled: [Choice], step: Int) -> Int {
         var worth = enabled.indices.filter { !redundant(enabled[$0]) }
@@ -296,34 +311,45 @@ public struct PrefixThenDefault: Strategy {
 
     /// `c` commutes with the previous decision, sorts before it, and could have gone first.
     func redundant(_ c: Choice) -> Bool {
-        guard let (p, before) = previous, c.commutes(with: p), c.id < p.id else { return false }
+        guard reduce, let (p, before) = previous, c.commutes(with: p), c.id < p.id else { return false }
         return before.contains { $0.id == c.id && $0.age == c.age }
     }
 }
 
-/// Depth-first search over runs: after each run, the deepest step with a choice not yet tried
-/// becomes the next run's forced prefix.
-public struct DepthFirst {
-    var stack: [(options: [String], tried: Set<String>, chosen: String)] = []
-    var prefixLength = 0
+/// Exhaustive search, fewest reorderings first: every schedule with no reordering (the default
+/// order), then every one with one, then two, … (iterative deepening on the reorderings, as
+/// CHESS bounds preemptions): a bug that needs one reordering is found within a few dozen runs,
+/// and the search still ends having run every schedule there is. Each run is a forced prefix
+/// followed by the default order; its steps past the prefix give the next level's prefixes.
+public struct FewestReorderingsFirst {
+    var levels: [[[String]]] = [[[]]]
+    var next = (level: 0, index: 0)
     public init() {}
 
-    public mutating func record(_ run: PrefixThenDefault) {
-        stack = Array(stack.prefix(prefixLength))
-        for i in prefixLength..<run.chosen.count { stack.append((run.options[i], [run.chosen[i]], run.chosen[i])) }
-    }
+    /// The reorderings of the schedules now being run.
+    public var level: Int { next.level }
 
     /// The next prefix to force, or nil when every schedule (up to reduction) has been run.
-    public mutating func next() -> [String]? {
-        while let last = stack.last {
-            if let alternative = last.options.first(where: { !last.tried.contains($0) }) {
-                stack[stack.count - 1].tried.insert(alternative)
-                stack[stack.count - 1].chosen = alternative
-                prefixLength = stack.count
-                return stack.map(\.chosen)
+    public mutating func nextPrefix() -> (prefix: [String], reorderings: Int)? {
+        while next.level < levels.count {
+            if next.index < levels[next.level].count {
+                defer { next.index += 1 }
+                return (levels[next.level][next.index], next.level)
             }
-            stack.removeLast()
+            levels[next.level] = []
+            next = (next.level + 1, 0)
         }
         return nil
+    }
+
+    /// What a run with `reorderings` in its prefix offered past it: each other choice there is a
+    /// schedule of one more.
+    public mutating func record(_ run: PrefixThenDefault, reorderings: Int) {
+        for i in min(run.prefix.count, run.chosen.count)..<run.chosen.count {
+            for alternative in run.options[i] where alternative != run.chosen[i] {
+                if levels.count <= reorderings + 1 { levels.append([]) }
+                levels[reorderings + 1].append(Array(run.chosen[..<i]) + [alternative])
+            }
+        }
     }
 }

@@ -30,6 +30,7 @@ public final class ScheduledGate: DeliveryGate, @unchecked Sendable {  // all st
     private var pids: [String: Int32] = [:]
     private var waiting = 0
     private var asking: String?
+    private var askingSettled = false
     private var spawning = false
     private var released = false
     private var idle = false
@@ -86,11 +87,12 @@ public final class ScheduledGate: DeliveryGate, @unchecked Sendable {  // all st
 
     public func relayActivity() { lock.withLock { activity += 1 } }
 
-    public func awaitStart(_ node: String) {
+    public func awaitStart(_ node: String, settled: Bool) {
         lock.lock()
         defer { lock.unlock() }
         guard !released else { return }
         asking = node
+        askingSettled = settled
         idle = false
         lock.broadcast()
         while asking == node, !released { lock.wait() }
@@ -196,7 +198,7 @@ public final class ScheduledGate: DeliveryGate, @unchecked Sendable {  // all st
             out.append(Choice(kind: .deliver, key: key, node: receiver, age: head.seq, what: Self.describe(m),
                               ordinal: deliveredFrom[key, default: 0] + 1))
         }
-        if let node = asking, !spawning { out.append(Choice(kind: .start, key: node, node: node, age: Int.max, what: "start \(node)")) }
+        if let node = asking, !spawning, !askingSettled || out.isEmpty { out.append(Choice(kind: .start, key: node, node: node, age: Int.max, what: "start \(node)")) }
         return out
     }
 

@@ -54,6 +54,10 @@ struct Explore: ParsableCommand {
     @Option(help: "PCT's bound on the orderings a bug needs.") var depth = 3
     @Option(help: ArgumentHelp("Runs the shrinking may take.", valueName: "n")) var shrinkRuns = 30
     @Option(help: ArgumentHelp("How long nothing may move before each decision, ms.", valueName: "ms")) var quietMs = 3.0
+    @Flag(help: ArgumentHelp("Exhaustive: also try both orders of deliveries to different nodes (to measure what the reduction saves).", visibility: .hidden))
+    var noReduction = false
+    @Flag(help: "Keep every run's logs and report, each with its schedule.json (by default only the failing run's and the shrunk one's).")
+    var keepLogs = false
     @OptionGroup var common: CommonOptions
     @Flag(name: .shortAndLong, help: "Print every run.") var verbose = false
 
@@ -62,6 +66,7 @@ struct Explore: ParsableCommand {
         guard depth >= 1 else { throw ValidationError("--depth must be at least 1") }
         guard quietMs > 0 else { throw ValidationError("--quiet-ms must be positive") }
         if server != nil, coursePython != nil { throw ValidationError("--server and --course-python both name a server: give one") }
+        if common.clientsPerProcess != 1 { throw ValidationError("explore runs every client as its own process (the scheduler watches each): leave out --clients-per-process") }
     }
 
     func run() throws {
@@ -81,6 +86,8 @@ struct Explore: ParsableCommand {
         options.shrinkRuns = shrinkRuns
         options.gate.quietMilliseconds = quietMs
         options.command = command
+        options.reduce = !noReduction
+        options.keepAll = keepLogs
         var runOptions = common.runOptions(nodes: topology.servers.count + topology.clients.count)
         runOptions.classHostedServers = coursePython != nil
         let stop = SignalCounter()
@@ -127,7 +134,9 @@ enum Exploration {
     static func summary(_ r: ExploreReport) -> String {
         var out = String(format: "explored %d schedules (%d distinct) in %.1f s: %.2f schedules/s, %.0f decisions a run",
                          r.runs, r.distinct, r.seconds, r.schedulesPerSecond, r.decisionsPerRun)
-        if r.complete { out += "; every schedule there is (up to reduction) was run" }
+        if r.complete { out += "; every schedule there is (up to reduction) was run" } else if r.runs > 0, r.reorderingsExplored > 0, r.failure == nil {
+            out += "; every schedule of fewer than \(r.reorderingsExplored) reorderings was run"
+        }
         guard let f = r.failure else { return out + "\nno failure" }
         out += String(format: "\nFAIL in run %d, after %.1f s: %@", f.run, f.secondsToFind, Explorer.why(f.result))
         out += String(format: "\nshrunk from %d reorderings to %d in %d runs (%.1f s): %@", f.schedule.reorderings, f.shrunk.reorderings,

@@ -105,23 +105,25 @@ extension ClusterRun {
     /// what to start and how to tell it is ready is each server's driver's.
     public func startServers(_ names: [String], expected: [NetworkModel.Status]) throws {
         var started: [(ServerSpec, any ServerDriver, StartedServer?)] = []
-        for name in names {
+        for (name, status) in zip(names, expected) {
             let spec = topology.server(named: name)!
             let driver = serverDriver(for: spec)
             // A server that comes back takes its old port, where its downstream servers look for it.
             let port = spec.port ?? servers[name].flatMap { $0.port > 0 ? $0.port : nil } ?? 0
-            options.gate?.awaitStart(name)
+            options.gate?.awaitStart(name, settled: status == .refused)
             let s = try driver.start(spec, port: port, in: self)
             if let s { options.gate?.started(name, pid: s.process.pid) }
             started.append((spec, driver, s))
         }
-        // Under a gate, a server may need its upstream's answer to be ready: the gate decides while it waits.
-        try waitingOnNetwork {
-            for ((spec, driver, s), expected) in zip(started, expected) {
-                // The driver says how the run reaches it; the run alone records it (teardown stops every
-                // process started, recorded or not).
-                if let node = try driver.awaitReady(spec, s, refused: expected == .refused, in: self) { nodes.set(server: spec.name, node) }
-            }
+        for ((spec, driver, s), expected) in zip(started, expected) {
+            // The driver says how the run reaches it; the run alone records it (teardown stops every
+            // process started, recorded or not). Under a gate, a server whose readiness waits on
+            // its upstream's answer (or that should be refused) is awaited with messages moving;
+            // another is ready without them, and what moves meanwhile is the gate's choice after.
+            let refused = expected == .refused
+            let wait = { try driver.awaitReady(spec, s, refused: refused, in: self) }
+            let node = driver.readinessNeedsMessages || refused ? try waitingOnNetwork(wait) : try wait()
+            if let node { nodes.set(server: spec.name, node) }
         }
     }
 
@@ -167,7 +169,7 @@ extension ClusterRun {
             let args = try ArgumentTemplate.expand(driver.arguments(spec.args ?? topology.clientArgs), values: values,
                                                    known: ArgumentTemplate.clientPlaceholders)
             let p = makeProcess(name, command: driver.command, arguments: args)
-            options.gate?.awaitStart(name)
+            options.gate?.awaitStart(name, settled: expectation[name] == .refused)
             try p.start()
             options.gate?.started(name, pid: p.pid)
             record(name, p)

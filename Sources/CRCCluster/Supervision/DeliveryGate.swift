@@ -28,8 +28,10 @@ public protocol DeliveryGate: AnyObject, Sendable {
     func hold(_ message: HeldMessage, deliver: @escaping @Sendable (_ reordered: Bool) -> EventLoopFuture<Void>)
     /// Bytes or connections moved on a relay (quiescence waits for these to stop).
     func relayActivity()
-    /// Before the launcher starts `node`: returns when the gate lets it start.
-    func awaitStart(_ node: String)
+    /// Before the launcher starts `node`: returns when the gate lets it start. `settled`: the
+    /// scenario means it to start once the network has settled (a node it expects refused as a
+    /// duplicate must find the original known everywhere), so it is no choice to start it earlier.
+    func awaitStart(_ node: String, settled: Bool)
     /// The launcher started `node` as process `pid` (quiescence waits for its threads to sleep).
     func started(_ node: String, pid: Int32)
     /// The launcher waits on the network (a client's welcome, a check) or is busy (starting a

@@ -13,6 +13,13 @@ protocol ServerDriver {
     /// Waits until it serves — or, when `refused`, until it is refused as the model expects — and
     /// says how the run reaches and observes it (nil: nothing was started).
     func awaitReady(_ spec: ServerSpec, _ started: StartedServer?, refused: Bool, in run: ClusterRun) throws -> ClusterRun.ServerNode?
+    /// Its readiness waits on messages on its link (crc-server is ready once its upstream has
+    /// answered): under a gate, messages must move while the launcher waits for it.
+    var readinessNeedsMessages: Bool { get }
+}
+
+extension ServerDriver {
+    var readinessNeedsMessages: Bool { false }
 }
 
 /// A server process that has been started and is not known to serve yet.
@@ -37,6 +44,7 @@ extension ClusterRun {
 struct OurServerDriver: ServerDriver {
     /// Beside another implementation, ours never send the server quit course-style parsers cannot read.
     let compat: Bool
+    var readinessNeedsMessages: Bool { true }
 
     func start(_ spec: ServerSpec, port: Int, in run: ClusterRun) throws -> StartedServer? {
         let name = spec.name

@@ -1,0 +1,171 @@
+import CRCExplore
+import CRCProcess
+import CRCTesting
+import Foundation
+import XCTest
+
+/// `explore` as users run it, proven by the bugs it finds: three servers (copies of the course
+/// stand-in with one line changed) that are right in the usual order and wrong in another. `test`
+/// passes each; `explore` must find each within the budget below, shrink it to a schedule of a few
+/// reorderings, and `test --replay` must reproduce it. crc-server, and the unchanged stand-in,
+/// must survive the same budget.
+final class ExploreTests: ClusterTestCase {
+    /// The budget the planted bugs must be found within (PCT, seed 1).
+    static let budget = "40"
+    static let scenario = "topologies/seed/3_3_ThreeServers_FourClients.yaml"
+
+    enum Mutant: String, CaseIterable {
+        /// The state burst to a new neighbour server lists servers only ("clients register after
+        /// the servers have joined"): a client that registers first is never told of.
+        case burstWithoutClients
+        /// A server takes its upstream's first registration as the answer to its own and sends
+        /// nothing back: the clients that registered before it joined are never announced.
+        case forgetsEarlyClients
+        /// The burst passes clients on with the last hop they came with instead of its own id:
+        /// the receiver records the wrong first link.
+        case burstKeepsLastHop
+
+        var change: (find: String, replace: String) {
+            switch self {
+            case .burstWithoutClients:
+                return (#"            if hid != m["src"]: send(c, reg(0x00 if h["kind"] == "server" else 0x80, hid, ME, h["name"], h["info"]))"#,
+                        #"            if hid != m["src"] and h["kind"] == "server": send(c, reg(0x00, hid, ME, h["name"], h["info"]))"#)
+            case .forgetsEarlyClients:
+                return (#"    adjacent = m["last"] == 0\#n    hosts[m["src"]] = dict(kind="server""#,
+                        #"""
+                            if m["last"] == 0 and c is globals().get("uc"):
+                                hosts[m["src"]] = dict(kind="server", name=m["name"], info=m["info"], first=m["src"])
+                                adj_servers[m["src"]] = c; c.peer = ("server", m["src"]); return
+                            adjacent = m["last"] == 0
+                            hosts[m["src"]] = dict(kind="server"
+                        """#)
+            case .burstKeepsLastHop:
+                return (#"            if hid != m["src"]: send(c, reg(0x00 if h["kind"] == "server" else 0x80, hid, ME, h["name"], h["info"]))"#,
+                        #"            if hid != m["src"]: send(c, reg(0x00 if h["kind"] == "server" else 0x80, hid, ME if h["kind"] == "server" else h["first"], h["name"], h["info"]))"#)
+            }
+        }
+    }
+
+    /// The course stand-in with `mutant`'s line changed (nil: unchanged).
+    func server(_ mutant: Mutant?) throws -> URL {
+        let original = try String(contentsOf: TestSupport.courseServer, encoding: .utf8)
+        let file = tmp.appendingPathComponent("\(mutant?.rawValue ?? "course_server").py")
+        guard let mutant else {
+            try original.write(to: file, atomically: true, encoding: .utf8)
+            return file
+        }
+        XCTAssertTrue(original.contains(mutant.change.find), "the line \(mutant) changes is not in course_server.py any more")
+        try original.replacingOccurrences(of: mutant.change.find, with: mutant.change.replace).write(to: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    func run(_ args: [String], timeout: TimeInterval = 300) throws -> (status: NodeProcess.ExitStatus?, out: String) {
+        let p = try cluster(args)
+        let status = p.waitForExit(timeout: timeout)
+        p.waitForEndOfOutput()
+        return (status, (p.stdoutLines + p.stderrLines).joined(separator: "\n"))
+    }
+
+    func testExploreFindsEachPlantedBugAndShrinksItToAReplayableSchedule() throws {
+        for mutant in Mutant.allCases {
+            let server = try server(mutant)
+            let command = "python3 \(server.path)"
+            let logs = tmp.appendingPathComponent("logs-\(mutant)").path
+            // The usual order passes.
+            let usual = try run(["test", Self.scenario, "--logs", logs])
+            XCTAssertEqual(usual.status, .exited(0), "\(mutant) must pass in the usual order:\n\(usual.out)")
+            let graded = try run(["grade", "--server", command, Self.scenario, "--logs", logs, "--no-sandbox"])
+            XCTAssertEqual(graded.status, .exited(0), "\(mutant) must pass grading in the usual order:\n\(graded.out)")
+
+            let found = try run(["explore", Self.scenario, "--server", command, "--strategy", "pct", "--budget", Self.budget, "--logs", logs])
+            XCTAssertEqual(found.status, .exited(1), "explore must find \(mutant) within \(Self.budget) runs:\n\(found.out)")
+            XCTAssertTrue(found.out.contains("[1] PASS"), "the first run, the default order, passes:\n\(found.out)")
+            let line = try XCTUnwrap(found.out.split(separator: "\n").first { $0.hasPrefix("shrunk from ") }, found.out)
+            let to = try XCTUnwrap(Int(line.split(separator: " ")[5]), String(line))
+            XCTAssertLessThanOrEqual(to, 3, "\(mutant) should shrink to a few reorderings: \(line)")
+            XCTAssertGreaterThanOrEqual(to, 1, "a failure in no reordering would fail in the usual order: \(line)")
+            let path = try XCTUnwrap(found.out.split(separator: "\n").first { $0.hasPrefix("schedule: ") }.map { String($0.dropFirst(10)) })
+            let schedule = try Schedule.load(path)
+            XCTAssertEqual(schedule.constraints.count, to)
+            XCTAssertEqual(schedule.command, ["python3", server.path])
+            XCTAssertNotNil(schedule.failure)
+            // The report marks the reordered messages.
+            let report = try String(contentsOfFile: (path as NSString).deletingLastPathComponent + "/report.html", encoding: .utf8)
+            XCTAssertTrue(report.contains(" reordered\""), "no reordered arrow in the report")
+
+            let replay = try run(["test", "--replay", path, "--logs", logs])
+            XCTAssertEqual(replay.status, .exited(1), "the replay must fail as the exploration did:\n\(replay.out)")
+            XCTAssertTrue(replay.out.contains("FAIL 3_3_ThreeServers_FourClients"), replay.out)
+        }
+    }
+
+    /// What the planted bugs must not be: failures any implementation would show. The stand-in
+    /// as it is, and crc-server, pass the same budget; crc-server also a shorter one on every seed
+    /// and conformance scenario.
+    func testCorrectServersSurviveTheSameBudget() throws {
+        let logs = tmp.appendingPathComponent("logs").path
+        let course = try server(nil)
+        for args in [["--server", "python3 \(course.path)"], []] {
+            let r = try run(["explore", Self.scenario, "--strategy", "pct", "--budget", Self.budget, "--logs", logs] + args)
+            XCTAssertEqual(r.status, .exited(0), r.out)
+            XCTAssertTrue(r.out.contains("explored \(Self.budget) schedules"), r.out)
+            XCTAssertTrue(r.out.contains("no failure"), r.out)
+        }
+        let files = try ["seed", "conformance"].flatMap { folder in
+            try FileManager.default.contentsOfDirectory(atPath: Self.root.appendingPathComponent("topologies/\(folder)").path)
+                .filter { $0.hasSuffix(".yaml") }.sorted().map { "topologies/\(folder)/\($0)" }
+        }
+        XCTAssertEqual(files.count, 24)
+        let failures = Shared<[String]>([])
+        let binary = Self.binDir.appendingPathComponent("crc-cluster").path, root = Self.root
+        DispatchQueue.concurrentPerform(iterations: files.count) { i in
+            // Two at a time (concurrentPerform's width on this machine); each stopped however it ends.
+            let p = NodeProcess(name: "crc-cluster", executable: binary, arguments: ["explore", files[i], "--strategy", "pct", "--budget", "6", "--logs", logs],
+                                workingDirectory: root)
+            defer { p.stop(grace: 2) }
+            guard (try? p.start()) != nil else { return failures.append("\(files[i]): could not start crc-cluster") }
+            let status = p.waitForExit(timeout: 600)
+            p.waitForEndOfOutput()
+            let out = (p.stdoutLines + p.stderrLines).joined(separator: "\n")
+            if status != .exited(0) || !out.contains("no failure") { failures.append("\(files[i]):\n\(out)") }
+        }
+        XCTAssertEqual(failures.value, [], "crc-server must survive exploration:\n" + failures.value.joined(separator: "\n"))
+    }
+
+    /// Exhaustive search ends on a small scenario, and partial-order reduction is what makes it end early.
+    func testExhaustiveSearchRunsEveryScheduleOfASmallScenario() throws {
+        let scenario = tmp.appendingPathComponent("tiny.yaml")
+        try """
+        name: tiny
+        servers:
+          - {id: 1, name: hub}
+          - {id: 2, name: leaf, upstream: hub}
+        clients:
+          - {id: 101, name: ann, server: hub}
+        """.write(to: scenario, atomically: true, encoding: .utf8)
+        let r = try run(["explore", scenario.path, "--strategy", "exhaustive", "--budget", "400", "--logs", tmp.appendingPathComponent("logs").path])
+        XCTAssertEqual(r.status, .exited(0), r.out)
+        XCTAssertTrue(r.out.contains("every schedule there is (up to reduction) was run"), r.out)
+        let line = try XCTUnwrap(r.out.split(separator: "\n").first { $0.hasPrefix("explored ") }, r.out)
+        let runs = try XCTUnwrap(Int(line.split(separator: " ")[1]))
+        XCTAssertGreaterThan(runs, 1, String(line))
+    }
+
+    func testBadInputIsRefusedPlainly() throws {
+        let r = try run(["explore", Self.scenario, "--budget", "soon"])
+        XCTAssertEqual(r.status, .exited(64), r.out)
+        XCTAssertTrue(r.out.contains("--budget takes a number of runs (200) or a time (30s, 2m, 1m30s), not 'soon'"), r.out)
+        let missing = try run(["test", "--replay", tmp.appendingPathComponent("none.json").path])
+        XCTAssertEqual(missing.status, .exited(2), missing.out)
+        XCTAssertTrue(missing.out.contains("cannot read the schedule"), missing.out)
+    }
+}
+
+/// A value shared by the threads of a test.
+final class Shared<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: T
+    init(_ value: T) { stored = value }
+    var value: T { lock.withLock { stored } }
+    func append<E>(_ e: E) where T == [E] { lock.withLock { stored.append(e) } }
+}
