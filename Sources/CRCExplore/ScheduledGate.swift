@@ -37,6 +37,8 @@ public final class ScheduledGate: DeliveryGate, @unchecked Sendable {  // all st
     private var joined: Set<String> = []
     private var deliveredOn: [String: Int] = [:]
     private var deliveredFrom: [String: Int] = [:]
+    /// Events a reordering went before: when they come, they come late.
+    private var heldBack: Set<String> = []
     private var strategyBox: any Strategy
     private var taken: [Decision] = []
     private var thread: Thread?
@@ -161,6 +163,8 @@ public final class ScheduledGate: DeliveryGate, @unchecked Sendable {  // all st
             let fallback = enabled[defaultIndex(enabled)]
             let reordered = choice.id != fallback.id
             let older = reordered ? enabled.filter { $0.age < choice.age } : []
+            heldBack.formUnion(older.map(\.event))
+            let outOfOrder = reordered || heldBack.contains(choice.event)
             taken.append(Decision(kind: choice.kind, key: choice.key, what: choice.what, reordered: reordered, choices: enabled.count,
                                   event: choice.event, passed: reordered ? older.map(\.event) : nil,
                                   passedWhat: reordered ? older.map(\.what) : nil))
@@ -178,7 +182,7 @@ public final class ScheduledGate: DeliveryGate, @unchecked Sendable {  // all st
                 deliveredFrom[choice.key, default: 0] += 1
                 activity += 1
                 lock.unlock()
-                _ = try? held.deliver(reordered).wait()
+                _ = try? held.deliver(outOfOrder).wait()
             }
         }
         lock.withLock {

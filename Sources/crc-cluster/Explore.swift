@@ -20,15 +20,16 @@ struct Explore: ParsableCommand {
 
         STRATEGIES: random (each choice equally likely), pct (random priorities per connection, \
         --depth - 1 priority changes: finds a bug needing d orderings with a known probability), \
-        exhaustive (every order, depth first, with partial-order reduction: two deliveries to \
-        different nodes are not tried both ways round; for small scenarios). The first run of \
-        random and pct is the default order (oldest message first, a node started only when \
-        nothing can be delivered), which must pass as `test` does.
+        exhaustive (every order, fewest reorderings first: all schedules of one reordering, then \
+        of two, …, with partial-order reduction: two deliveries to different nodes are not tried \
+        both ways round; it ends on small scenarios). The first run is the default order (oldest \
+        message first, a node started only when nothing can be delivered), which must pass as \
+        `test` does.
 
         On the first failure, the schedule is shrunk by delta debugging over its reorderings \
         (re-running the real processes) to the fewest departures from the default order that still \
         fail, and written as schedule.json in that run's folder, whose report.html marks the \
-        reordered messages (thick dashed arrows). `crc-cluster test --replay FILE` runs it again.
+        messages delivered out of the default order, early or held back (thick dashed arrows). `crc-cluster test --replay FILE` runs it again.
 
         Messages on a server's link wait until the server above it has joined (its own link has \
         carried a message and holds nothing): the course's trees are built top-down.

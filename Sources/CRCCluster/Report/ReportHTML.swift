@@ -47,6 +47,10 @@ public enum ReportHTML {
         html += "</ol></section></div>"
         html += "<h2>Space-time diagram <small>(time runs down; one arrow per message per hop)</small></h2>"
         html += "<p class=\"legend\">" + legend.map { "<span class=\"key \($0.0)\">\($0.1)</span>" }.joined(separator: " ") + "</p>"
+        let reordered = wire.filter { $0.reordered == true }.count
+        if reordered > 0 {
+            html += "<p class=\"note\">Thick dashed arrows: the \(reordered) message\(reordered == 1 ? "" : "s") this run's schedule (crc-cluster explore) delivered out of the default order, early or held back; schedule.json beside this report lists the reorderings.</p>"
+        }
         html += diagram
         html += "<pre id=\"selftest-result\"></pre><script>\(script)</script></body></html>\n"
         return html
@@ -188,7 +192,7 @@ public enum ReportHTML {
             if m.type == "chat", let i = chatIndex["\(m.source ?? 0)|\(m.destination ?? 0)|\(m.text ?? "")"] { attrs += " data-chat=\"\(i)\"" }
             let label = [m.type.replacingOccurrences(of: "_", with: " "), m.source.map { "from \($0)" }, m.destination.map { "to \($0)" },
                          m.lastHop.map { "last hop \($0)" }, m.text.map { quote($0) },
-                         m.reordered == true ? "(reordered: delivered before an older message)" : nil].compactMap { $0 }.joined(separator: " ")
+                         m.reordered == true ? "(out of the default order)" : nil].compactMap { $0 }.joined(separator: " ")
             svg += "<line \(attrs) x1=\"\(x1)\" y1=\"\(y)\" x2=\"\(x2 + (x2 > x1 ? -4 : 4))\" y2=\"\(y + rowH - 4)\" marker-end=\"url(#m-\(m.type))\"><title>\(String(format: "%.3f", m.t)) s: \(esc(m.from)) → \(esc(m.to)): \(esc(label))</title></line>"
         }
         return (svg + "</svg>", drawn.count)
