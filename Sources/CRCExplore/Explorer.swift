@@ -138,9 +138,9 @@ public final class Explorer {
                 // The first run is the default order: the usual order must pass first.
                 strategy = DefaultOrder()
             } else if options.strategy == .pct {
-                strategy = PCT(seed: options.seed &+ UInt64(k), depth: options.depth, length: max(length, 1))
+                strategy = PCT(seed: SeededRandom.seed(options.seed, run: k), depth: options.depth, length: max(length, 1))
             } else {
-                strategy = RandomWalk(seed: options.seed &+ UInt64(k))
+                strategy = RandomWalk(seed: SeededRandom.seed(options.seed, run: k))
             }
             let (result, decisions, ended) = run(strategy)
             report.runs += 1
@@ -158,9 +158,10 @@ public final class Explorer {
                 let found = Date().timeIntervalSince(start)
                 let scenario = FileManager.default.fileExists(atPath: topology.file)
                     ? URL(fileURLWithPath: topology.file).standardizedFileURL.path : topology.file
-                var schedule = Schedule(scenario: scenario, strategy: options.strategy.rawValue, seed: options.seed &+ UInt64(k),
+                var schedule = Schedule(scenario: scenario, strategy: options.strategy.rawValue, seed: SeededRandom.seed(options.seed, run: k),
                                         command: options.command, decisions: decisions, failure: Self.why(result))
                 schedule.classHosted = runOptions.classHostedServers ? true : nil
+                schedule.quietMilliseconds = options.gate.quietMilliseconds
                 write(schedule, into: result.logDir)
                 report.seconds = Date().timeIntervalSince(start)
                 let (shrunk, shrunkResult, reruns) = shrink(schedule, result)
@@ -172,8 +173,11 @@ public final class Explorer {
                 break
             }
             if options.keepAll {
-                write(Schedule(scenario: topology.file, strategy: options.strategy.rawValue, seed: options.seed &+ UInt64(k),
-                               command: options.command, decisions: decisions), into: result.logDir)
+                var kept = Schedule(scenario: topology.file, strategy: options.strategy.rawValue, seed: SeededRandom.seed(options.seed, run: k),
+                                    command: options.command, decisions: decisions)
+                kept.classHosted = runOptions.classHostedServers ? true : nil
+                kept.quietMilliseconds = options.gate.quietMilliseconds
+                write(kept, into: result.logDir)
             } else {
                 try? FileManager.default.removeItem(atPath: result.logDir)
             }
@@ -208,6 +212,7 @@ public final class Explorer {
                               decisions: kept.decisions, failure: Self.why(kept.result))
         shrunk.constraints = kept.constraints
         shrunk.classHosted = failing.classHosted
+        shrunk.quietMilliseconds = failing.quietMilliseconds
         return (shrunk, kept.result, reruns)
     }
 

@@ -97,6 +97,8 @@ public struct Schedule: Codable, Sendable {
     public var command: [String]?
     /// That command is crc-cluster's class host (a course class, `--course-python`).
     public var classHosted: Bool?
+    /// The quiet window the exploration decided with (ms); a replay decides with the same.
+    public var quietMilliseconds: Double?
     public var decisions: [Decision]
     /// The reorderings that make the schedule (shrunk: the fewest that still fail); a replay
     /// takes the default order under these constraints.
@@ -171,6 +173,15 @@ public struct DefaultOrder: Strategy {
 public struct SeededRandom: RandomNumberGenerator {
     var state: UInt64
     public init(seed: UInt64) { state = seed }
+
+    /// The seed of run `k` of an exploration seeded `seed`: runs of different seeds share none
+    /// (seed + k would make seed 2's runs seed 1's, one later).
+    public static func seed(_ seed: UInt64, run k: Int) -> UInt64 {
+        var g = SeededRandom(seed: seed)
+        let base = g.next()
+        var h = SeededRandom(seed: base ^ UInt64(k))
+        return h.next()
+    }
     public mutating func next() -> UInt64 {
         state &+= 0x9e37_79b9_7f4a_7c15
         var z = state
@@ -312,7 +323,7 @@ public struct PrefixThenDefault: Strategy {
     /// `c` commutes with the previous decision, sorts before it, and could have gone first.
     func redundant(_ c: Choice) -> Bool {
         guard reduce, let (p, before) = previous, c.commutes(with: p), c.id < p.id else { return false }
-        return before.contains { $0.id == c.id && $0.age == c.age }
+        return before.contains { $0.event == c.event }
     }
 }
 

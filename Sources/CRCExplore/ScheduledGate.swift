@@ -19,6 +19,10 @@ public final class ScheduledGate: DeliveryGate, @unchecked Sendable {  // all st
 
     private struct Held {
         var seq: Int
+        /// Decisions taken when it was held: what one decision causes is held before the next
+        /// (quiescence), so messages of one epoch are consequences of the same decision, and
+        /// their arrival order at the relay (which socket epoll reported first) means nothing.
+        var epoch: Int
         var message: HeldMessage
         var deliver: @Sendable (Bool) -> EventLoopFuture<Void>
     }
@@ -32,6 +36,9 @@ public final class ScheduledGate: DeliveryGate, @unchecked Sendable {  // all st
     private var asking: String?
     private var askingSettled = false
     private var spawning = false
+    /// A node just started whose first message on its link is not held yet, and since when.
+    private var awaitingFirst: String?
+    private var awaitingSince = Date()
     private var released = false
     private var idle = false
     private var joined: Set<String> = []
@@ -82,7 +89,8 @@ public final class ScheduledGate: DeliveryGate, @unchecked Sendable {  // all st
         seq += 1
         activity += 1
         idle = false
-        queues[message.queue, default: []].append(Held(seq: seq, message: message, deliver: deliver))
+        queues[message.queue, default: []].append(Held(seq: seq, epoch: taken.count, message: message, deliver: deliver))
+        if message.link == awaitingFirst, message.direction == .up { awaitingFirst = nil }
         lock.broadcast()
         lock.unlock()
     }
@@ -105,6 +113,9 @@ public final class ScheduledGate: DeliveryGate, @unchecked Sendable {  // all st
         lock.withLock {
             pids[node] = pid
             spawning = false
+            // Its registration is the start's own consequence: decide again once it is held
+            // (a node that never sends one is waited for a second).
+            if above[node] != nil { (awaitingFirst, awaitingSince) = (node, Date()) }
             activity += 1
             lock.broadcast()
         }
@@ -132,7 +143,7 @@ public final class ScheduledGate: DeliveryGate, @unchecked Sendable {  // all st
     public func release() {
         lock.lock()
         released = true
-        let rest = queues.values.flatMap { $0 }.sorted { $0.seq < $1.seq }
+        let rest = queues.values.flatMap { $0 }.sorted { $0.seq < $1.seq }  // arrival order: the real one
         queues = [:]
         for h in rest { _ = h.deliver(false) }
         lock.broadcast()
@@ -143,7 +154,13 @@ public final class ScheduledGate: DeliveryGate, @unchecked Sendable {  // all st
     // MARK: Scheduling
 
     /// True while the launcher is doing something of its own (not asking, not waiting on the network).
-    private var launcherBusy: Bool { spawning || (waiting == 0 && asking == nil) }
+    private var launcherBusy: Bool {
+        if awaitingFirst != nil {
+            if Date().timeIntervalSince(awaitingSince) < 1 { return true }
+            awaitingFirst = nil
+        }
+        return spawning || (waiting == 0 && asking == nil)
+    }
 
     private func schedule() {
         var step = 0
@@ -195,11 +212,14 @@ public final class ScheduledGate: DeliveryGate, @unchecked Sendable {  // all st
     /// messages, and the start the launcher asks for.
     private func enabledChoices() -> [Choice] {
         var out: [Choice] = []
-        for (key, held) in queues.sorted(by: { $0.key < $1.key }) {
-            guard let head = held.first, mayCarry(head.message.link) else { continue }
+        // Age: the epoch, then the queue's name (stable across runs), never the arrival order within one epoch.
+        let keys = queues.keys.sorted()
+        let rank = Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($0.element, $0.offset) })
+        for key in keys {
+            guard let head = queues[key]!.first, mayCarry(head.message.link) else { continue }
             let m = head.message
             let receiver = m.direction == .up ? (above[m.link] ?? m.link) : m.link
-            out.append(Choice(kind: .deliver, key: key, node: receiver, age: head.seq, what: Self.describe(m),
+            out.append(Choice(kind: .deliver, key: key, node: receiver, age: head.epoch * 1_000_000 + rank[key]!, what: Self.describe(m),
                               ordinal: deliveredFrom[key, default: 0] + 1))
         }
         if let node = asking, !spawning, !askingSettled || out.isEmpty { out.append(Choice(kind: .start, key: node, node: node, age: Int.max, what: "start \(node)")) }

@@ -35,8 +35,9 @@ struct Explore: ParsableCommand {
         carried a message and holds nothing): the course's trees are built top-down.
 
         Examples:
-          crc-cluster explore topologies/seed/3_3_ThreeServers_FourClients.yaml --budget 2m
-          crc-cluster explore 3_3_ThreeServers_FourClients.yaml --server 'python3 student/server.py' --strategy pct
+          crc-cluster explore topologies/seed/3_3_ThreeServers_FourClients.yaml
+          crc-cluster explore topologies/tree.yaml --budget 2m --strategy pct
+          crc-cluster explore topologies/seed/4_2_Message_One_Hop.yaml --server 'python3 server.py'
           crc-cluster explore tiny.yaml --strategy exhaustive --budget 500
 
         EXIT STATUS: 0 when no run failed; 1 when one did (its schedule is written); 2 on bad input.

@@ -135,7 +135,9 @@ struct Test: ParsableCommand {
         }
         var topology = try loadOrExit(paths.first ?? schedule.scenario)
         if let command = schedule.command { topology = Grade.graded(topology, command: command, template: nil, mix: nil) }
-        let gate = ScheduledGate(topology: topology, strategy: Constrained(schedule.constraints))
+        var gateOptions = ScheduledGate.Options()
+        gateOptions.quietMilliseconds = schedule.quietMilliseconds ?? gateOptions.quietMilliseconds
+        let gate = ScheduledGate(topology: topology, strategy: Constrained(schedule.constraints), options: gateOptions)
         var options = common.runOptions(nodes: topology.servers.count + topology.clients.count)
         options.gate = gate
         options.classHostedServers = schedule.classHosted ?? false

@@ -99,6 +99,26 @@ final class ExploreTests: ClusterTestCase {
         }
     }
 
+    /// `grade --explore` grades on orders too: a test more per scenario, failed for a planted
+    /// bug (with the replay command), passed for the course's class form as it is.
+    func testGradeExploreAddsAnOrdersTestPerScenario() throws {
+        let logs = tmp.appendingPathComponent("logs").path
+        let buggy = try server(.burstWithoutClients)
+        let failing = try run(["grade", "--server", "python3 \(buggy.path)", Self.scenario, "--explore", Self.budget, "--no-sandbox", "--logs", logs])
+        XCTAssertEqual(failing.status, .exited(1), failing.out)
+        let rows = failing.out.split(separator: "\n").map(String.init)
+        XCTAssertTrue(rows.contains { $0.hasPrefix("3_3_ThreeServers_FourClients ") && $0.contains("PASS") }, failing.out)
+        XCTAssertTrue(rows.contains { $0.hasPrefix("3_3_ThreeServers_FourClients [orders]") && $0.contains("FAIL") && $0.contains("out of the usual order") }, failing.out)
+        XCTAssertTrue(failing.out.contains("replay: crc-cluster test --replay "), failing.out)
+        XCTAssertTrue(failing.out.contains("score: 1/2 scenarios passed"), failing.out)
+
+        let fixture = Self.root.appendingPathComponent("Tests/Fixtures/course_class").path
+        let passing = try run(["grade", "--course-python", fixture, "--explore", "5", "--no-sandbox", "--logs", logs, Self.scenario])
+        XCTAssertEqual(passing.status, .exited(0), passing.out)
+        XCTAssertTrue(passing.out.split(separator: "\n").contains { $0.hasPrefix("3_3_ThreeServers_FourClients [orders]") && $0.contains("PASS") }, passing.out)
+        XCTAssertTrue(passing.out.contains("score: 2/2 scenarios passed"), passing.out)
+    }
+
     /// What the planted bugs must not be: failures any implementation would show. The stand-in
     /// as it is, and crc-server, pass the same budget; crc-server also a shorter one on every seed
     /// and conformance scenario.

@@ -5,7 +5,7 @@ import XCTest
 /// backslash (a doubled line continuation in the help text once printed one on every line).
 final class HelpTests: ClusterTestCase {
     func testEveryCommandsHelpReadsCleanly() throws {
-        for command in ["up", "test", "grade", "check", "simulate", "report", "render", "validate", "gen", "graph", "scenarios", "scenarios export", "schema", "serve"] {
+        for command in ["up", "test", "explore", "grade", "check", "simulate", "report", "render", "validate", "gen", "graph", "scenarios", "scenarios export", "schema", "serve"] {
             let p = try cluster(command.split(separator: " ").map(String.init) + ["--help"])
             XCTAssertEqual(p.waitForExit(timeout: 30), .exited(0), command)
             p.waitForEndOfOutput()
@@ -19,7 +19,7 @@ final class HelpTests: ClusterTestCase {
     /// Shell completion scripts (swift-argument-parser's) generate for bash, zsh and fish, and
     /// complete every subcommand.
     func testCompletionScriptsNameEveryCommand() throws {
-        let commands = ["up", "test", "grade", "check", "simulate", "report", "render", "validate", "gen", "graph", "scenarios", "schema", "serve"]
+        let commands = ["up", "test", "explore", "grade", "check", "simulate", "report", "render", "validate", "gen", "graph", "scenarios", "schema", "serve"]
         for shell in ["bash", "zsh", "fish"] {
             let p = try cluster(["--generate-completion-script", shell])
             XCTAssertEqual(p.waitForExit(timeout: 30), .exited(0), shell)
