@@ -50,6 +50,8 @@ public struct ExploreReport: Sendable {
     public var decisionsPerRun = 0.0
     /// Exhaustive: every schedule with fewer reorderings than this has been run.
     public var reorderingsExplored = 0
+    /// A run could not even start (its log folder): nothing was explored.
+    public var error: String?
     /// Seconds the shrinking took (not counted in `seconds`).
     public var shrinkSeconds = 0.0
 
@@ -111,6 +113,7 @@ public final class Explorer {
         o.gate = gate
         o.tap = true
         let result = ScenarioRunner.run(topology, options: o)
+        gate.release()  // teardown released it, unless the run never started (its folder could not be made)
         return (result, gate.decisions, gate.strategy)
     }
 
@@ -153,6 +156,10 @@ public final class Explorer {
                 forced = search.nextPrefix()
                 report.reorderingsExplored = f.reorderings
             }
+            if !result.passed, result.logDir.isEmpty {
+                report.error = result.error ?? "the run could not start"
+                break
+            }
             if !result.passed {
                 if runOptions.interrupted?() == true { break }
                 let found = Date().timeIntervalSince(start)
@@ -164,7 +171,8 @@ public final class Explorer {
                 schedule.quietMilliseconds = options.gate.quietMilliseconds
                 write(schedule, into: result.logDir)
                 report.seconds = Date().timeIntervalSince(start)
-                let (shrunk, shrunkResult, reruns) = shrink(schedule, result)
+                // Without reorderings there is nothing to shrink: it fails in the default order.
+                let (shrunk, shrunkResult, reruns) = schedule.constraints.isEmpty ? (schedule, result, 0) : shrink(schedule, result)
                 let path = URL(fileURLWithPath: shrunkResult.logDir).appendingPathComponent("schedule.json").path
                 write(shrunk, into: shrunkResult.logDir)
                 report.failure = .init(run: report.runs, secondsToFind: found, result: result, schedule: schedule, shrunk: shrunk,

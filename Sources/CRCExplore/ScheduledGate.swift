@@ -48,7 +48,6 @@ public final class ScheduledGate: DeliveryGate, @unchecked Sendable {  // all st
     private var heldBack: Set<String> = []
     private var strategyBox: any Strategy
     private var taken: [Decision] = []
-    private var thread: Thread?
     private var finished = false
 
     /// The node above each link (its server, or its upstream); servers without one are roots.
@@ -66,9 +65,9 @@ public final class ScheduledGate: DeliveryGate, @unchecked Sendable {  // all st
         self.servers = Set(topology.servers.map(\.name))
         self.strategyBox = strategy
         self.options = options
-        let thread = Thread { [unowned self] in self.schedule() }
+        // The thread keeps the gate alive until `release` ends it.
+        let thread = Thread { [self] in self.schedule() }
         thread.name = "crc-explore-scheduler"
-        self.thread = thread
         thread.start()
     }
 

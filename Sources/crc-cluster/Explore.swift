@@ -104,6 +104,10 @@ struct Explore: ParsableCommand {
         let who = server ?? coursePython.map { "the class in \($0)" } ?? "the scenario's own servers"
         console.plain("exploring \(topology.displayName) (\(who)): \(strategy.rawValue) schedules, seed \(seed), budget \(options.budget)")
         let report = Exploration.run(topology, runOptions: runOptions, options: options, console: console, verbose: verbose)
+        if let error = report.error {
+            FileHandle.standardError.write(Data("crc-cluster: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
         console.plain(Exploration.summary(report))
         if stop.count > 0 { throw ExitCode(130) }
         if report.failure != nil { throw ExitCode(1) }
@@ -141,6 +145,9 @@ enum Exploration {
         }
         guard let f = r.failure else { return out + "\nno failure" }
         out += String(format: "\nFAIL in run %d, after %.1f s: %@", f.run, f.secondsToFind, Explorer.why(f.result))
+        if f.schedule.constraints.isEmpty {
+            return out + "\nit fails in the default order, with no reordering: `crc-cluster test` shows the same (logs: \(f.result.logDir))"
+        }
         out += String(format: "\nshrunk from %d reorderings to %d in %d runs (%.1f s): %@", f.schedule.reorderings, f.shrunk.reorderings,
                       f.shrinkRuns, r.shrinkSeconds, Explorer.why(f.shrunkResult))
         for c in f.shrunk.constraints { out += "\n  reordered: \(c.description)" }

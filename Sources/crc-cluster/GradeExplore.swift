@@ -65,8 +65,13 @@ struct GradeExploration {
 
     /// An exploration as a graded test: failed with the shrunk schedule and how to replay it.
     static func result(_ report: ExploreReport, name: String, file: String) -> ScenarioResult {
+        if let error = report.error { return ScenarioResult(name: name, file: file, passed: false, seconds: 0, error: error) }
         guard let f = report.failure else {
             return ScenarioResult(name: name, file: file, passed: true, seconds: report.seconds)
+        }
+        if f.schedule.constraints.isEmpty {
+            return ScenarioResult(name: name, file: file, passed: false, seconds: report.seconds,
+                                  error: "fails in the usual order too: \(Explorer.why(f.result))", logDir: f.result.logDir)
         }
         var r = ScenarioResult(name: name, file: file, passed: false, seconds: report.seconds + report.shrinkSeconds,
                                error: "fails when \(f.shrunk.reorderings) message\(f.shrunk.reorderings == 1 ? " goes" : "s go") out of the usual order (found in schedule \(f.run)): \(Explorer.why(f.shrunkResult))"

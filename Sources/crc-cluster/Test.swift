@@ -146,6 +146,7 @@ struct Test: ParsableCommand {
                       + (schedule.command.map { " (servers: \($0.joined(separator: " ")))" } ?? ""))
         for c in schedule.constraints { console.plain("  \(c.description)") }
         let r = ScenarioRunner.run(topology, options: options)
+        gate.release()
         console.plain(Self.line(r, color: console.color))
         let taken = gate.decisions.map(\.event), recorded = schedule.decisions.map(\.event)
         if let k = zip(taken, recorded).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {

@@ -119,6 +119,21 @@ final class ExploreTests: ClusterTestCase {
         XCTAssertTrue(passing.out.contains("score: 2/2 scenarios passed"), passing.out)
     }
 
+    /// A server wrong in the usual order is not an order bug: said so, nothing to shrink.
+    func testAFailureInTheDefaultOrderIsNotShrunk() throws {
+        let original = try String(contentsOf: TestSupport.courseServer, encoding: .utf8)
+        let find = #"        send(c, status(ME, m["src"], 0x00, "Welcome to the Clemson Relay Chat network %s" % m["name"]))"#
+        XCTAssertTrue(original.contains(find))
+        let file = tmp.appendingPathComponent("no_welcome.py")
+        try original.replacingOccurrences(of: find, with: "        pass").write(to: file, atomically: true, encoding: .utf8)
+        let r = try run(["explore", Self.scenario, "--server", "python3 \(file.path)", "--budget", "5", "--settle-timeout", "2",
+                         "--logs", tmp.appendingPathComponent("logs").path])
+        XCTAssertEqual(r.status, .exited(1), r.out)
+        XCTAssertTrue(r.out.contains("FAIL in run 1"), r.out)
+        XCTAssertTrue(r.out.contains("it fails in the default order, with no reordering"), r.out)
+        XCTAssertFalse(r.out.contains("shrinking"), r.out)
+    }
+
     /// What the planted bugs must not be: failures any implementation would show. The stand-in
     /// as it is, and crc-server, pass the same budget; crc-server also a shorter one on every seed
     /// and conformance scenario.
@@ -178,6 +193,10 @@ final class ExploreTests: ClusterTestCase {
         let r = try run(["explore", Self.scenario, "--budget", "soon"])
         XCTAssertEqual(r.status, .exited(64), r.out)
         XCTAssertTrue(r.out.contains("--budget takes a number of runs (200) or a time (30s, 2m, 1m30s), not 'soon'"), r.out)
+        let nowhere = try run(["explore", Self.scenario, "--budget", "1", "--logs", "/proc/no-such-folder"])
+        XCTAssertEqual(nowhere.status, .exited(2), nowhere.out)
+        XCTAssertTrue(nowhere.out.contains("cannot create the log folder"), nowhere.out)
+        XCTAssertFalse(nowhere.out.contains("schedule:"), "nothing ran, so no schedule: \(nowhere.out)")
         let missing = try run(["test", "--replay", tmp.appendingPathComponent("none.json").path])
         XCTAssertEqual(missing.status, .exited(2), missing.out)
         XCTAssertTrue(missing.out.contains("cannot read the schedule"), missing.out)
