@@ -132,6 +132,7 @@ function label(m) {
   if (m.source !== undefined) parts.push("from " + m.source);
   if (m.destination !== undefined) parts.push("to " + m.destination);
   if (m.text !== undefined) parts.push(JSON.stringify(m.text));
+  if (m.reordered) parts.push("(out of the default order)");
   return parts.join(" ");
 }
 
@@ -142,7 +143,7 @@ function launch(m, backwards) {
   if (!a || !b || m.type === "closed") return;
   const layer = $("dots");
   if (!layer) return;
-  const c = el("circle", {class: "dot " + m.type, r: 7, cx: a[0], cy: a[1]}, layer);
+  const c = el("circle", {class: "dot " + m.type + (m.reordered ? " reordered" : ""), r: 7, cx: a[0], cy: a[1]}, layer);
   const t = el("title", {}, c); t.textContent = m.from + " → " + m.to + ": " + label(m);
   const span = pace === "real" ? 350 : 750;
   dots.push({c, a, b, t0: performance.now(), span});
@@ -214,7 +215,7 @@ function addRow(m) {
   const x1 = columns[m.from], x2 = columns[m.to];
   if (x1 === undefined || x2 === undefined) return;
   const y = TOP + rows * ROWH;
-  const line = el("line", {class: "msg " + m.type, x1, y1: y, x2: x2 + (x2 > x1 ? -3 : 3), y2: y + ROWH - 3, "data-seq": m.seq}, g);
+  const line = el("line", {class: "msg " + m.type + (m.reordered ? " reordered" : ""), x1, y1: y, x2: x2 + (x2 > x1 ? -3 : 3), y2: y + ROWH - 3, "data-seq": m.seq}, g);
   const t = el("title", {}, line); t.textContent = (m.t !== undefined ? m.t.toFixed(3) + " s: " : "") + m.from + " → " + m.to + ": " + label(m);
   rowOf[m.seq] = line;
   rows += 1;

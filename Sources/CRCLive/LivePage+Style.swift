@@ -30,7 +30,7 @@ svg text{font-size:12px;text-anchor:middle;pointer-events:none}
 .node.sel rect,.node.sel circle{stroke-width:4}
 .node{cursor:pointer}
 .id{fill:var(--muted);font-size:10px}
-.dot{stroke:#fff;stroke-width:1}
+.dot{stroke:#fff;stroke-width:1}.dot.reordered{stroke:#222;stroke-width:3}
 .server_registration{fill:#2563eb;stroke:#2563eb}.client_registration{fill:#16a34a;stroke:#16a34a}
 .chat{fill:#db2777;stroke:#db2777}.status{fill:#ea580c;stroke:#ea580c}
 .client_quit{fill:#7c3aed;stroke:#7c3aed}.server_quit{fill:#4b5563;stroke:#4b5563}
@@ -42,7 +42,7 @@ svg text{font-size:12px;text-anchor:middle;pointer-events:none}
 #log .convergence{color:#a21caf}#log .faults{color:#b91c1c}#log .joins{color:#15803d}#log .chats{color:#0e7490}
 #log .command{font-weight:bold}#log .line{color:#1d2330}#log .error{color:#b91c1c;font-weight:bold}
 #st{height:300px;overflow:auto;background:#fff;border:1px solid var(--line)}
-#st line.msg{stroke-width:1.6}
+#st line.msg{stroke-width:1.6}#st line.msg.reordered{stroke-width:3;stroke-dasharray:6 2}
 #st line.life{stroke:#d1d5db}
 #st line.cur{stroke-width:4}
 #st text{font-size:11px;text-anchor:start}

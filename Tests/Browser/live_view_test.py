@@ -106,6 +106,12 @@ try:
             raise AssertionError("replay stepped %d messages; the wire has %d; first difference at %d: %s vs %s"
                                  % (len(stepped), len(want), first, stepped[first:first + 1], want[first:first + 1]))
         seen["replayed"] = len(stepped)
+        # Messages an explored schedule delivered out of the default order are drawn marked.
+        marked = b.eval("document.querySelectorAll('#st line.msg.reordered').length")
+        expected = sum(1 for r in rows if r.get("reordered") and r["type"] != "undecodable")
+        if marked != expected:
+            raise AssertionError("%d messages drawn as reordered; the wire marks %d" % (marked, expected))
+        seen["reordered_marked"] = marked
         at_end = b.eval("crc.replay.cursor")
         for i in range(3):
             b.eval("document.getElementById('rback').click(); true")

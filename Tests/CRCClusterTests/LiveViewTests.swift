@@ -188,6 +188,13 @@ final class LiveViewTests: ClusterTestCase {
         let past = try cluster(["test", "topologies/tree.yaml", "--logs", logs.path])
         XCTAssertEqual(past.waitForExit(timeout: 120), .exited(0), output(past))
         let runID = try FileManager.default.destinationOfSymbolicLink(atPath: logs.appendingPathComponent("latest").path)
+        // As if an explored schedule had delivered its last three messages out of the default order.
+        let wireFile = logs.appendingPathComponent(runID).appendingPathComponent("wire.jsonl")
+        var lines = try String(contentsOf: wireFile, encoding: .utf8).split(separator: "\n").map(String.init)
+        let messages = lines.indices.filter { !lines[$0].contains(#""type":"closed""#) }.suffix(3)
+        XCTAssertEqual(messages.count, 3)
+        for i in messages { lines[i] = String(lines[i].dropLast()) + #","reordered":true}"# }
+        try (lines.joined(separator: "\n") + "\n").write(to: wireFile, atomically: true, encoding: .utf8)
 
         let up = try cluster(["up", "topologies/tree.yaml", "--web", "0", "--console", "--logs", logs.path])
         let url = try XCTUnwrap(up.waitForLine(timeout: 60) { $0.contains("live view: http://") }, output(up))
@@ -212,6 +219,7 @@ final class LiveViewTests: ClusterTestCase {
         XCTAssertEqual(status, .exited(0), output(driver) + "\n--- crc-cluster:\n" + output(up).suffix(3000))
         let seen = try XCTUnwrap(driver.stdoutLines.last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] },
                                  output(driver))
+        XCTAssertEqual(seen["reordered_marked"] as? Int, 3, "the replay draws the reordered messages marked")
         XCTAssertEqual(seen["nodes"] as? Int, 14)
         XCTAssertEqual(seen["parts"] as? Int, 3)
         XCTAssertEqual((seen["errors"] as? [Any])?.count, 0, "\(seen)")
