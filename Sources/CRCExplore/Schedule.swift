@@ -118,12 +118,6 @@ public struct Schedule: Codable, Sendable {
 
     public var reorderings: Int { constraints.count }
 
-    /// The same schedule up to its last reordering: past it, it is the default order anyway.
-    public var trimmed: [Decision] {
-        guard let last = decisions.lastIndex(where: \.reordered) else { return [] }
-        return Array(decisions[...last])
-    }
-
     public func json() throws -> Data {
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -273,23 +267,6 @@ public func ddmin<T>(_ items: [T], fails: ([T]) -> Bool?) -> [T] {
     return c
 }
 
-/// Follows a recorded schedule: at step i, decision i when it is enabled, else the default order
-/// (and the replay counts as diverged). A nil decision is the default order's (shrinking puts
-/// them where reorderings are tried away).
-public struct Replay: Strategy {
-    let decisions: [Decision?]
-    public private(set) var diverged: Int?
-    public init(_ decisions: [Decision]) { self.decisions = decisions }
-    public init(pinned: [Decision?]) { self.decisions = pinned }
-
-    public mutating func choose(_ enabled: [Choice], step: Int) -> Int {
-        guard step < decisions.count, let d = decisions[step] else { return defaultIndex(enabled) }
-        if let i = enabled.firstIndex(where: { $0.kind == d.kind && $0.key == d.key }) { return i }
-        if diverged == nil { diverged = step }
-        return defaultIndex(enabled)
-    }
-}
-
 /// One run of the exhaustive search: a forced prefix of choices, then the default order; at each
 /// step it notes the choices worth trying there. Partial-order reduction: two adjacent
 /// deliveries to different nodes commute, so of their two orders only the one with the smaller
@@ -336,9 +313,6 @@ public struct FewestReorderingsFirst {
     var levels: [[[String]]] = [[[]]]
     var next = (level: 0, index: 0)
     public init() {}
-
-    /// The reorderings of the schedules now being run.
-    public var level: Int { next.level }
 
     /// The next prefix to force, or nil when every schedule (up to reduction) has been run.
     public mutating func nextPrefix() -> (prefix: [String], reorderings: Int)? {

@@ -54,8 +54,6 @@ public final class ScheduledGate: DeliveryGate, @unchecked Sendable {  // all st
     private let above: [String: String]
     private let servers: Set<String>
     let options: Options
-    /// Seconds spent waiting for quiet, over all decisions.
-    private var quietSeconds = 0.0
 
     public init(topology: Topology, strategy: any Strategy, options: Options = Options()) {
         var above: [String: String] = [:]
@@ -74,7 +72,6 @@ public final class ScheduledGate: DeliveryGate, @unchecked Sendable {  // all st
     /// The decisions taken so far, and the strategy as it ended (a replay says if it diverged).
     public var decisions: [Decision] { lock.withLock { taken } }
     public var strategy: any Strategy { lock.withLock { strategyBox } }
-    public var secondsWaitingForQuiet: Double { lock.withLock { quietSeconds } }
 
     // MARK: DeliveryGate
 
@@ -254,8 +251,6 @@ public final class ScheduledGate: DeliveryGate, @unchecked Sendable {  // all st
     /// on the relays for the quiet window; false once released.
     private func waitForQuiet() -> Bool {
         let window = options.quietMilliseconds / 1000
-        let t0 = Date()
-        defer { lock.withLock { quietSeconds += Date().timeIntervalSince(t0) } }
         while true {
             lock.lock()
             if released { lock.unlock(); return false }

@@ -27,7 +27,7 @@ public struct WireRecord: Sendable {
     public var connection: Int
     public var direction: WireDirection
     public var event: Event
-    /// Passed on out of the default order (`explore`'s scheduler chose it over an older message).
+    /// Passed on out of the default order by `explore`'s scheduler: chosen over an older message, or held back by such a choice.
     public var reordered = false
 
     public init(time: Double, link: String, connection: Int, direction: WireDirection, event: Event, reordered: Bool = false) {
