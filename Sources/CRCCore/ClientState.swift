@@ -23,39 +23,102 @@ public struct ChatEntry: Hashable, Sendable, Codable {
 }
 
 /// The users a client knows, by id: a reference to each one's name and info (`IDMap`), so that
-/// every client of a large simulated network can know every other for a few dozen bytes each.
+/// every client of a large simulated network can know every other for a few dozen bytes each; in
+/// a simulation that shares a `HostDirectory`, a numbered user as numbered is one bit.
 public struct UserTable: Sendable, Sequence {
     private var map = IDMap<HostDetails>()
+    private var directory: HostDirectory?
+    /// With a directory: one bit per numbered host, set when it is a known user.
+    private var bits: [UInt64] = []
+    private var marked = 0
 
     public init() {}
 
-    public var count: Int { map.count }
-    public var isEmpty: Bool { map.isEmpty }
-    /// The ids, in table order.
-    public var keys: [UInt32] { map.keys }
-    /// Every user, in table order.
-    public var values: [KnownUser] { map.map { KnownUser(id: $0.0, details: $0.1) } }
-
-    public subscript(id: UInt32) -> KnownUser? {
-        map[id].map { KnownUser(id: id, details: $0) }
+    /// Shares `directory`'s numbers (only while the table is empty).
+    mutating func share(_ directory: HostDirectory) {
+        precondition(isEmpty, "a table shares a directory from the start")
+        self.directory = directory
     }
 
-    public func contains(_ id: UInt32) -> Bool { map.contains(id) }
+    public var count: Int { map.count + marked }
+    public var isEmpty: Bool { count == 0 }
+    /// The ids, in table order.
+    public var keys: [UInt32] { values.map(\.id) }
+    /// Every user, in table order: those known by number first.
+    public var values: [KnownUser] {
+        var out: [KnownUser] = []
+        out.reserveCapacity(count)
+        forEachMarked { n, d in out.append(KnownUser(id: d.ids[n], details: d.details[n])) }
+        for (id, details) in map { out.append(KnownUser(id: id, details: details)) }
+        return out
+    }
+
+    private func forEachMarked(_ body: (Int, HostDirectory) -> Void) {
+        guard marked > 0, let d = directory else { return }
+        for (w, word) in bits.enumerated() where word != 0 {
+            var rest = word
+            while rest != 0 {
+                body(w &<< 6 | rest.trailingZeroBitCount, d)
+                rest &= rest &- 1
+            }
+        }
+    }
+
+    @inline(__always)
+    private func isMarked(_ n: Int) -> Bool {
+        n >> 6 < bits.count && bits[n >> 6] & (1 &<< UInt64(n & 63)) != 0
+    }
+
+    /// The number of `id` when it is known by number.
+    @inline(__always)
+    private func markedNumber(_ id: UInt32) -> Int? {
+        guard marked > 0, let n = directory?.number(of: id), isMarked(n) else { return nil }
+        return n
+    }
+
+    public subscript(id: UInt32) -> KnownUser? {
+        if let n = markedNumber(id) { return KnownUser(id: id, details: directory!.details[n]) }
+        return map[id].map { KnownUser(id: id, details: $0) }
+    }
+
+    public func contains(_ id: UInt32) -> Bool { markedNumber(id) != nil || map.contains(id) }
 
     /// The fingerprint of the ids, as `usersDigest` computes it.
     public var fingerprint: UInt64 {
         var total: UInt64 = 0
         for (id, _) in map { total &+= Fingerprint.mix(UInt64(id)) }
+        forEachMarked { n, d in total &+= Fingerprint.mix(UInt64(d.ids[n])) }
         return total
     }
 
     /// Adds or replaces a user.
     mutating func set(_ id: UInt32, _ details: HostDetails) {
+        if let d = directory, let n = d.number(of: id), d.matches(n, details, client: true) {
+            if isMarked(n) { return }
+            map.removeValue(forKey: id)
+            if n >> 6 >= bits.count {
+                let words = Swift.max(n >> 6 + 1, Swift.min((d.count + 63) >> 6, Swift.max(4, bits.count * 2)))
+                bits.append(contentsOf: repeatElement(0, count: words - bits.count))
+            }
+            bits[n >> 6] |= 1 &<< UInt64(n & 63)
+            marked += 1
+            return
+        }
+        if let n = markedNumber(id) { unmark(n) }
         map.set(id, details)
     }
 
+    private mutating func unmark(_ n: Int) {
+        bits[n >> 6] &= ~(1 &<< UInt64(n & 63))
+        marked -= 1
+    }
+
     mutating func remove(_ id: UInt32) -> KnownUser? {
-        map.removeValue(forKey: id).map { KnownUser(id: id, details: $0) }
+        if let n = markedNumber(id) {
+            unmark(n)
+            return KnownUser(id: id, details: directory!.details[n])
+        }
+        return map.removeValue(forKey: id).map { KnownUser(id: id, details: $0) }
     }
 
     public func makeIterator() -> IndexingIterator<[KnownUser]> { values.makeIterator() }
@@ -90,15 +153,24 @@ public struct ClientState: Sendable {
     /// Its id was refused as a duplicate.
     public private(set) var isRefused = false
 
+    /// The name and info its registration carries (one object, shared by every copy of it).
+    public let ownDetails: HostDetails
+
     public init(id: UInt32, name: String, info: String) {
         self.id = id
         self.name = name
         self.info = info
+        self.ownDetails = HostDetails(name: name, info: info)
+    }
+
+    /// Keep the user table by `directory`'s numbers (a simulation's clients all share one).
+    mutating func shareHostNumbers(_ directory: HostDirectory) {
+        users.share(directory)
     }
 
     /// The registration that opens the connection to the server.
     public var registration: Message {
-        .clientRegistration(Registration(sourceID: id, lastHopID: 0, name: name, info: info))
+        .clientRegistration(Registration(sourceID: id, lastHopID: 0, details: ownDetails))
     }
 
     public func chat(to destination: UInt32, text: String) -> Message {

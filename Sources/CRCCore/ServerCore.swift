@@ -14,6 +14,9 @@ public struct ServerCore: Sendable {
     public let id: UInt32
     public let name: String
     public let info: String
+    /// The name and info that every registration of this server carries: one object, which every
+    /// table entry and forwarded copy elsewhere then shares.
+    public let ownDetails: HostDetails
 
     /// Every other machine this server knows, by id.
     public private(set) var hosts = HostTable()
@@ -72,7 +75,13 @@ public struct ServerCore: Sendable {
         self.id = id
         self.name = name
         self.info = info
+        self.ownDetails = HostDetails(name: name, info: info)
         self.logsRouting = logsRouting
+    }
+
+    /// Keep the host table by `directory`'s numbers (a simulation's servers all share one).
+    mutating func shareHostNumbers(_ directory: HostDirectory) {
+        hosts.share(directory)
     }
 
 
@@ -114,7 +123,7 @@ public struct ServerCore: Sendable {
         if outbound {
             peers[link] = .upstreamPending
             upstreamLink = link
-            let me = Registration(sourceID: id, lastHopID: 0, name: name, info: info)
+            let me = Registration(sourceID: id, lastHopID: 0, details: ownDetails)
             actions.append(.send(.serverRegistration(me), to: link))
         } else {
             peers[link] = .unregistered
@@ -353,7 +362,7 @@ public struct ServerCore: Sendable {
     private func sendStateBurst(to link: LinkID, except newcomer: UInt32, into actions: inout [Action]) {
         // Our own registration, first-hand: last hop 0, the only way course-style servers (which
         // decide adjacency by last hop 0 alone) take us for their neighbour.
-        actions.append(.send(.serverRegistration(Registration(sourceID: id, lastHopID: 0, name: name, info: info)), to: link))
+        actions.append(.send(.serverRegistration(Registration(sourceID: id, lastHopID: 0, details: ownDetails)), to: link))
         sendKnownHosts(to: link, except: newcomer, into: &actions)
     }
 

@@ -67,6 +67,8 @@ public struct Simulation: Sendable {
     /// events and keep no encoded client listings (networks of thousands of nodes, where those
     /// would be most of the time and memory).
     public var recordsEvents = true
+    /// The hosts' numbers that every table shares when no events are recorded (see `HostDirectory`).
+    private var directory = HostDirectory()
 
     // Links, indexed by link id. Links are made in pairs (odd id, the next even id), so the other
     // end of link l is l + 1 or l - 1.
@@ -109,6 +111,10 @@ public struct Simulation: Sendable {
         core.rejoinsUpstream = rejoins
         core.logsEvents = recordsEvents
         core.keepsEncodedListing = recordsEvents
+        if !recordsEvents {
+            directory.add(id: id, details: core.ownDetails, client: false)
+            core.shareHostNumbers(directory)
+        }
         let i: Int
         if let known = serverIndex[name] {
             i = known
@@ -173,7 +179,11 @@ public struct Simulation: Sendable {
     /// Starts a client attached to the server named `server`; it registers at once.
     public mutating func startClient(name: String, id: UInt32, info: String, server: String) {
         guard let s = serverIndex[server], serverCores[s] != nil else { return }
-        let state = ClientState(id: id, name: name, info: info)
+        var state = ClientState(id: id, name: name, info: info)
+        if !recordsEvents {
+            directory.add(id: id, details: state.ownDetails, client: true)
+            state.shareHostNumbers(directory)
+        }
         let c: Int
         if let known = clientIndex[name] {
             c = known

@@ -26,6 +26,12 @@ final class SimulationRoundsTests: XCTestCase {
         sim.stopServer("s5")
         sim.killServer("s100")
         sim.settle()
+        // A client back with c3's id and another name; a client claiming a server's id, and one
+        // claiming a client's: their entries are not the numbered hosts' (HostDirectory).
+        sim.startClient(name: "c3-again", id: 1003, info: "another", server: "s60")
+        sim.startClient(name: "impostor", id: 7, info: "not server 7", server: "s90")
+        sim.startClient(name: "twin", id: 1010, info: "not c10", server: "s33")
+        sim.settle()
         return sim
     }
 
@@ -37,15 +43,21 @@ final class SimulationRoundsTests: XCTestCase {
             XCTAssertGreaterThan(sim.rounds, 0, "large floods went in rounds")
             XCTAssertEqual(sim.delivered, one.delivered)
             XCTAssertEqual(Set(sim.servers.keys), Set(one.servers.keys))
+            var byNumber = 0, all = 0
             for (name, core) in one.servers {
                 let other = sim.servers[name]!
+                byNumber += other.hosts.countByNumber
+                all += other.hosts.count
+                XCTAssertEqual(core.hosts.countByNumber, 0, "a network that records events keeps no numbers")
                 XCTAssertEqual(other.hosts, core.hosts, name)
                 XCTAssertEqual(other.adjacentServers.keys.sorted(), core.adjacentServers.keys.sorted(), name)
                 XCTAssertEqual(other.adjacentClients.keys.sorted(), core.adjacentClients.keys.sorted(), name)
                 XCTAssertEqual(other.statusLog, core.statusLog, name)
             }
+            XCTAssertGreaterThan(byNumber, all * 9 / 10, "most entries are kept by number")
+            XCTAssertLessThan(byNumber, all, "c3-again's entries are not")
             for (name, state) in one.clients {
-                XCTAssertEqual(sim.clients[name]!.users.keys.sorted(), state.users.keys.sorted(), name)
+                XCTAssertEqual(sim.clients[name]!.users.values.sorted { $0.id < $1.id }, state.users.values.sorted { $0.id < $1.id }, name)
                 XCTAssertEqual(sim.clients[name]!.statusLog, state.statusLog, name)
             }
         }
