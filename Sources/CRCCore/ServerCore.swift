@@ -385,8 +385,7 @@ public struct ServerCore: Sendable {
     /// theirs alone (a registration built or forwarded by a server), copied when they are slices
     /// of a larger read buffer, which the table must not keep alive.
     private static func own(_ details: HostDetails) -> HostDetails {
-        func small(_ b: ByteBuffer) -> Bool { b.storageCapacity <= 2 * b.readableBytes + 64 }
-        if small(details.name), small(details.info) { return details }
+        if details.isCompact { return details }
         return HostDetails(name: ByteBuffer(bytes: details.name.readableBytesView),
                            info: ByteBuffer(bytes: details.info.readableBytesView))
     }

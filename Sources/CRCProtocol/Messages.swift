@@ -46,9 +46,16 @@ public final class HostDetails: Hashable, Sendable {
     public let name: ByteBuffer
     public let info: ByteBuffer
 
+    /// Whether name and info hold about their own bytes only (not a slice of a larger read
+    /// buffer, which keeping them would keep alive): worked out once, here, since a simulated
+    /// network asks it of every copy it delivers.
+    public let isCompact: Bool
+
     public init(name: ByteBuffer, info: ByteBuffer) {
         self.name = name
         self.info = info
+        func small(_ b: ByteBuffer) -> Bool { b.storageCapacity <= 2 * b.readableBytes + 64 }
+        isCompact = small(name) && small(info)
     }
 
     public convenience init(name: String, info: String) {
