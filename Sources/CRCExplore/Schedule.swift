@@ -1,22 +1,25 @@
 import Foundation
 
 /// One thing the scheduler may do next: pass on the oldest message held on one connection (a
-/// FIFO: TCP's order on a connection is never changed), or start a node the launcher asks to.
+/// FIFO: TCP's order on a connection is never changed), start a node the launcher asks to, or
+/// let a chat step go to its client.
 public struct Choice: Hashable, Sendable {
-    public enum Kind: String, Codable, Sendable { case deliver, start }
+    public enum Kind: String, Codable, Sendable { case deliver, start, command }
     public var kind: Kind
-    /// The connection's queue (`s2#1↑`: link of s2, first connection, upward) or the node started.
+    /// The connection's queue (`s2#1↑`: link of s2, first connection, upward), the node started,
+    /// or the step (`step 2`).
     public var key: String
-    /// The node it acts on: the receiver of the message, or the node started. Two choices on
-    /// different nodes commute (partial-order reduction); a start commutes with nothing.
+    /// The node it acts on: the receiver of the message, the node started, the client the step
+    /// goes to. Two deliveries to different nodes commute (partial-order reduction); a start or a
+    /// step commutes with nothing.
     public var node: String
     /// Order of arrival of the message at the relay (the default order delivers oldest first);
-    /// starts come after every message.
+    /// starts and steps come after every message.
     public var age: Int
     /// "server registration of 2 (last hop 0)": what it is, for people.
     public var what: String
     /// The same thing in every run of the scenario: `s2#1↑ 3` (the third message on that queue),
-    /// `start s2`. Reorderings are constraints between events (`Constraint`).
+    /// `start s2`, `step 2`. Reorderings are constraints between events (`Constraint`).
     public var event: String
 
     public init(kind: Kind, key: String, node: String, age: Int, what: String, ordinal: Int = 0) {
@@ -25,7 +28,11 @@ public struct Choice: Hashable, Sendable {
         self.node = node
         self.age = age
         self.what = what
-        self.event = kind == .start ? "start \(key)" : "\(key) \(ordinal)"
+        switch kind {
+        case .start: event = "start \(key)"
+        case .command: event = key
+        case .deliver: event = "\(key) \(ordinal)"
+        }
     }
 
     public var id: String { "\(kind.rawValue) \(key)" }
@@ -35,8 +42,8 @@ public struct Choice: Hashable, Sendable {
     }
 }
 
-/// The default order: the oldest held message first, and a node started only when nothing can
-/// be delivered: the order a patient launcher and an unloaded machine produce.
+/// The default order: the oldest held message first, and a node started or a step sent only when
+/// nothing can be delivered: the order a patient launcher and an unloaded machine produce.
 func defaultIndex(_ enabled: [Choice]) -> Int {
     enabled.indices.min { enabled[$0].age < enabled[$1].age } ?? 0
 }

@@ -33,8 +33,17 @@ public final class ScheduledGate: DeliveryGate, @unchecked Sendable {  // all st
     private var activity = 0
     private var pids: [String: Int32] = [:]
     private var waiting = 0
-    private var asking: String?
-    private var askingSettled = false
+    /// What the launcher asks for: a start, or a step's command.
+    private struct Ask {
+        var kind: Choice.Kind
+        var key: String
+        var node: String
+        var what: String
+        /// A start the scenario means to happen once the network has settled.
+        var settled: Bool
+    }
+    private var asking: Ask?
+    private var asks = 0
     private var spawning = false
     /// A node just started whose first message on its link is not held yet, and since when.
     private var awaitingFirst: String?
@@ -94,14 +103,27 @@ public final class ScheduledGate: DeliveryGate, @unchecked Sendable {  // all st
     public func relayActivity() { lock.withLock { activity += 1 } }
 
     public func awaitStart(_ node: String, settled: Bool) {
+        ask(Ask(kind: .start, key: node, node: node, what: "start \(node)", settled: settled))
+    }
+
+    /// Chat steps are choices: sent when the strategy says, maybe before the network settled.
+    public var racesCommands: Bool { true }
+
+    public func awaitCommand(_ key: String, from node: String, what: String) {
+        ask(Ask(kind: .command, key: key, node: node, what: what, settled: false))
+    }
+
+    /// Asks for `a` and waits until the scheduler has chosen it (or the gate is released).
+    private func ask(_ a: Ask) {
         lock.lock()
         defer { lock.unlock() }
         guard !released else { return }
-        asking = node
-        askingSettled = settled
+        asks += 1
+        let mine = asks
+        asking = a
         idle = false
         lock.broadcast()
-        while asking == node, !released { lock.wait() }
+        while asking != nil, asks == mine, !released { lock.wait() }
         asking = nil
     }
 
@@ -189,6 +211,13 @@ public final class ScheduledGate: DeliveryGate, @unchecked Sendable {  // all st
                 spawning = true
                 lock.broadcast()
                 lock.unlock()
+            case .command:
+                // The chat it makes the client send is its consequence: decide again once it is held.
+                asking = nil
+                (awaitingFirst, awaitingSince) = (choice.node, Date())
+                activity += 1
+                lock.broadcast()
+                lock.unlock()
             case .deliver:
                 let held = queues[choice.key]!.removeFirst()
                 deliveredOn[held.message.link, default: 0] += 1
@@ -218,7 +247,7 @@ public final class ScheduledGate: DeliveryGate, @unchecked Sendable {  // all st
             out.append(Choice(kind: .deliver, key: key, node: receiver, age: head.epoch * 1_000_000 + rank[key]!, what: Self.describe(m),
                               ordinal: deliveredFrom[key, default: 0] + 1))
         }
-        if let node = asking, !spawning, !askingSettled || out.isEmpty { out.append(Choice(kind: .start, key: node, node: node, age: Int.max, what: "start \(node)")) }
+        if let a = asking, !spawning, !a.settled || out.isEmpty { out.append(Choice(kind: a.kind, key: a.key, node: a.node, age: Int.max, what: a.what)) }
         return out
     }
 

@@ -119,6 +119,68 @@ final class ExploreTests: ClusterTestCase {
         XCTAssertTrue(passing.out.contains("score: 2/2 scenarios passed"), passing.out)
     }
 
+    /// A chat step is a choice too: it may go before the registrations the launch set in motion
+    /// have arrived. Its sender's server then rightly answers "Unknown ID" — the check reads from
+    /// the wire what that server knew when the chat came — and a server that remembers the answer
+    /// for good (a negative cache) fails the next chat. `grade` passes it; `explore` finds it,
+    /// shrinks it to the one reordering (the chat before the registration) and the replay fails.
+    func testAChatRacingARegistrationIsJudgedByWhatTheServerKnew() throws {
+        let scenario = tmp.appendingPathComponent("chat-twice.yaml")
+        try """
+        name: chat-twice
+        servers:
+          - {id: 1, name: hub}
+          - {id: 2, name: leaf, upstream: hub}
+        clients:
+          - {id: 101, name: ann, server: hub}
+          - {id: 102, name: bob, server: leaf}
+        steps:
+          - chat: {from: ann, to: bob, text: "first"}
+          - chat: {from: ann, to: bob, text: "second"}
+        """.write(to: scenario, atomically: true, encoding: .utf8)
+        let original = try String(contentsOf: TestSupport.courseServer, encoding: .utf8)
+        let find = #"""
+        def on_chat(c, m, raw):
+            if m["dst"] in hosts and hosts[m["dst"]]["kind"] == "client": send_to_host(m["dst"], raw)
+            else: send_to_host(m["src"], status(ME, m["src"], 0x01, "Unknown ID %d" % m["dst"]))
+        """#
+        XCTAssertTrue(original.contains(find), "on_chat is not in course_server.py as it was")
+        let cache = tmp.appendingPathComponent("negative_cache.py")
+        try original.replacingOccurrences(of: find, with: #"""
+        def on_chat(c, m, raw):
+            gone = globals().setdefault("unknown", set())
+            if m["dst"] in hosts and hosts[m["dst"]]["kind"] == "client" and m["dst"] not in gone: send_to_host(m["dst"], raw)
+            else: gone.add(m["dst"]); send_to_host(m["src"], status(ME, m["src"], 0x01, "Unknown ID %d" % m["dst"]))
+        """#).write(to: cache, atomically: true, encoding: .utf8)
+        let logs = tmp.appendingPathComponent("logs").path
+
+        let usual = try run(["grade", "--server", "python3 \(cache.path)", scenario.path, "--logs", logs, "--no-sandbox"])
+        XCTAssertEqual(usual.status, .exited(0), "the negative cache passes grading in the usual order:\n\(usual.out)")
+        let found = try run(["explore", scenario.path, "--server", "python3 \(cache.path)", "--strategy", "pct", "--budget", Self.budget, "--logs", logs])
+        XCTAssertEqual(found.status, .exited(1), "explore must find the negative cache within \(Self.budget) runs:\n\(found.out)")
+        XCTAssertTrue(found.out.contains("FAIL in run "), found.out)
+        XCTAssertTrue(found.out.contains("step 2 (chat ann → bob: second)"), "the second chat is the one that fails:\n\(found.out)")
+        XCTAssertTrue(found.out.contains("shrunk from ") && found.out.contains(" to 1 in "), found.out)
+        XCTAssertTrue(found.out.contains(#"reordered: chat 101 → 102 "first" up the link of ann, before client registration of 102"#), found.out)
+        let path = try XCTUnwrap(found.out.split(separator: "\n").first { $0.hasPrefix("schedule: ") }.map { String($0.dropFirst(10)) })
+        let replay = try run(["test", "--replay", path, "--logs", logs])
+        XCTAssertEqual(replay.status, .exited(1), "the replay must fail as the exploration did:\n\(replay.out)")
+
+        // The stand-in as it is survives the same budget, and some of its runs did meet the race:
+        // an "Unknown ID" that the check accepted.
+        let course = try server(nil)
+        let kept = tmp.appendingPathComponent("kept").path
+        let ok = try run(["explore", scenario.path, "--server", "python3 \(course.path)", "--strategy", "pct", "--budget", Self.budget,
+                          "--keep-logs", "--logs", kept])
+        XCTAssertEqual(ok.status, .exited(0), ok.out)
+        XCTAssertTrue(ok.out.contains("no failure"), ok.out)
+        let raced = try FileManager.default.contentsOfDirectory(atPath: kept).filter { run in
+            let wire = (try? String(contentsOfFile: "\(kept)/\(run)/wire.jsonl", encoding: .utf8)) ?? ""
+            return wire.contains("Unknown ID 102")
+        }
+        XCTAssertGreaterThan(raced.count, 0, "no run sent the first chat before hub knew bob")
+    }
+
     /// A server wrong in the usual order is not an order bug: said so, nothing to shrink.
     func testAFailureInTheDefaultOrderIsNotShrunk() throws {
         let original = try String(contentsOf: TestSupport.courseServer, encoding: .utf8)

@@ -6,6 +6,10 @@ public struct ChatRecord: Sendable {
     public var destinationID: UInt32
     public var text: String
     public var outcome: NetworkModel.ChatOutcome
+    /// The wire's record count when it was sent (where to look for it).
+    public var fromRecord = 0
+    /// Sent before the network had settled (explore): judged by `ChatRaces`.
+    public var raced = false
 
     public init(from: String, sourceID: UInt32, to: String, destinationID: UInt32, text: String, outcome: NetworkModel.ChatOutcome) {
         self.from = from

@@ -175,6 +175,16 @@ public struct NetworkModel: Sendable {
         return .delivered(to: target.name, hops: hops)
     }
 
+    /// A chat the model routed to its destination met "Unknown ID" at its sender's server, which
+    /// had not yet been told of the destination when the chat arrived (a raced chat, `ChatRaces`):
+    /// the destination never gets it, and its sender gets the answer.
+    public mutating func chatMissed(_ chat: ChatRecord) -> ChatOutcome? {
+        guard case .delivered(let target, _) = chat.outcome, let sender = topology.client(named: chat.from) else { return nil }
+        if let i = clientLogs[target]?.chats.lastIndex(of: chat.text) { clientLogs[target]!.chats.remove(at: i) }
+        clientLogs[chat.from]?.status.append("Unknown ID \(chat.destinationID)")
+        return .unknownDestination(answeredBy: sender.server)
+    }
+
     // MARK: Expectations
 
     public func expectedServer(_ name: String) -> ServerState? {

@@ -95,8 +95,14 @@ extension ClusterRun {
         let p = NodeProcess(name: name, executable: command[0], arguments: Array(command.dropFirst()) + arguments,
                             workingDirectory: folder, environment: nodeEnvironment,
                             parentDeath: ours && options.nodesArmParentDeath ? .selfArmed : .setpriv, sandbox: limits)
-        if let sink = options.onOutput {
-            p.onLine = { proc, stream, line in sink(proc.name, stream, line) }
+        let sink = options.onOutput, gate = options.gate
+        if sink != nil || gate != nil {
+            p.onLine = { proc, stream, line in
+                // A line on its way to the launcher may be what it waits for: under a gate, the
+                // next decision waits until the launcher has had its chance to act on it.
+                gate?.relayActivity()
+                sink?(proc.name, stream, line)
+            }
         }
         return p
     }

@@ -78,6 +78,12 @@ extension ClusterRun: ScenarioNetwork {
 
     public func send(_ chat: ChatRecord) throws {
         guard let p = clients[chat.from] else { throw ClusterError("cannot chat from '\(chat.from)': it is not running") }
+        var chat = chat
+        if racesNextChat, let gate = options.gate {
+            chat.raced = true
+            gate.awaitCommand("step \(history.steps.count)", from: chat.from, what: "chat \(chat.from) → \(chat.to)")
+        }
+        chat.fromRecord = wire?.count ?? 0
         history.sent(chat)
         options.onProgress?("chat \(chat.expectedPath)")
         p.send(p.driver.chatLine(to: chat.destinationID, text: chat.text))

@@ -45,18 +45,30 @@ public struct RunHistory: Sendable {
 
     /// A chat was sent; the servers on its path must log it once each (or its sender's server answer it).
     mutating func sent(_ chat: ChatRecord) {
-        switch chat.outcome {
-        case .delivered(_, let hops):
-            for hop in hops {
-                chatFlows[ChatFlow(server: hop.server, source: chat.sourceID, destination: chat.destinationID, nextHop: hop.nextHop), default: 0] += 1
-            }
-        case .unknownDestination(let server):
-            unknownAnswers[ChatFlow(server: server, source: chat.sourceID, destination: chat.destinationID), default: 0] += 1
-        case .senderNotLive:
-            break
-        }
+        count(chat, 1)
         chats.append(chat)
     }
 
+    private mutating func count(_ chat: ChatRecord, _ n: Int) {
+        switch chat.outcome {
+        case .delivered(_, let hops):
+            for hop in hops {
+                chatFlows[ChatFlow(server: hop.server, source: chat.sourceID, destination: chat.destinationID, nextHop: hop.nextHop), default: 0] += n
+            }
+        case .unknownDestination(let server):
+            unknownAnswers[ChatFlow(server: server, source: chat.sourceID, destination: chat.destinationID), default: 0] += n
+        case .senderNotLive:
+            break
+        }
+    }
+
     mutating func sent(_ quit: QuitRecord) { quits.append(quit) }
+
+    /// Chat `index` met another outcome than the model first said (a raced chat, `ChatRaces`):
+    /// the routing its servers must have logged changes with it.
+    mutating func revise(chat index: Int, to outcome: NetworkModel.ChatOutcome) {
+        count(chats[index], -1)
+        chats[index].outcome = outcome
+        count(chats[index], 1)
+    }
 }
