@@ -199,4 +199,32 @@ final class ExploreModelTests: XCTestCase {
         if case .undecodable = junk[0].0 {} else { XCTFail("not CRC") }
         XCTAssertEqual(framer.split(ByteBuffer(bytes: [9, 9])).map { Array($0.1.readableBytesView) }, [[9, 9]], "after junk, bytes pass as they come")
     }
+    /// A raced chat is judged by what its sender's server had been told when the chat reached it,
+    /// in the wire's order: the destination's registration delivered to it (and no quit since).
+    func testARacedChatMeetsWhatItsSendersServerKnew() {
+        let t = Topology(servers: [ServerSpec(id: 1, name: "hub"), ServerSpec(id: 2, name: "leaf", upstream: "hub")],
+                         clients: [ClientSpec(id: 101, name: "ann", server: "hub"), ClientSpec(id: 102, name: "bob", server: "leaf")])
+        let chat = ChatRecord(from: "ann", sourceID: 101, to: "bob", destinationID: 102, text: "hi",
+                              outcome: .delivered(to: "bob", hops: [("hub", 2), ("leaf", 102)]))
+        func record(_ link: String, _ d: WireDirection, _ m: Message) -> WireRecord {
+            WireRecord(time: 0, link: link, connection: 1, direction: d, event: .message(m))
+        }
+        let bobUp = record("leaf", .up, .clientRegistration(Registration(sourceID: 102, lastHopID: 2, name: "bob", info: "")))
+        let bobAtLeaf = record("bob", .up, .clientRegistration(Registration(sourceID: 102, lastHopID: 0, name: "bob", info: "")))
+        let chatUp = record("ann", .up, .clientChat(ClientChat(sourceID: 101, destinationID: 102, text: ByteBuffer(string: "hi"))))
+        let quit = record("leaf", .up, .clientQuit(ClientQuit(sourceID: 102, text: "bye")))
+        func known(_ records: [WireRecord], at server: String = "hub") -> Bool? {
+            ChatRaces.destinationKnown(chat, at: server, records: records, topology: t)
+        }
+        XCTAssertEqual(known([bobAtLeaf, bobUp, chatUp]), true, "told before the chat came")
+        XCTAssertEqual(known([bobAtLeaf, chatUp, bobUp]), false, "the chat came first: Unknown ID is right")
+        XCTAssertEqual(known([bobAtLeaf, chatUp]), false, "bob's registration reached leaf, not hub")
+        XCTAssertEqual(known([bobAtLeaf, bobUp, quit, chatUp]), false, "bob quit before the chat came")
+        XCTAssertNil(known([bobAtLeaf, bobUp]), "the chat never reached hub")
+        XCTAssertNil(known([bobAtLeaf, bobUp, chatUp], at: "leaf"), "leaf never got the chat from ann")
+        var later = chat
+        later.fromRecord = 3
+        XCTAssertNil(ChatRaces.destinationKnown(later, at: "hub", records: [bobAtLeaf, bobUp, chatUp], topology: t),
+                     "a chat sent after record 3 is not an earlier one with the same text")
+    }
 }

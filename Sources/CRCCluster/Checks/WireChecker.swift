@@ -326,14 +326,25 @@ public enum WireChecker {
                                             detail: "\(label) crossed \(links.describe(want[bad + 1])) before \(links.describe(want[bad]))"))
                 }
             }
-            if case .unknownDestination(let server) = chat.outcome {
-                let answers = unknownAnswers["\(chat.from)|\(chat.sourceID)|\(chat.destinationID)", default: 0]
-                    + unknownAnswers["\(chat.from)|0|\(chat.destinationID)", default: 0]
-                if answers != n {
-                    diffs.append(Difference(node: server, field: .unknownDestination,
-                                            detail: "\(label): \(answers) \"Unknown ID \(chat.destinationID)\" statuses reached \(chat.from), expected \(n) from \(server)"))
-                }
-            }
+        }
+        // "Unknown ID" answers carry no chat text: they are counted per sender and destination,
+        // over all the chats to it that should have met one.
+        struct Pair: Hashable { var from: String; var src: UInt32; var dst: UInt32 }
+        var expected: [Pair: (n: Int, server: String?)] = [:]
+        var pairs: [Pair] = []
+        for c in chats where c.outcome != .senderNotLive {
+            let pair = Pair(from: c.from, src: c.sourceID, dst: c.destinationID)
+            if expected[pair] == nil { pairs.append(pair); expected[pair] = (0, nil) }
+            if case .unknownDestination(let server) = c.outcome { expected[pair]!.n += 1; expected[pair]!.server = server }
+        }
+        for pair in pairs {
+            let want = expected[pair]!
+            let answers = unknownAnswers["\(pair.from)|\(pair.src)|\(pair.dst)", default: 0] + unknownAnswers["\(pair.from)|0|\(pair.dst)", default: 0]
+            guard want.n > 0, answers != want.n, let server = want.server else { continue }
+            let chats = chats.filter { $0.from == pair.from && $0.destinationID == pair.dst }
+            let label = chats.count == 1 ? "chat \(pair.from) → \(chats[0].to) \"\(chats[0].text)\"" : "\(chats.count) chats \(pair.from) → \(chats[0].to)"
+            diffs.append(Difference(node: server, field: .unknownDestination,
+                                    detail: "\(label): \(answers) \"Unknown ID \(pair.dst)\" statuses reached \(pair.from), expected \(want.n) from \(server)"))
         }
         return diffs
     }
