@@ -27,17 +27,10 @@ public struct ChatEntry: Hashable, Sendable, Codable {
 /// a simulation that shares a `HostDirectory`, a numbered user as numbered is one bit.
 public struct UserTable: Sendable, Sequence {
     private var map = IDMap<HostDetails>()
-    /// The directory, read without touching its reference count: every table of a simulation
-    /// shares one, and retaining it on every lookup had two cores write to one counter (22 % of a
-    /// 10,000-server run). `keepsDirectory` holds it as long as the table exists.
-    private var unmanaged: Unmanaged<HostDirectory>?
-    private var directory: HostDirectory? { keepsDirectory }
-    /// `body` on the directory, if any, without retaining it.
+    private var shared = DirectoryRef()
+    private var directory: HostDirectory? { shared.directory }
     @inline(__always)
-    private func withDirectory<T>(_ body: (HostDirectory) -> T?) -> T? {
-        unmanaged?._withUnsafeGuaranteedRef(body) ?? nil
-    }
-    private var keepsDirectory: HostDirectory?
+    private func withDirectory<T>(_ body: (HostDirectory) -> T?) -> T? { shared.with(body) }
     /// With a directory: one bit per numbered host, set when it is a known user.
     private var bits: [UInt64] = []
     private var marked = 0
@@ -47,8 +40,7 @@ public struct UserTable: Sendable, Sequence {
     /// Shares `directory`'s numbers (only while the table is empty).
     mutating func share(_ directory: HostDirectory) {
         precondition(isEmpty, "a table shares a directory from the start")
-        keepsDirectory = directory
-        unmanaged = .passUnretained(directory)
+        shared = DirectoryRef(directory)
     }
 
     public var count: Int { map.count + marked }

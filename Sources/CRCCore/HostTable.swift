@@ -13,19 +13,12 @@ public struct HostTable: Sendable, Sequence, Equatable {
     }
 
     private var map = IDMap<Entry>()
+    private var shared = DirectoryRef()
+    private var directory: HostDirectory? { shared.directory }
+    @inline(__always)
+    private func withDirectory<T>(_ body: (HostDirectory) -> T?) -> T? { shared.with(body) }
     /// With a directory: the first link of each numbered host (0: not known), as far as the last
     /// number stored so far.
-    /// The directory, read without touching its reference count: every table of a simulation
-    /// shares one, and retaining it on every lookup had two cores write to one counter (22 % of a
-    /// 10,000-server run). `keepsDirectory` holds it as long as the table exists.
-    private var unmanaged: Unmanaged<HostDirectory>?
-    private var directory: HostDirectory? { keepsDirectory }
-    /// `body` on the directory, if any, without retaining it.
-    @inline(__always)
-    private func withDirectory<T>(_ body: (HostDirectory) -> T?) -> T? {
-        unmanaged?._withUnsafeGuaranteedRef(body) ?? nil
-    }
-    private var keepsDirectory: HostDirectory?
     private var links: [UInt32] = []
     private var linked = 0
 
@@ -36,8 +29,7 @@ public struct HostTable: Sendable, Sequence, Equatable {
     /// Shares `directory`'s numbers (only while the table is empty).
     mutating func share(_ directory: HostDirectory) {
         precondition(isEmpty, "a table shares a directory from the start")
-        keepsDirectory = directory
-        unmanaged = .passUnretained(directory)
+        shared = DirectoryRef(directory)
     }
 
     public var count: Int { map.count + linked }

@@ -13,6 +13,16 @@ final class ExploreTests: ClusterTestCase {
     /// The budget the planted bugs must be found within (PCT, seed 1).
     static let budget = "40"
     static let scenario = "topologies/seed/3_3_ThreeServers_FourClients.yaml"
+    /// Two servers, a client on each: the smallest network with a hop.
+    static let hubAndLeaf = """
+        servers:
+          - {id: 1, name: hub}
+          - {id: 2, name: leaf, upstream: hub}
+        clients:
+          - {id: 101, name: ann, server: hub}
+          - {id: 102, name: bob, server: leaf}
+
+        """
 
     enum Mutant: String, CaseIterable {
         /// The state burst to a new neighbour server lists servers only ("clients register after
@@ -126,18 +136,12 @@ final class ExploreTests: ClusterTestCase {
     /// shrinks it to the one reordering (the chat before the registration) and the replay fails.
     func testAChatRacingARegistrationIsJudgedByWhatTheServerKnew() throws {
         let scenario = tmp.appendingPathComponent("chat-twice.yaml")
-        try """
-        name: chat-twice
-        servers:
-          - {id: 1, name: hub}
-          - {id: 2, name: leaf, upstream: hub}
-        clients:
-          - {id: 101, name: ann, server: hub}
-          - {id: 102, name: bob, server: leaf}
+        try ("name: chat-twice\n" + Self.hubAndLeaf + """
         steps:
           - chat: {from: ann, to: bob, text: "first"}
           - chat: {from: ann, to: bob, text: "second"}
-        """.write(to: scenario, atomically: true, encoding: .utf8)
+
+        """).write(to: scenario, atomically: true, encoding: .utf8)
         let original = try String(contentsOf: TestSupport.courseServer, encoding: .utf8)
         let find = #"""
         def on_chat(c, m, raw):
@@ -232,15 +236,7 @@ final class ExploreTests: ClusterTestCase {
     /// Exhaustive search ends on a small scenario (crc-server: nothing fails).
     func testExhaustiveSearchRunsEveryScheduleOfASmallScenario() throws {
         let scenario = tmp.appendingPathComponent("tiny.yaml")
-        try """
-        name: tiny
-        servers:
-          - {id: 1, name: hub}
-          - {id: 2, name: leaf, upstream: hub}
-        clients:
-          - {id: 101, name: ann, server: hub}
-          - {id: 102, name: bob, server: leaf}
-        """.write(to: scenario, atomically: true, encoding: .utf8)
+        try ("name: tiny\n" + Self.hubAndLeaf).write(to: scenario, atomically: true, encoding: .utf8)
         let r = try run(["explore", scenario.path, "--strategy", "exhaustive", "--budget", "400", "--logs", tmp.appendingPathComponent("logs").path])
         XCTAssertEqual(r.status, .exited(0), r.out)
         XCTAssertTrue(r.out.contains("every schedule there is (up to reduction) was run"), r.out)
