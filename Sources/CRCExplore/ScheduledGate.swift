@@ -41,6 +41,8 @@ public final class ScheduledGate: DeliveryGate, @unchecked Sendable {  // all st
         var what: String
         /// A start the scenario means to happen once the network has settled.
         var settled: Bool
+        /// A step that may go only once every running server has joined (or nothing else can happen).
+        var afterJoins = false
     }
     private var asking: Ask?
     private var asks = 0
@@ -106,11 +108,11 @@ public final class ScheduledGate: DeliveryGate, @unchecked Sendable {  // all st
         ask(Ask(kind: .start, key: node, node: node, what: "start \(node)", settled: settled))
     }
 
-    /// Chat steps are choices: sent when the strategy says, maybe before the network settled.
+    /// Chat and quit steps are choices: sent when the strategy says, maybe before the network settled.
     public var racesCommands: Bool { true }
 
-    public func awaitCommand(_ key: String, from node: String, what: String) {
-        ask(Ask(kind: .command, key: key, node: node, what: what, settled: false))
+    public func awaitCommand(_ key: String, from node: String, what: String, afterJoins: Bool) {
+        ask(Ask(kind: .command, key: key, node: node, what: what, settled: false, afterJoins: afterJoins))
     }
 
     /// Asks for `a` and waits until the scheduler has chosen it (or the gate is released).
@@ -247,7 +249,9 @@ public final class ScheduledGate: DeliveryGate, @unchecked Sendable {  // all st
             out.append(Choice(kind: .deliver, key: key, node: receiver, age: head.epoch * 1_000_000 + rank[key]!, what: Self.describe(m),
                               ordinal: deliveredFrom[key, default: 0] + 1))
         }
-        if let a = asking, !spawning, !a.settled || out.isEmpty { out.append(Choice(kind: a.kind, key: a.key, node: a.node, age: Int.max, what: a.what)) }
+        if let a = asking, !spawning, (!a.settled && (!a.afterJoins || pids.keys.allSatisfy { !servers.contains($0) || hasJoined($0) })) || out.isEmpty {
+            out.append(Choice(kind: a.kind, key: a.key, node: a.node, age: Int.max, what: a.what))
+        }
         return out
     }
 

@@ -185,6 +185,31 @@ final class ExploreTests: ClusterTestCase {
         XCTAssertGreaterThan(raced.count, 0, "no run sent the first chat before hub knew bob")
     }
 
+    /// A quit right after the launch is a choice too, once every server has joined: it may go
+    /// while the quitter's registration is still on its way, and the network must end as in any
+    /// order. crc-server and the stand-in pass; some runs did send the quit early.
+    func testAQuitRacingRegistrationsEndsAsInAnyOrder() throws {
+        let scenario = tmp.appendingPathComponent("quit-early.yaml")
+        try ("name: quit-early\n" + Self.hubAndLeaf + """
+        steps:
+          - quit: {client: bob, text: "gone already"}
+          - chat: {from: ann, to: bob, text: "too late"}
+
+        """).write(to: scenario, atomically: true, encoding: .utf8)
+        let course = try server(nil)
+        for (label, args) in [("crc-server", [String]()), ("the stand-in", ["--server", "python3 \(course.path)"])] {
+            let kept = tmp.appendingPathComponent("kept-\(label.count)").path
+            let r = try run(["explore", scenario.path, "--strategy", "pct", "--budget", Self.budget, "--keep-logs", "--logs", kept] + args)
+            XCTAssertEqual(r.status, .exited(0), "\(label):\n\(r.out)")
+            XCTAssertTrue(r.out.contains("no failure"), r.out)
+            let early = try FileManager.default.contentsOfDirectory(atPath: kept).filter { run in
+                guard let s = try? Schedule.load("\(kept)/\(run)/schedule.json") else { return false }
+                return s.decisions.contains { $0.kind == .command && $0.what == "quit bob" && $0.reordered }
+            }
+            XCTAssertGreaterThan(early.count, 0, "\(label): no run sent the quit before a registration was delivered")
+        }
+    }
+
     /// A server wrong in the usual order is not an order bug: said so, nothing to shrink.
     func testAFailureInTheDefaultOrderIsNotShrunk() throws {
         let original = try String(contentsOf: TestSupport.courseServer, encoding: .utf8)

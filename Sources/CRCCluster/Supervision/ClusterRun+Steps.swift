@@ -64,6 +64,9 @@ extension ClusterRun: ScenarioNetwork {
 
     public func quit(_ quit: QuitRecord, text: String) throws {
         guard let p = clients[quit.client] else { throw ClusterError("cannot quit '\(quit.client)': it is not running") }
+        if racesNextStep, let gate = options.gate {
+            gate.awaitCommand("step \(history.steps.count)", from: quit.client, what: "quit \(quit.client)", afterJoins: true)
+        }
         var record = quit
         record.fromRecord = wire?.count ?? 0
         history.sent(record)
@@ -79,9 +82,9 @@ extension ClusterRun: ScenarioNetwork {
     public func send(_ chat: ChatRecord) throws {
         guard let p = clients[chat.from] else { throw ClusterError("cannot chat from '\(chat.from)': it is not running") }
         var chat = chat
-        if racesNextChat, let gate = options.gate {
+        if racesNextStep, let gate = options.gate {
             chat.raced = true
-            gate.awaitCommand("step \(history.steps.count)", from: chat.from, what: "chat \(chat.from) → \(chat.to)")
+            gate.awaitCommand("step \(history.steps.count)", from: chat.from, what: "chat \(chat.from) → \(chat.to)", afterJoins: false)
         }
         chat.fromRecord = wire?.count ?? 0
         history.sent(chat)

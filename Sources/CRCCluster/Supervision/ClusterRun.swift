@@ -95,9 +95,9 @@ public final class ClusterRun: @unchecked Sendable {  // driven by one thread at
     public var launchOrder: [String] { nodes.launchOrder }
     /// What the run did, in order (steps, chats, quits): what the checks and the report read.
     public internal(set) var history = RunHistory()
-    /// The next chat step may go before the network has settled (under a gate that races
-    /// commands; `ScenarioRunner` decides which steps do), and the raced chats judged so far.
-    public var racesNextChat = false
+    /// The next step (a chat or a quit) may go before the network has settled (under a gate that
+    /// races commands; `ScenarioRunner` decides which steps do), and the raced chats judged so far.
+    public var racesNextStep = false
     var judgedChats: Set<Int> = []
     /// How the last teardown went: seconds in all, waves, and the slowest wave's seconds.
     public internal(set) var lastTeardown: (seconds: Double, waves: Int, slowestWave: Double)?

@@ -41,19 +41,21 @@ public protocol DeliveryGate: AnyObject, Sendable {
     func awaitIdle(until deadline: Date) -> Bool
     /// The run is over: pass every held message on, and every later one at once.
     func release()
-    /// Whether a chat step may go before the network has settled: the check before it is left to
-    /// the one after it, which judges the chat by what its sender's server knew (`ChatRaces`),
-    /// and the gate says when it is sent (`awaitCommand`), a choice like a delivery.
+    /// Whether a chat or quit step may go before the network has settled: the check before it is
+    /// left to the one after it (which judges a chat by what its sender's server knew,
+    /// `ChatRaces`), and the gate says when it is sent (`awaitCommand`), a choice like a delivery.
     var racesCommands: Bool { get }
-    /// Before a chat step's line goes to its client (`node`): returns when the gate lets it go.
-    /// `key` names the step across runs ("step 2"), `what` says what it is.
-    func awaitCommand(_ key: String, from node: String, what: String)
+    /// Before a step's line goes to its client (`node`): returns when the gate lets it go. `key`
+    /// names the step across runs ("step 2"), `what` says what it is. `afterJoins`: only once
+    /// every running server has joined the tree (a quit: a server that joins after the quit has
+    /// passed its upstream never hears of the client, and what the quit must cross assumes it does).
+    func awaitCommand(_ key: String, from node: String, what: String, afterJoins: Bool)
 }
 
 extension DeliveryGate {
     /// By default, steps wait for the network to settle.
     public var racesCommands: Bool { false }
-    public func awaitCommand(_ key: String, from node: String, what: String) {}
+    public func awaitCommand(_ key: String, from node: String, what: String, afterJoins: Bool) {}
 
     /// Runs `body` (a wait on the network) with the launcher counted as waiting.
     func whileWaiting<T>(_ body: () throws -> T) rethrows -> T {

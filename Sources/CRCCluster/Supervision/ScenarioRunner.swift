@@ -84,9 +84,8 @@ public enum ScenarioRunner {
         do {
             options.onProgress?("\(topology.displayName): launching")
             try run.launchAll()
-            // Under a gate that races commands, a chat step may go before what the launch or the
-            // previous step set in motion has settled: the check before it is left to the one
-            // after it. Not two in a row: a raced chat's outcome is judged before the next step.
+            // Under a gate that races commands, a chat or quit step may go before what the launch
+            // or a start set in motion has settled: the check before it is left to the one after it.
             let races = racedSteps(topology, options)
             var diffs: [Difference] = []
             if !races.first! {
@@ -104,9 +103,9 @@ public enum ScenarioRunner {
                     return result
                 }
                 options.onProgress?("\(topology.displayName): step \(i + 1): \(step.summary)")
-                run.racesNextChat = races[i]
+                run.racesNextStep = races[i]
                 try run.perform(step.action)
-                run.racesNextChat = false
+                run.racesNextStep = false
                 if races[i + 1] { continue }
                 diffs = run.check(within: step.within)
                 if !diffs.isEmpty {
@@ -134,23 +133,33 @@ public enum ScenarioRunner {
         return result
     }
 
-    /// For each step, whether it is a chat that may race what came before (see `runTimed`); one
-    /// more entry (false) for the end. Only what `ChatRaces` can judge: a chat right after the
-    /// launch or a start (the registrations those set in motion), to a destination no other node
-    /// claims the id of, between clients whose logs the scenario does not write out by hand (its
-    /// final expectations are for the usual order). A chat that would cross a quit or another
-    /// chat waits for the network to settle, as in `test`.
+    /// For each step, whether it is a chat or a quit that may race what came before (see
+    /// `runTimed`); one more entry (false) for the end. Only what the checks can judge: a step
+    /// right after the launch or a start (the registrations those set in motion). A quit then
+    /// ends as in any order (each link carries the client's registration before its quit, so
+    /// every server and client learns of it, then forgets it), once every server has joined
+    /// (`DeliveryGate.awaitCommand`). A chat meets what its sender's server knew (`ChatRaces`);
+    /// not a chat to an id two nodes claim, or between clients whose logs the scenario writes out
+    /// by hand (its final expectations are for the usual order). A step after a quit or a chat
+    /// waits for the network to settle, as in `test`: a chat crossing a quit, or two chats
+    /// crossing, need an oracle that knows each order's outcome.
     static func racedSteps(_ topology: Topology, _ options: RunOptions) -> [Bool] {
         guard options.gate?.racesCommands == true else { return Array(repeating: false, count: topology.steps.count + 1) }
         var out: [Bool] = []
         var afterRegistrations = true  // the launch
         for step in topology.steps {
             var raced = false
-            if afterRegistrations, case .chat(let from, let to, _) = step.action,
-               let destination = UInt32(to) ?? topology.client(named: to)?.id {
-                let claims = topology.servers.filter { $0.id == destination }.count + topology.clients.filter { $0.id == destination }.count
-                let pinned = [from, to].contains { topology.expect[$0]?.statusLog != nil || topology.expect[$0]?.chatLog != nil }
-                raced = claims == 1 && !pinned
+            switch step.action {
+            case .chat(let from, let to, _) where afterRegistrations:
+                if let destination = UInt32(to) ?? topology.client(named: to)?.id {
+                    let claims = topology.servers.filter { $0.id == destination }.count + topology.clients.filter { $0.id == destination }.count
+                    let pinned = [from, to].contains { topology.expect[$0]?.statusLog != nil || topology.expect[$0]?.chatLog != nil }
+                    raced = claims == 1 && !pinned
+                }
+            case .quit where afterRegistrations:
+                raced = true
+            default:
+                break
             }
             out.append(raced)
             if case .start = step.action { afterRegistrations = true } else { afterRegistrations = false }
