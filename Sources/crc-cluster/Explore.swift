@@ -14,7 +14,7 @@ struct Explore: ParsableCommand {
         crc-cluster's that holds each message it frames. A scheduler decides what happens next: \
         which held message is passed on (the oldest on its connection: TCP's order on one \
         connection is kept, only the interleaving across connections changes), whether the next \
-        node starts now, or whether a chat step goes to its client now. It decides only when the network is quiet: nothing moved on the relays for \
+        node starts now, or whether a chat or quit step goes to its client now. It decides only when the network is quiet: nothing moved on the relays for \
         --quiet-ms and every thread of every node asleep (/proc), the launcher waiting. Each run is \
         checked as `test` checks (the model after launch, after each step, at the end; the wire).
 
@@ -34,12 +34,13 @@ struct Explore: ParsableCommand {
         Messages on a server's link wait until the server above it has joined (its own link has \
         carried a message and holds nothing): the course's trees are built top-down.
 
-        CHATS THAT RACE: a chat step right after the launch or a start may go before the \
-        registrations those set in motion have arrived. Its sender's server decides: if it had \
-        been told of the destination when the chat came (read from the wire), the chat must get \
-        through; if not, "Unknown ID" is the right answer. Other steps (a chat after a quit or \
-        another chat, quits, faults) wait for the network to settle, as in `test`; so does a chat \
-        to an id two nodes claim, or between clients whose logs the scenario writes out by hand.
+        STEPS THAT RACE: a chat or quit step right after the launch or a start may go before \
+        the registrations those set in motion have arrived (a quit once every server has joined). \
+        A raced chat is judged by its sender's server: if it had been told of the destination \
+        when the chat came (read from the wire), the chat must get through; if not, "Unknown ID" \
+        is the right answer. Other steps (anything after a quit or a chat, stops, faults) wait for \
+        the network to settle, as in `test`; so does a chat to an id two nodes claim, or between \
+        clients whose logs the scenario writes out by hand.
 
         Examples:
           crc-cluster explore topologies/seed/3_3_ThreeServers_FourClients.yaml
