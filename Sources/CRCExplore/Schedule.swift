@@ -2,7 +2,7 @@ import Foundation
 
 /// One thing the scheduler may do next: pass on the oldest message held on one connection (a
 /// FIFO: TCP's order on a connection is never changed), start a node the launcher asks to, or
-/// let a chat step go to its client.
+/// let a chat or quit step go to its client.
 public struct Choice: Hashable, Sendable {
     public enum Kind: String, Codable, Sendable { case deliver, start, command }
     public var kind: Kind
