@@ -3,7 +3,7 @@ import NIOCore
 
 /// The routing rules of one CRC server (docs/protocol.md) as a value-typed state machine.
 ///
-/// (One file of ~565 lines on purpose: every rule reads and writes the same private tables —
+/// (One file of ~570 lines on purpose: every rule reads and writes the same private tables —
 /// hosts, peers, neighbour lists, the encoded client listing — and splitting them across files
 /// would mean opening that state to the whole module.)
 ///

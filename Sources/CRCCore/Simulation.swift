@@ -4,7 +4,7 @@ import NIOCore
 /// An in-memory CRC network: server cores and client states joined by simulated links that
 /// deliver in order. Used by tests, and to run networks far larger than a machine could launch.
 ///
-/// (One file of ~570 lines on purpose: delivery one message at a time and delivery in rounds
+/// (One file of ~610 lines on purpose: delivery one message at a time and delivery in rounds
 /// read and write the same private node, link and queue tables, and splitting them across files
 /// would mean opening those tables to the whole module.)
 public struct Simulation: Sendable {
